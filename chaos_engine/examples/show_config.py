@@ -1,0 +1,6 @@
+"""Print chaos_engine's effective settings as JSON, the way a wrapper script would read them."""
+
+from chaos_engine.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main(["--json", "config"]))

@@ -1,0 +1,16 @@
+"""Settings of linux_scalable_cloud_kernel: defaults < TOML file < ``LINUX_SCALABLE_CLOUD_KERNEL_*`` environment < CLI flags."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from shared_core.config import CoreSettings, settings_config
+
+__all__ = ["KernelToolkitSettings"]
+
+
+class KernelToolkitSettings(CoreSettings):
+    """Settings of linux_scalable_cloud_kernel; the shared ones (logging, telemetry) come from CoreSettings."""
+
+    system: ClassVar[str] = "linux_scalable_cloud_kernel"
+    model_config = settings_config("linux_scalable_cloud_kernel")

@@ -1,0 +1,124 @@
+"""Fixtures and helpers that every package's tests reuse.
+
+Load the fixtures with ``pytest_plugins = ["shared_core.testing"]`` (the
+workspace's root ``conftest.py`` does), or import the helpers directly.
+Tests never import each other; what they share lives here.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+__all__ = [
+    "CliResult",
+    "corpora_dir",
+    "corpus_path",
+    "free_port",
+    "run_cli",
+]
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What a CLI run produced."""
+
+    code: int
+    out: str
+    err: str
+
+
+class _TTYStringIO(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+def run_cli(main: Callable[..., int], argv: Sequence[str], *, tty: bool = False) -> CliResult:
+    """Run a system's ``main(argv)`` in-process and capture both streams.
+
+    ``main`` is a system's ``cli.main``; systems built on
+    :class:`shared_core.cli.CliApp` accept ``stdout``/``stderr`` keywords, and
+    for others ``sys.stdout``/``sys.stderr`` are swapped for the call.
+    """
+    out = _TTYStringIO(tty)
+    err = _TTYStringIO(tty)
+    import contextlib
+
+    app = getattr(main, "__self__", None)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        if app is not None and hasattr(app, "main"):
+            code = app.main(list(argv), stdout=out, stderr=err)
+        else:
+            code = main(list(argv))
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def corpora_dir() -> Path | None:
+    """``../shared/corpora`` relative to the workspace root, if it is there.
+
+    ``SHARED_CORPORA`` overrides the location.
+    """
+    env = os.environ.get("SHARED_CORPORA")
+    if env:
+        path = Path(env)
+        return path if path.is_dir() else None
+    here = Path(__file__).resolve()
+    for parent in (Path.cwd(), *here.parents):
+        candidate = parent.parent / "shared" / "corpora"
+        if candidate.is_dir():
+            return candidate
+        candidate = parent / "shared" / "corpora"
+        if candidate.is_dir() and (parent / "shared" / "seed").is_dir():
+            return candidate
+    return None
+
+
+def corpus_path(*parts: str) -> Path:
+    """A path inside the corpora; skips the calling test with a clear reason when absent."""
+    base = corpora_dir()
+    if base is None:
+        pytest.skip("../shared/corpora is not present next to this checkout")
+    path = base.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"corpus {path} is not present")
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free on loopback a moment ago."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def cli_runner() -> Callable[..., CliResult]:
+    """``cli_runner(main, argv)``: :func:`run_cli` as a fixture."""
+    return run_cli
+
+
+@pytest.fixture
+def loopback_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    return free_port()
+
+
+@pytest.fixture
+def isolated_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Removes every ``*_LOG_*``/``*_OTLP_*`` variable so settings tests see defaults."""
+    for name in list(os.environ):
+        if "_LOG_" in name or "_OTLP_" in name or name.endswith("_METRICS_PORT"):
+            monkeypatch.delenv(name, raising=False)
+    return monkeypatch

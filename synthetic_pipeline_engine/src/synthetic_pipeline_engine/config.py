@@ -1,0 +1,16 @@
+"""Settings of synthetic_pipeline_engine: defaults < TOML file < ``SYNTHETIC_PIPELINE_ENGINE_*`` environment < CLI flags."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from shared_core.config import CoreSettings, settings_config
+
+__all__ = ["PipelineSettings"]
+
+
+class PipelineSettings(CoreSettings):
+    """Settings of synthetic_pipeline_engine; the shared ones (logging, telemetry) come from CoreSettings."""
+
+    system: ClassVar[str] = "synthetic_pipeline_engine"
+    model_config = settings_config("synthetic_pipeline_engine")
