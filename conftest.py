@@ -1,6 +1,6 @@
 """Workspace-wide pytest setup.
 
-Every package's tests get shared_core's fixtures.  The installed workspace
+Every package's tests get shared_core's fixtures and one hypothesis profile.  The installed workspace
 packages are imported before collection because pytest's importlib mode names
 a test file by its path from the root (``chaos_engine.tests.test_cli``) and
 would otherwise register the *folder* ``chaos_engine/`` as the package
@@ -10,6 +10,18 @@ installed (a per-member ``uv run --exact`` run) are simply skipped.
 
 import contextlib
 import importlib
+
+from hypothesis import HealthCheck, settings
+
+# The machines are small and shared: timing-based health checks and deadlines
+# would make property tests flaky without finding bugs.  Example counts stay as
+# each test sets them.
+settings.register_profile(
+    "workspace",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("workspace")
 
 pytest_plugins = ["shared_core.testing"]
 
