@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
-import anyio.abc
 
 from shared_core.errors import ConcurrencyError, DeadlineExceededError, ValidationError
 from shared_core.logging import get_logger
@@ -212,8 +211,8 @@ async def bounded_map(
 
 @asynccontextmanager
 async def cancel_on_signals(
-    *signums: int,
-) -> AsyncIterator[anyio.abc.CancelScope]:
+    *signums: signal.Signals,
+) -> AsyncIterator[anyio.CancelScope]:
     """Cancel the body when one of ``signums`` arrives (SIGINT and SIGTERM by default).
 
     The body's ``finally`` blocks run, so rollbacks registered there happen on

@@ -99,7 +99,7 @@ class NoteVerifier:
     @classmethod
     def parse(cls, text: str) -> NoteVerifier:
         """Parse a verifier key string; the embedded hash must match."""
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)  # base64 may itself contain '+'
         if len(parts) != 3:
             raise ValidationError(
                 "a verifier key is name+hash+key", field="verifier_key", hint="copy it whole"
@@ -160,7 +160,7 @@ class NoteSigner:
     def parse(cls, text: str | bytes | SecretBytes) -> NoteSigner:
         raw = text.reveal() if isinstance(text, SecretBytes) else text
         value = raw.decode() if isinstance(raw, bytes) else raw
-        parts = value.strip().split("+")
+        parts = value.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise ValidationError("a signer key is PRIVATE+KEY+name+hash+key", field="signer_key")
         blob = _b64decode(parts[4], "signer_key")
