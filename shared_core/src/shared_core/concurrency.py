@@ -195,12 +195,18 @@ async def bounded_map(
             slots.release()
 
     count = 0
+    iterator = iter(items)
     try:
         async with anyio.create_task_group() as group:
-            for index, item in enumerate(items):
-                await slots.acquire()
-                group.start_soon(one, index, item)
-                count = index + 1
+            while True:
+                await slots.acquire()  # take the slot first, then pull the next item
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    slots.release()
+                    break
+                group.start_soon(one, count, item)
+                count += 1
     except BaseExceptionGroup as group_error:
         errors = group_error.exceptions
         if len(errors) == 1:
