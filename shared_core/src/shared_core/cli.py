@@ -178,7 +178,7 @@ class _Command:
     name: str
     func: CommandFunc
     help: str
-    setup: Callable[[argparse.ArgumentParser], None] | None
+    setup: Callable[[argparse.ArgumentParser], object] | None
     aliases: tuple[str, ...]
 
 
@@ -232,7 +232,7 @@ class CliApp:
         name: str,
         *,
         help: str,
-        setup: Callable[[argparse.ArgumentParser], None] | None = None,
+        setup: Callable[[argparse.ArgumentParser], object] | None = None,
         aliases: Sequence[str] = (),
     ) -> Callable[[CommandFunc], CommandFunc]:
         """Register a sub-command; ``setup`` adds its arguments to its parser."""
