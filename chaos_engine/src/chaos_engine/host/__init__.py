@@ -1,0 +1,1 @@
+"""Host faults on Linux that always roll back."""
