@@ -1,4 +1,13 @@
-"""A compiler for executable contracts: a typed contract language with CEL expressions, compiled to a gas-metered deterministic VM."""
+"""A compiler for executable contracts: a typed contract language with CEL expressions, compiled to a gas-metered deterministic VM.
+
+Public API:
+
+* :func:`compile_expression` / :func:`evaluate` / :func:`load_expression` - CEL
+  expressions compiled to bytecode and run in the gas-metered VM.
+* :func:`parse_expression`, :class:`Checker`, :class:`Declarations` - the
+  front end on its own (diagnostics, type checking).
+* :func:`run_conformance_file` - the cel-spec conformance runner.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
@@ -7,7 +16,69 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
+from contract_executable_compiler._bytecode import FORMAT_VERSION, Program
+from contract_executable_compiler._checker import CelTypeT, Checker, Declarations, FunctionDecl, T
+from contract_executable_compiler._conformance import CORE_FILES, FileReport, render_table
+from contract_executable_compiler._conformance import run_file as run_conformance_file
+from contract_executable_compiler._diagnostics import (
+    EXPLANATIONS,
+    Diagnostic,
+    Source,
+    render_diagnostics,
+)
+from contract_executable_compiler._expression import (
+    CompiledExpression,
+    compile_expression,
+    evaluate,
+    load_expression,
+)
+from contract_executable_compiler._parser import parse_expression
+from contract_executable_compiler._values import CelType, Duration, Timestamp, UInt
+from contract_executable_compiler._vm import RunResult
 from contract_executable_compiler.config import ContractCompilerSettings
-from contract_executable_compiler.errors import ContractError, ContractInputError
+from contract_executable_compiler.errors import (
+    ContractBytecodeError,
+    ContractCompileError,
+    ContractError,
+    ContractEvalError,
+    ContractGasError,
+    ContractInputError,
+    ContractRunError,
+)
 
-__all__ = ["ContractCompilerSettings", "ContractError", "ContractInputError", "__version__"]
+__all__ = [
+    "CORE_FILES",
+    "EXPLANATIONS",
+    "FORMAT_VERSION",
+    "CelType",
+    "CelTypeT",
+    "Checker",
+    "CompiledExpression",
+    "ContractBytecodeError",
+    "ContractCompileError",
+    "ContractCompilerSettings",
+    "ContractError",
+    "ContractEvalError",
+    "ContractGasError",
+    "ContractInputError",
+    "ContractRunError",
+    "Declarations",
+    "Diagnostic",
+    "Duration",
+    "FileReport",
+    "FunctionDecl",
+    "Program",
+    "RunResult",
+    "Source",
+    "T",
+    "Timestamp",
+    "UInt",
+    "__version__",
+    "compile_expression",
+    "evaluate",
+    "load_expression",
+    "parse_expression",
+    "render_diagnostics",
+    "render_table",
+    "run_conformance_file",
+]

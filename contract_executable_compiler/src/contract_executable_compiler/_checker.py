@@ -1,0 +1,501 @@
+"""The CEL type checker: infers a type for every node, resolves names, rejects bad overloads.
+
+Types are :class:`CelTypeT` values (``int``, ``list(A)``, ``map(K, V)``,
+``type(T)``, ``dyn``, type parameters...).  Overload resolution follows
+cel-go: every overload whose parameters unify with the argument types is a
+candidate; one candidate (or several that agree) gives the result type, none
+is error E0102.  ``dyn`` unifies with everything, which is what makes
+``dyn(x)`` the escape hatch CEL intends.  Mixed list and map literals get
+``dyn`` element types (CEL's "flexible type parameter assignment").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from contract_executable_compiler._ast import (
+    Call,
+    Comprehension,
+    Const,
+    ErrorExpr,
+    Expr,
+    Ident,
+    ListExpr,
+    MapExpr,
+    Select,
+    StructExpr,
+)
+from contract_executable_compiler._diagnostics import Diagnostic
+from contract_executable_compiler._values import CelType, Duration, Timestamp, UInt
+
+__all__ = ["CelTypeT", "Checker", "Declarations", "FunctionDecl", "T"]
+
+
+@dataclass(frozen=True, slots=True)
+class CelTypeT:
+    """A static CEL type: ``kind`` plus type parameters (``list`` has one, ``map`` two)."""
+
+    kind: str
+    params: tuple[CelTypeT, ...] = ()
+
+    def __str__(self) -> str:
+        if self.kind == "var":
+            return str(self.params[0].kind) if self.params else "?"
+        if self.params:
+            return f"{self.kind}({', '.join(str(p) for p in self.params)})"
+        return self.kind
+
+
+class T:
+    """Constructors for common types."""
+
+    BOOL: Final = CelTypeT("bool")
+    INT: Final = CelTypeT("int")
+    UINT: Final = CelTypeT("uint")
+    DOUBLE: Final = CelTypeT("double")
+    STRING: Final = CelTypeT("string")
+    BYTES: Final = CelTypeT("bytes")
+    NULL: Final = CelTypeT("null_type")
+    DYN: Final = CelTypeT("dyn")
+    ERROR: Final = CelTypeT("error")
+    TIMESTAMP: Final = CelTypeT("google.protobuf.Timestamp")
+    DURATION: Final = CelTypeT("google.protobuf.Duration")
+
+    @staticmethod
+    def list_(elem: CelTypeT) -> CelTypeT:
+        """``list(elem)``."""
+        return CelTypeT("list", (elem,))
+
+    @staticmethod
+    def map_(key: CelTypeT, value: CelTypeT) -> CelTypeT:
+        """``map(key, value)``."""
+        return CelTypeT("map", (key, value))
+
+    @staticmethod
+    def type_(of: CelTypeT) -> CelTypeT:
+        """``type(of)``: the type of a type value."""
+        return CelTypeT("type", (of,))
+
+    @staticmethod
+    def param(name: str) -> CelTypeT:
+        """A type parameter of an overload signature."""
+        return CelTypeT("param", (CelTypeT(name),))
+
+
+_A = T.param("A")
+_B = T.param("B")
+_NUMS: Final = (T.INT, T.UINT, T.DOUBLE)
+_ORDERED: Final = (T.INT, T.UINT, T.DOUBLE, T.STRING, T.BYTES, T.BOOL, T.TIMESTAMP, T.DURATION)
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionDecl:
+    """One overload: parameter types (receiver first for member calls) and the result."""
+
+    params: tuple[CelTypeT, ...]
+    result: CelTypeT
+    member: bool = False
+
+
+def _o(params: tuple[CelTypeT, ...], result: CelTypeT, member: bool = False) -> FunctionDecl:
+    return FunctionDecl(params, result, member)
+
+
+def _standard() -> dict[str, list[FunctionDecl]]:
+    f: dict[str, list[FunctionDecl]] = {}
+    f["_+_"] = [_o((t, t), t) for t in (*_NUMS, T.STRING, T.BYTES)] + [
+        _o((T.list_(_A), T.list_(_A)), T.list_(_A)),
+        _o((T.TIMESTAMP, T.DURATION), T.TIMESTAMP),
+        _o((T.DURATION, T.TIMESTAMP), T.TIMESTAMP),
+        _o((T.DURATION, T.DURATION), T.DURATION),
+    ]
+    f["_-_"] = [_o((t, t), t) for t in _NUMS] + [
+        _o((T.TIMESTAMP, T.TIMESTAMP), T.DURATION),
+        _o((T.TIMESTAMP, T.DURATION), T.TIMESTAMP),
+        _o((T.DURATION, T.DURATION), T.DURATION),
+    ]
+    f["_*_"] = [_o((t, t), t) for t in _NUMS]
+    f["_/_"] = [_o((t, t), t) for t in _NUMS]
+    f["_%_"] = [_o((t, t), t) for t in (T.INT, T.UINT)]
+    f["-_"] = [_o((t,), t) for t in (T.INT, T.DOUBLE)]
+    f["!_"] = [_o((T.BOOL,), T.BOOL)]
+    f["_&&_"] = [_o((T.BOOL, T.BOOL), T.BOOL)]
+    f["_||_"] = [_o((T.BOOL, T.BOOL), T.BOOL)]
+    f["@not_strictly_false"] = [_o((T.BOOL,), T.BOOL)]
+    f["_?_:_"] = [_o((T.BOOL, _A, _A), _A)]
+    f["_==_"] = [_o((_A, _A), T.BOOL)]
+    f["_!=_"] = [_o((_A, _A), T.BOOL)]
+    rel = [_o((t, t), T.BOOL) for t in _ORDERED] + [
+        _o((a, b), T.BOOL) for a in _NUMS for b in _NUMS if a != b
+    ]
+    for op in ("_<_", "_<=_", "_>_", "_>=_"):
+        f[op] = rel
+    f["@in"] = [_o((_A, T.list_(_A)), T.BOOL), _o((_A, T.map_(_A, _B)), T.BOOL)]
+    f["_[_]"] = [
+        _o((T.list_(_A), T.INT), _A),
+        _o((T.map_(_A, _B), _A), _B),
+    ]
+    f["@append"] = [_o((T.list_(_A), _A), T.list_(_A))]
+    f["@put"] = [_o((T.map_(_A, _B), _A, _B), T.map_(_A, _B))]
+    sized = (T.STRING, T.BYTES, T.list_(_A), T.map_(_A, _B))
+    f["size"] = [_o((t,), T.INT) for t in sized] + [_o((t,), T.INT, True) for t in sized]
+    for name in ("contains", "startsWith", "endsWith", "matches"):
+        f[name] = [_o((T.STRING, T.STRING), T.BOOL, True)]
+    f["matches"].append(_o((T.STRING, T.STRING), T.BOOL))
+    f["int"] = [_o((t,), T.INT) for t in (*_NUMS, T.STRING, T.TIMESTAMP)]
+    f["uint"] = [_o((t,), T.UINT) for t in (*_NUMS, T.STRING)]
+    f["double"] = [_o((t,), T.DOUBLE) for t in (*_NUMS, T.STRING)]
+    f["string"] = [
+        _o((t,), T.STRING) for t in (*_NUMS, T.STRING, T.BYTES, T.BOOL, T.TIMESTAMP, T.DURATION)
+    ]
+    f["bytes"] = [_o((t,), T.BYTES) for t in (T.STRING, T.BYTES)]
+    f["bool"] = [_o((t,), T.BOOL) for t in (T.BOOL, T.STRING)]
+    f["timestamp"] = [_o((t,), T.TIMESTAMP) for t in (T.STRING, T.INT, T.TIMESTAMP)]
+    f["duration"] = [_o((t,), T.DURATION) for t in (T.STRING, T.DURATION)]
+    f["dyn"] = [_o((_A,), T.DYN)]
+    f["type"] = [_o((_A,), T.type_(_A))]
+    for g in (
+        "getFullYear", "getMonth", "getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear",
+    ):  # fmt: skip
+        f[g] = [_o((T.TIMESTAMP,), T.INT, True), _o((T.TIMESTAMP, T.STRING), T.INT, True)]
+    for g in ("getHours", "getMinutes", "getSeconds", "getMilliseconds"):
+        f[g] = [
+            _o((T.TIMESTAMP,), T.INT, True),
+            _o((T.TIMESTAMP, T.STRING), T.INT, True),
+            _o((T.DURATION,), T.INT, True),
+        ]
+    return f
+
+
+STANDARD_FUNCTIONS: Final = _standard()
+TYPE_NAMES: Final[dict[str, CelTypeT]] = {
+    "bool": T.BOOL,
+    "int": T.INT,
+    "uint": T.UINT,
+    "double": T.DOUBLE,
+    "string": T.STRING,
+    "bytes": T.BYTES,
+    "null_type": T.NULL,
+    "list": T.list_(T.DYN),
+    "map": T.map_(T.DYN, T.DYN),
+    "type": T.type_(T.DYN),
+    "google.protobuf.Timestamp": T.TIMESTAMP,
+    "google.protobuf.Duration": T.DURATION,
+}
+
+
+@dataclass(slots=True)
+class Declarations:
+    """What a checked expression may refer to: variables and extra functions."""
+
+    variables: Mapping[str, CelTypeT]
+    functions: Mapping[str, list[FunctionDecl]] | None = None
+
+
+def type_of_value(v: Any) -> CelTypeT:
+    """The static type of a literal value."""
+    t = type(v)
+    simple = {
+        bool: T.BOOL, int: T.INT, UInt: T.UINT, float: T.DOUBLE, str: T.STRING,
+        bytes: T.BYTES, type(None): T.NULL, Timestamp: T.TIMESTAMP, Duration: T.DURATION,
+    }  # fmt: skip
+    if t in simple:
+        return simple[t]
+    if t is list:
+        return T.list_(_join([type_of_value(x) for x in v]))
+    if t is dict:
+        from contract_executable_compiler._values import unmap_key
+
+        return T.map_(
+            _join([type_of_value(unmap_key(k)) for k in v]),
+            _join([type_of_value(x) for x in v.values()]),
+        )
+    if t is CelType:
+        return T.type_(TYPE_NAMES.get(v.name, T.DYN))
+    return T.DYN
+
+
+def _join(types: list[CelTypeT]) -> CelTypeT:
+    if not types:
+        return T.param("_elem")
+    first = types[0]
+    if all(t == first for t in types):
+        return first
+    return T.DYN
+
+
+class _Subst:
+    def __init__(self) -> None:
+        self.m: dict[str, CelTypeT] = {}
+
+    def resolve(self, t: CelTypeT) -> CelTypeT:
+        if t.kind == "param":
+            name = t.params[0].kind
+            if name in self.m:
+                return self.resolve(self.m[name])
+            return t
+        if t.params:
+            return CelTypeT(t.kind, tuple(self.resolve(p) for p in t.params))
+        return t
+
+    def unify(self, a: CelTypeT, b: CelTypeT) -> bool:
+        a = self.resolve(a)
+        b = self.resolve(b)
+        if a == b:
+            return True
+        if a.kind == "param":
+            if _occurs(a, b):
+                return b.kind == "dyn"
+            self.m[a.params[0].kind] = b
+            return True
+        if b.kind == "param":
+            return self.unify(b, a)
+        if a.kind in ("dyn", "error") or b.kind in ("dyn", "error"):
+            return True
+        if a.kind == "type" and b.kind == "type":
+            return True
+        if a.kind != b.kind or len(a.params) != len(b.params):
+            return False
+        return all(self.unify(x, y) for x, y in zip(a.params, b.params, strict=True))
+
+
+def _occurs(p: CelTypeT, t: CelTypeT) -> bool:
+    if t == p:
+        return True
+    return any(_occurs(p, x) for x in t.params)
+
+
+def _fresh(t: CelTypeT, suffix: str) -> CelTypeT:
+    if t.kind == "param":
+        return T.param(t.params[0].kind + suffix)
+    if t.params:
+        return CelTypeT(t.kind, tuple(_fresh(p, suffix) for p in t.params))
+    return t
+
+
+def _finalize(t: CelTypeT) -> CelTypeT:
+    """Unbound type parameters become ``dyn`` in results."""
+    if t.kind == "param":
+        return T.DYN
+    if t.params:
+        return CelTypeT(t.kind, tuple(_finalize(p) for p in t.params))
+    return t
+
+
+class Checker:
+    """Checks one expression tree; diagnostics collect in ``diags``."""
+
+    def __init__(self, decls: Declarations, *, container: str = "") -> None:
+        self.decls = decls
+        self.container = container
+        self.functions = dict(STANDARD_FUNCTIONS)
+        for name, overloads in (decls.functions or {}).items():
+            self.functions[name] = list(self.functions.get(name, [])) + list(overloads)
+        self.scopes: list[dict[str, CelTypeT]] = []
+        self.diags: list[Diagnostic] = []
+        self.counter = 0
+        self.types: dict[int, CelTypeT] = {}
+
+    def check(self, e: Expr) -> CelTypeT:
+        """The type of ``e`` (``error`` when it does not check; see ``diags``)."""
+        return _finalize(self._t(e))
+
+    def _err(self, code: str, msg: str, e: Expr, *, help: str | None = None) -> CelTypeT:
+        self.diags.append(Diagnostic(code, msg, e.start, max(e.end, e.start + 1), help=help))
+        return T.ERROR
+
+    def _resolve_name(self, name: str) -> CelTypeT | None:
+        if name.startswith("."):
+            candidates = [name[1:]]
+        else:
+            for scope in reversed(self.scopes):
+                if name in scope:
+                    return scope[name]
+            candidates = []
+            if self.container:
+                segs = self.container.split(".")
+                candidates = [".".join(segs[:i]) + "." + name for i in range(len(segs), 0, -1)]
+            candidates.append(name)
+        for c in candidates:
+            if c in self.decls.variables:
+                return self.decls.variables[c]
+        for c in candidates:
+            if c in TYPE_NAMES:
+                return T.type_(TYPE_NAMES[c])
+        return None
+
+    def _t(self, e: Expr) -> CelTypeT:
+        if isinstance(e, Const):
+            return type_of_value(e.value)
+        if isinstance(e, Ident):
+            found = self._resolve_name(e.name)
+            if found is None:
+                return self._err(
+                    "E0101",
+                    f"undeclared reference to '{e.name.lstrip('.')}'",
+                    e,
+                    help="declare the variable, or check its spelling",
+                )
+            return found
+        if isinstance(e, Select):
+            parts = _qual(e.operand if e.test_only else e)
+            if parts is not None and (parts[0].startswith(".") or not self._local(parts[0])):
+                for n in range(len(parts), 0, -1):
+                    found = self._resolve_name(".".join(parts[:n]))
+                    if found is not None:
+                        t = found
+                        for f in parts[n:]:
+                            t = self._field(t, f, e)
+                        return T.BOOL if e.test_only else t
+            operand = self._t(e.operand)
+            t = self._field(operand, e.field, e)
+            return T.BOOL if e.test_only else t
+        if isinstance(e, Call):
+            return self._call(e)
+        if isinstance(e, ListExpr):
+            elems = [self._t(x) for x in e.elements]
+            return T.list_(self._join_dyn(elems))
+        if isinstance(e, MapExpr):
+            keys = [self._t(k) for k, _ in e.entries]
+            vals = [self._t(v) for _, v in e.entries]
+            for (k, _), kt in zip(e.entries, keys, strict=True):
+                if kt.kind not in ("int", "uint", "string", "bool", "dyn", "error", "param"):
+                    self._err("E0103", f"map keys must be int, uint, string or bool, not {kt}", k)
+            return T.map_(self._join_dyn(keys), self._join_dyn(vals))
+        if isinstance(e, Comprehension):
+            return self._comprehension(e)
+        if isinstance(e, StructExpr):
+            return self._err(
+                "E0104",
+                f"message construction {e.type_name}{{...}} needs protobuf types, which are not loaded",
+                e,
+                help="use a map literal instead",
+            )
+        if isinstance(e, ErrorExpr):
+            return T.ERROR
+        raise TypeError(type(e).__name__)  # pragma: no cover
+
+    def _local(self, name: str) -> bool:
+        return any(name in s for s in self.scopes)
+
+    def _join_dyn(self, types: list[CelTypeT]) -> CelTypeT:
+        if not types:
+            self.counter += 1
+            return T.param(f"_e{self.counter}")
+        s = _Subst()
+        first = types[0]
+        for t in types[1:]:
+            if not (
+                t == first or (s.unify(first, t) and _strict_same(s.resolve(first), s.resolve(t)))
+            ):
+                return T.DYN
+        return s.resolve(first)
+
+    def _field(self, t: CelTypeT, field: str, e: Expr) -> CelTypeT:
+        if t.kind == "map":
+            key = t.params[0]
+            if key.kind in ("string", "dyn", "param", "error"):
+                return t.params[1]
+            return self._err("E0102", f"map with {t.params[0]} keys has no field {field!r}", e)
+        if t.kind in ("dyn", "error", "param"):
+            return T.DYN
+        return self._err(
+            "E0102",
+            f"type {t} has no fields; cannot select '{field}'",
+            e,
+            help="fields can be selected from maps and records",
+        )
+
+    def _call(self, e: Call) -> CelTypeT:
+        arg_types = [self._t(a) for a in e.args]
+        member = e.target is not None
+        if member:
+            assert e.target is not None  # noqa: S101 - narrowed above
+            arg_types.insert(0, self._t(e.target))
+        overloads = self.functions.get(e.function)
+        if overloads is None:
+            return self._err(
+                "E0102",
+                f"undeclared function '{e.function}'",
+                e,
+                help="check the spelling; see the language reference for the standard functions",
+            )
+        if any(t.kind == "error" for t in arg_types):
+            return T.ERROR
+        results: list[CelTypeT] = []
+        for ov in overloads:
+            if ov.member != member or len(ov.params) != len(arg_types):
+                continue
+            self.counter += 1
+            suffix = f"#{self.counter}"
+            s = _Subst()
+            params = [_fresh(p, suffix) for p in ov.params]
+            if all(s.unify(p, a) for p, a in zip(params, arg_types, strict=True)):
+                results.append(s.resolve(_fresh(ov.result, suffix)))
+        if not results:
+            shown = ", ".join(str(_finalize(a)) for a in arg_types)
+            name = e.function
+            return self._err(
+                "E0102",
+                f"found no matching overload for '{name}' applied to ({shown})",
+                e,
+                help="CEL never converts implicitly; convert with int(), uint(), double() or dyn()",
+            )
+        first = results[0]
+        if all(r == first for r in results):
+            return first
+        return T.DYN
+
+    def _comprehension(self, e: Comprehension) -> CelTypeT:
+        rng = self._t(e.iter_range)
+        if rng.kind == "list":
+            v1, v2 = (T.INT, rng.params[0]) if e.iter_var2 else (rng.params[0], T.DYN)
+        elif rng.kind == "map":
+            v1, v2 = rng.params[0], rng.params[1]
+        elif rng.kind in ("dyn", "error", "param"):
+            v1, v2 = T.DYN, T.DYN
+        else:
+            self._err("E0103", f"cannot iterate over a value of type {rng}", e.iter_range)
+            v1, v2 = T.DYN, T.DYN
+        accu = self._t(e.accu_init)
+        self.scopes.append({e.accu_var: accu})
+        scope = {e.iter_var: v1}
+        if e.iter_var2:
+            scope[e.iter_var2] = v2
+        self.scopes.append(scope)
+        cond = self._t(e.loop_condition)
+        if cond.kind not in ("bool", "dyn", "error"):
+            self._err("E0103", f"loop condition must be bool, not {cond}", e.loop_condition)
+        step = self._t(e.loop_step)
+        s = _Subst()
+        if s.unify(accu, step):
+            self.scopes[-2][e.accu_var] = s.resolve(step) if step.kind != "dyn" else s.resolve(accu)
+        else:
+            self._err("E0103", f"comprehension step has type {step}, expected {accu}", e.loop_step)
+        self.scopes.pop()
+        result = self._t(e.result)
+        self.scopes.pop()
+        return result
+
+
+def _strict_same(a: CelTypeT, b: CelTypeT) -> bool:
+    """Same type once parameters are bound, ``dyn`` only matching ``dyn``."""
+    if a.kind == "param" or b.kind == "param":
+        return True
+    if a.kind != b.kind or len(a.params) != len(b.params):
+        return False
+    return all(_strict_same(x, y) for x, y in zip(a.params, b.params, strict=True))
+
+
+def _qual(e: Expr) -> list[str] | None:
+    parts: list[str] = []
+    while isinstance(e, Select) and not e.test_only:
+        parts.append(e.field)
+        e = e.operand
+    if isinstance(e, Ident):
+        parts.append(e.name)
+        parts.reverse()
+        return parts
+    return None
