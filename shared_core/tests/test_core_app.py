@@ -174,3 +174,14 @@ class TestPublicApi:
             module = importlib.import_module(f"shared_core.crypto.{private}")
             missing = set(module.__all__) - set(crypto.__all__)
             assert not missing, f"{private}: {missing}"
+
+
+class TestExamples:
+    def test_sign_and_prove_example(self) -> None:
+        """The example signs, logs and proves an entry in an 11-leaf tree."""
+        import runpy
+        from pathlib import Path
+
+        example = Path(__file__).parent.parent / "examples" / "sign_and_prove.py"
+        namespace = runpy.run_path(str(example))
+        assert namespace["main"]() == {"index": 10, "tree_size": 11, "proof_length": 2}
