@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field
 
 from shared_core.config import CoreSettings, settings_config
 
@@ -14,3 +17,37 @@ class AttestationSettings(CoreSettings):
 
     system: ClassVar[str] = "universal_attestation_authority"
     model_config = settings_config("universal_attestation_authority")
+
+    data_dir: Path = Field(
+        default=Path("uaa-data"),
+        description="the authority's data directory (database, log key, signing keys)",
+    )
+    algorithm: Literal["ed25519", "ecdsa-p256"] = Field(
+        default="ed25519", description="algorithm of newly generated signing keys"
+    )
+    host: str = Field(default="127.0.0.1", description="address 'uaa serve' listens on")
+    port: int = Field(default=8080, ge=0, le=65535, description="port 'uaa serve' listens on")
+    api_tokens: list[str] = Field(
+        default_factory=list,
+        description="bearer tokens allowed to issue; 'sha256:<hex>' entries hold a token's digest",
+    )
+    api_token_file: Path | None = Field(
+        default=None, description="file with one issuing token (or sha256:<hex>) per line"
+    )
+    tls_cert: Path | None = Field(default=None, description="PEM certificate to serve HTTPS with")
+    tls_key: Path | None = Field(default=None, description="PEM private key of --tls-cert")
+    max_request_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="largest request body accepted (413 beyond)"
+    )
+    rate_limit: float = Field(
+        default=100.0, gt=0, description="issuing requests per second per client (429 beyond)"
+    )
+    rate_burst: int = Field(default=200, ge=1, description="issuing requests a client may burst")
+    witnesses: list[str] = Field(
+        default_factory=list,
+        description="witnesses as 'URL VERIFIER_KEY' strings; checkpoints need witness_quorum cosignatures",
+    )
+    witness_quorum: int = Field(
+        default=2, ge=1, description="cosignatures a checkpoint needs when witnesses are configured"
+    )
+    witness_timeout: float = Field(default=5.0, gt=0, description="seconds to wait for a witness")

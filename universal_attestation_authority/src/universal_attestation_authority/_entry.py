@@ -1,0 +1,134 @@
+"""What one log entry records about an issued attestation.
+
+An entry is small, canonical JSON (it must fit tlog-tiles' 64 KiB entry
+limit whatever the statement's size)::
+
+    {"id": <hex SHA-256 of the envelope's PAE>,
+     "integratedTime": "2026-01-31T12:00:00.123456Z",
+     "payloadType": "application/vnd.in-toto+json",
+     "predicateType": "https://slsa.dev/provenance/v1",
+     "signatures": [{"keyid": "...", "sig": <hex SHA-256 of the signature bytes>}],
+     "v": 1}
+
+The ``integratedTime`` is the log's clock when it accepted the entry: because
+the entry is under the Merkle root, which the log signs and witnesses
+cosign, it is the trusted *signing time* against which key validity periods
+and revocations are judged.  The signature digests pin exactly which
+signatures were logged, so a signature added to the envelope later does not
+count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared_core.crypto import Envelope
+from universal_attestation_authority._clock import format_time, parse_time
+from universal_attestation_authority._statement import loads_json_strict
+from universal_attestation_authority.errors import AttestationEnvelopeError, AttestationInputError
+
+__all__ = ["LogEntry", "attestation_id"]
+
+
+def attestation_id(envelope: Envelope) -> str:
+    """The attestation's identity: hex SHA-256 of its DSSE PAE (payload + type).
+
+    Independent of signature encoding and of which keys signed, so revoking
+    an attestation by id revokes it however it is re-wrapped.
+    """
+    return hashlib.sha256(envelope.pae()).hexdigest()
+
+
+def signature_digest(sig: bytes) -> str:
+    return hashlib.sha256(sig).hexdigest()
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """The parsed content of one log entry."""
+
+    id: str
+    integrated_time: datetime
+    payload_type: str
+    predicate_type: str
+    signatures: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def for_envelope(
+        cls, envelope: Envelope, predicate_type: str, integrated_time: datetime
+    ) -> LogEntry:
+        return cls(
+            id=attestation_id(envelope),
+            integrated_time=integrated_time,
+            payload_type=envelope.payload_type,
+            predicate_type=predicate_type,
+            signatures=tuple((s.keyid or "", signature_digest(s.sig)) for s in envelope.signatures),
+        )
+
+    def to_bytes(self) -> bytes:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "integratedTime": format_time(self.integrated_time),
+            "payloadType": self.payload_type,
+            "predicateType": self.predicate_type,
+            "signatures": [{"keyid": k, "sig": s} for k, s in self.signatures],
+            "v": 1,
+        }
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LogEntry:
+        """Parse an entry.
+
+        Raises:
+            AttestationEnvelopeError: not a version-1 uaa log entry.
+        """
+        try:
+            doc = loads_json_strict(data, what="log entry")
+        except AttestationInputError as exc:
+            raise AttestationEnvelopeError(exc.message, hint=exc.hint) from None
+        if not isinstance(doc, dict) or doc.get("v") != 1:
+            raise AttestationEnvelopeError("log entry is not a version-1 uaa entry")
+        sigs = doc.get("signatures")
+        ident, payload_type = doc.get("id"), doc.get("payloadType")
+        predicate_type, when_text = doc.get("predicateType"), doc.get("integratedTime")
+        try:
+            when = (
+                parse_time(when_text, field="integratedTime")
+                if isinstance(when_text, str)
+                else None
+            )
+        except AttestationInputError:
+            when = None
+        if not (
+            isinstance(sigs, list)
+            and all(
+                isinstance(s, dict)
+                and isinstance(s.get("keyid"), str)
+                and isinstance(s.get("sig"), str)
+                for s in sigs
+            )
+            and isinstance(ident, str)
+            and isinstance(payload_type, str)
+            and isinstance(predicate_type, str)
+            and when is not None
+        ):
+            raise AttestationEnvelopeError(
+                "log entry lacks id, integratedTime, payloadType, predicateType or signatures",
+                hint="the entry does not come from a uaa log",
+            ) from None
+        signatures = tuple((s["keyid"], s["sig"]) for s in sigs)
+        return cls(ident, when, payload_type, predicate_type, signatures)
+
+    def logged_signature(self, keyid: str | None, sig: bytes) -> bool:
+        """Whether this exact signature (by digest) was logged."""
+        digest = signature_digest(sig)
+        return any(s == digest and (not keyid or not k or k == keyid) for k, s in self.signatures)
+
+    def keyids(self) -> Sequence[str]:
+        return [k for k, _ in self.signatures]

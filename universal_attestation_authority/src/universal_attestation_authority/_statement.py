@@ -1,0 +1,323 @@
+"""The in-toto Statement v1 model: what an attestation says, about which artifacts.
+
+A Statement binds a *predicate* (typed by ``predicateType``) to a set of
+*subjects*, each identified by one or more cryptographic digests.  This module
+parses and validates Statements strictly (the spec's MUSTs, plus a few
+defensive rules: no duplicate JSON keys, known digest algorithms must have the
+right hex length) and serialises them canonically, so the bytes we sign are
+reproducible.
+
+Reference: https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from universal_attestation_authority.errors import AttestationStatementError
+
+__all__ = [
+    "DIGEST_HEX_LENGTHS",
+    "PAYLOAD_TYPE",
+    "STATEMENT_TYPE",
+    "ResourceDescriptor",
+    "Statement",
+    "digest_file",
+    "loads_json_strict",
+]
+
+STATEMENT_TYPE: Final = "https://in-toto.io/Statement/v1"
+"""The only ``_type`` accepted (Statement v1)."""
+
+PAYLOAD_TYPE: Final = "application/vnd.in-toto+json"
+"""The DSSE ``payloadType`` of an in-toto Statement."""
+
+MAX_STATEMENT_BYTES: Final = 4 * 1024 * 1024
+MAX_SUBJECTS: Final = 4096
+
+DIGEST_HEX_LENGTHS: Final[Mapping[str, int]] = {
+    "md5": 32,
+    "sha1": 40,
+    "sha224": 56,
+    "sha256": 64,
+    "sha384": 96,
+    "sha512": 128,
+    "sha512_224": 56,
+    "sha512_256": 64,
+    "sha3_224": 56,
+    "sha3_256": 64,
+    "sha3_384": 96,
+    "sha3_512": 128,
+    "blake2b": 128,
+    "blake2s": 64,
+    "blake3": 64,
+    "ripemd160": 40,
+    "sm3": 64,
+    "gitCommit": 40,
+    "gitTree": 40,
+    "gitBlob": 40,
+    "gitTag": 40,
+}
+"""Digest algorithms whose values must be lowercase hex of a fixed length.
+
+``gitCommit``/``gitTree``/``gitBlob``/``gitTag`` may also be 64 hex (SHA-256
+repositories); other algorithm names (``dirHash``, ``goModuleH1``, custom
+ones) are accepted as opaque non-empty strings, as the digest-set spec allows.
+"""
+
+_GIT_ALGS: Final = frozenset({"gitCommit", "gitTree", "gitBlob", "gitTag"})
+_HEX = re.compile(r"^[0-9a-f]+$")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+_ALG_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def loads_json_strict(data: bytes | str, *, what: str = "document") -> Any:
+    """Parse JSON, refusing duplicate object keys and non-standard constants.
+
+    Two parsers that resolve a duplicate key differently can be made to see two
+    different statements under one signature; refusing duplicates closes that.
+
+    Raises:
+        AttestationStatementError: the text is not strict JSON.
+    """
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                raise AttestationStatementError(
+                    f"{what} has the key {key!r} twice",
+                    hint="remove the duplicate key; signed JSON must be unambiguous",
+                    field=key,
+                )
+            out[key] = value
+        return out
+
+    def no_constant(name: str) -> Any:
+        raise AttestationStatementError(
+            f"{what} contains {name}, which is not JSON", hint="use a number or a string"
+        )
+
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, object_pairs_hook=pairs, parse_constant=no_constant)
+    except UnicodeDecodeError as exc:
+        raise AttestationStatementError(
+            f"{what} is not UTF-8 text (byte {exc.start})", hint="JSON must be UTF-8 encoded"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise AttestationStatementError(
+            f"{what} is not valid JSON: {exc.msg}",
+            hint="check the JSON syntax",
+            line=exc.lineno,
+            column=exc.colno,
+        ) from None
+    except RecursionError:
+        raise AttestationStatementError(
+            f"{what} is nested too deeply", hint="flatten the document"
+        ) from None
+
+
+class ResourceDescriptor(BaseModel):
+    """An artifact (in-toto ResourceDescriptor v1); as a subject it must carry a digest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str | None = None
+    uri: str | None = None
+    digest: dict[str, str] = Field(default_factory=dict)
+    content: str | None = None
+    download_location: str | None = Field(default=None, alias="downloadLocation")
+    media_type: str | None = Field(default=None, alias="mediaType")
+    annotations: dict[str, Any] | None = None
+
+    @field_validator("digest")
+    @classmethod
+    def _check_digest(cls, digest: dict[str, str]) -> dict[str, str]:
+        for alg, value in digest.items():
+            if not _ALG_NAME.match(alg):
+                raise ValueError(f"digest algorithm name {alg!r} is not a valid identifier")
+            if not value:
+                raise ValueError(f"digest {alg} is empty")
+            expected = DIGEST_HEX_LENGTHS.get(alg)
+            if expected is None:
+                continue
+            if not _HEX.match(value):
+                raise ValueError(f"digest {alg} must be lowercase hex, got {value[:20]!r}")
+            if len(value) != expected and not (alg in _GIT_ALGS and len(value) == 64):
+                raise ValueError(f"digest {alg} must be {expected} hex digits, got {len(value)}")
+        return digest
+
+    @field_validator("content")
+    @classmethod
+    def _check_content(cls, content: str | None) -> str | None:
+        if content is not None:
+            try:
+                base64.b64decode(content, validate=True)
+            except ValueError:
+                raise ValueError("content must be standard base64") from None
+        return content
+
+    @field_validator("uri", "download_location")
+    @classmethod
+    def _check_uri(cls, value: str | None) -> str | None:
+        if value is not None and not _URI.match(value):
+            raise ValueError(f"{value[:40]!r} is not an absolute URI")
+        return value
+
+    @model_validator(mode="after")
+    def _identified(self) -> ResourceDescriptor:
+        if not (self.digest or self.uri or self.content):
+            raise ValueError("a resource descriptor needs at least one of digest, uri, content")
+        return self
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The descriptor as the spec's JSON object (camelCase, no empty fields)."""
+        return self.model_dump(by_alias=True, exclude_none=True, exclude_defaults=False)
+
+
+class Statement(BaseModel):
+    """An in-toto Statement v1: ``predicate`` of ``predicate_type`` about ``subject``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type_: str = Field(default=STATEMENT_TYPE, alias="_type")
+    subject: tuple[ResourceDescriptor, ...]
+    predicate_type: str = Field(alias="predicateType")
+    predicate: dict[str, Any] | None = None
+
+    @field_validator("type_")
+    @classmethod
+    def _check_type(cls, value: str) -> str:
+        if value != STATEMENT_TYPE:
+            raise ValueError(f"_type must be {STATEMENT_TYPE!r}, got {value[:60]!r}")
+        return value
+
+    @field_validator("subject")
+    @classmethod
+    def _check_subject(
+        cls, subject: tuple[ResourceDescriptor, ...]
+    ) -> tuple[ResourceDescriptor, ...]:
+        if not subject:
+            raise ValueError("subject must list at least one artifact")
+        if len(subject) > MAX_SUBJECTS:
+            raise ValueError(f"subject lists {len(subject)} artifacts; at most {MAX_SUBJECTS}")
+        for position, item in enumerate(subject):
+            if not item.digest:
+                raise ValueError(f"subject[{position}] has no digest; every subject needs one")
+        return subject
+
+    @field_validator("predicate_type")
+    @classmethod
+    def _check_predicate_type(cls, value: str) -> str:
+        if not _URI.match(value):
+            raise ValueError(f"predicateType must be an absolute URI, got {value[:60]!r}")
+        return value
+
+    @classmethod
+    def parse(
+        cls, data: bytes | str | Mapping[str, Any], *, source: str = "statement"
+    ) -> Statement:
+        """Parse and validate a Statement from JSON bytes/text or a decoded mapping.
+
+        Raises:
+            AttestationStatementError: not a valid Statement v1; the message names
+                the field and the rule.
+        """
+        if isinstance(data, bytes | str):
+            if len(data) > MAX_STATEMENT_BYTES:
+                raise AttestationStatementError(
+                    f"{source} is {len(data)} bytes; the limit is {MAX_STATEMENT_BYTES}",
+                    hint="put large evidence behind a ResourceDescriptor uri",
+                )
+            decoded = loads_json_strict(data, what=source)
+        else:
+            decoded = data
+        if not isinstance(decoded, Mapping):
+            raise AttestationStatementError(
+                f"{source} must be a JSON object, got {type(decoded).__name__}",
+                hint="an in-toto Statement is a JSON object with _type, subject, predicateType",
+            )
+        try:
+            return cls.model_validate(dict(decoded))
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+            message = first["msg"].removeprefix("Value error, ")
+            raise AttestationStatementError(
+                f"{source} is not a valid in-toto Statement v1: {where}: {message}",
+                hint="see https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md",
+                field=where,
+            ) from None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The Statement as the spec's JSON object."""
+        data: dict[str, Any] = {
+            "_type": self.type_,
+            "subject": [item.to_json_dict() for item in self.subject],
+            "predicateType": self.predicate_type,
+        }
+        if self.predicate is not None:
+            data["predicate"] = self.predicate
+        return data
+
+    def canonical_bytes(self) -> bytes:
+        """Sorted-key, compact UTF-8 JSON: the payload we sign, byte-for-byte reproducible."""
+        return json.dumps(
+            self.to_json_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+
+    def subject_names(self) -> list[str]:
+        """Names of the subjects (unnamed subjects appear as ``""``)."""
+        return [item.name or "" for item in self.subject]
+
+    @classmethod
+    def build(
+        cls,
+        subjects: Iterable[ResourceDescriptor],
+        predicate_type: str,
+        predicate: Mapping[str, Any] | None = None,
+    ) -> Statement:
+        """Build and validate a Statement from its parts.
+
+        Raises:
+            AttestationStatementError: the parts do not make a valid Statement.
+        """
+        return cls.parse(
+            {
+                "_type": STATEMENT_TYPE,
+                "subject": [item.to_json_dict() for item in subjects],
+                "predicateType": predicate_type,
+                "predicate": dict(predicate) if predicate is not None else None,
+            }
+        )
+
+
+def digest_file(path: str | Path, *, name: str | None = None) -> ResourceDescriptor:
+    """A subject for the file at ``path``: its name and SHA-256 digest, read in chunks.
+
+    Raises:
+        AttestationStatementError: the file cannot be read.
+    """
+    file = Path(path)
+    sha = hashlib.sha256()
+    try:
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(chunk)
+    except OSError as exc:
+        raise AttestationStatementError(
+            f"cannot read subject file {str(file)!r}: {exc.strerror}",
+            hint="check the path and its permissions",
+            path=str(file),
+        ) from None
+    return ResourceDescriptor(name=name or file.name, digest={"sha256": sha.hexdigest()})
