@@ -71,6 +71,10 @@ class Op:
     STORE_STATE = 25  # (name)               pop into contract state (contract programs)
     EMIT = 26  # (name, argc)                emit an event with argc fields
     FAIL = 27  # (message)                   raise a contract failure
+    BINARY_K = 28  # (function, const)       replace top with f(top, const)
+    LOCAL_SELECT = 29  # (slot, field)       push locals[slot].field
+    APPEND_TO = 30  # (slot)                 pop v; append it to the list in a local
+    QUANTIFY = 31  # (slot, exit, is_all)    all/exists step: pop a predicate value
 
 
 OP_NAMES: Final = {v: k for k, v in vars(Op).items() if not k.startswith("_")}

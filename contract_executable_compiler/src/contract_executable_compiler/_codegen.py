@@ -251,6 +251,11 @@ class CodeGen:
                 return 2
             self.emit(Op.LOAD_QUAL, self._candidates(parts), delta=1)
             return 1
+        if not e.test_only and isinstance(e.operand, Ident):
+            slot = self.lookup_local(e.operand.name)
+            if slot is not None and not e.operand.name.startswith("."):
+                self.emit(Op.LOCAL_SELECT, slot, e.field, delta=1)
+                return 1
         gas = self.expr(e.operand)
         self.emit(Op.HAS if e.test_only else Op.SELECT, e.field)
         return gas + 1
@@ -290,6 +295,10 @@ class CodeGen:
                 self.emit(Op.PUT, delta=-2)
                 return gas + 1
             if len(args) == 2 and fn in BINARY_OPERATORS:
+                if isinstance(args[1], Const):
+                    gas = self.expr(args[0])
+                    self.emit(Op.BINARY_K, fn, args[1].value)
+                    return gas + 1
                 gas = self.expr(args[0]) + self.expr(args[1])
                 self.emit(Op.BINARY, fn, delta=-1)
                 return gas + 1
@@ -304,7 +313,37 @@ class CodeGen:
         self.emit(Op.CALL, fn, len(args) + 1, True, delta=-len(args))
         return gas + 1
 
+    def _fast_parts(self, e: Comprehension) -> tuple[str, Expr | None, Expr | None] | None:
+        """(kind, predicate, value) when the comprehension is a recognisable macro."""
+        step = e.loop_step
+        acc = e.accu_var
+
+        def is_acc(x: Expr) -> bool:
+            return isinstance(x, Ident) and x.name == acc
+
+        def append_value(x: Expr) -> Expr | None:
+            if isinstance(x, Call) and x.function == "@append" and is_acc(x.args[0]):
+                return x.args[1]
+            return None
+
+        if e.macro in ("all", "exists") and isinstance(step, Call) and step.target is None:
+            if step.function in ("_&&_", "_||_") and is_acc(step.args[0]):
+                return e.macro, step.args[1], None
+            return None
+        if e.macro in ("map", "transformList", "filter") and isinstance(step, Call):
+            value = append_value(step)
+            if value is not None:
+                return "collect", None, value
+            if step.function == "_?_:_" and is_acc(step.args[2]):
+                value = append_value(step.args[1])
+                if value is not None:
+                    return "collect", step.args[0], value
+        return None
+
     def _comprehension(self, e: Comprehension) -> int:
+        fast = self._fast_parts(e)
+        if fast is not None:
+            return self._fast_comprehension(e, *fast)
         gas = self.expr(e.iter_range)
         it = self.new_slot()
         self.emit(Op.ITER_INIT, it, 1 if e.iter_var2 is not None else 0, delta=-1)
@@ -336,6 +375,64 @@ class CodeGen:
         gas += self.expr(e.result)
         self.scopes.pop()
         return gas
+
+    def _fast_comprehension(
+        self, e: Comprehension, kind: str, pred: Expr | None, value: Expr | None
+    ) -> int:
+        """all/exists/map/filter without the generic accumulator plumbing.
+
+        ``all``/``exists`` stop at the first deciding element and remember the
+        first error (CEL's commutative absorption); ``map``/``filter`` append in
+        place to a list created fresh for this run.  An error in a step makes
+        the accumulator an error value, exactly as the generic expansion does.
+        """
+        gas = self.expr(e.iter_range)
+        it = self.new_slot()
+        self.emit(Op.ITER_INIT, it, 1 if e.iter_var2 is not None else 0, delta=-1)
+        v1 = self.new_slot()
+        v2 = self.new_slot() if e.iter_var2 is not None else -1
+        accu = self.new_slot()
+        if kind == "collect":
+            self.emit(Op.MAKE_LIST, 0, delta=1)
+        else:
+            self.emit(Op.CONST, kind == "all", delta=1)
+        self.emit(Op.STORE_LOCAL, accu, delta=-1)
+        gas += 3
+        loop = self.emit(Op.ITER_NEXT, it, v1, v2, -1)
+        scope = {e.iter_var: v1}
+        if e.iter_var2 is not None:
+            scope[e.iter_var2] = v2
+        self.scopes.append({e.accu_var: accu})
+        self.scopes.append(scope)
+        start = self.here()
+        depth = self.depth
+        if kind == "collect":
+            body = 1
+            if pred is not None:
+                body += self.expr(pred) + 1
+                self.emit(Op.BRANCH, loop, delta=-1)
+            assert value is not None  # noqa: S101 - collect always has a value
+            body += self.expr(value) + 2
+            self.emit(Op.APPEND_TO, accu, delta=-1)
+            self.emit(Op.JUMP, loop)
+            self.handlers.append((start, self.here(), depth))
+            self.emit(Op.STORE_LOCAL, accu, delta=0)
+            self.emit(Op.JUMP, loop)
+            exit_at = -1
+        else:
+            assert pred is not None  # noqa: S101 - quantifiers always have a predicate
+            body = 1 + self.expr(pred) + 2
+            self.handlers.append((start, self.here(), depth))
+            exit_at = self.emit(Op.QUANTIFY, accu, -1, kind == "all", delta=-1)
+            self.emit(Op.JUMP, loop)
+        self.scopes.pop()
+        done = self.here()
+        self.patch(loop, it, v1, v2, done)
+        if exit_at >= 0:
+            self.patch(exit_at, accu, done, kind == "all")
+        self.emit(Op.LOAD_LOCAL, accu, delta=1)
+        self.scopes.pop()
+        return gas + body * self.max_iterations + 2
 
     def finish(self, source: str = "", meta: dict[str, Any] | None = None, gas: int = 0) -> Program:
         """Close the program with RETURN and package it."""

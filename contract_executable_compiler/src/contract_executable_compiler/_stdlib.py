@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 _NS: Final = 10**9
+_ABSENT: Final[Any] = object()
 Fn = Callable[..., Any]
 
 
@@ -193,32 +194,53 @@ def logical_not(a: Any) -> Any:
 
 def eq(a: Any, b: Any) -> bool:
     """``a == b``."""
+    ta = type(a)
+    if ta is type(b) and ta in _FAST_ORDER:
+        return bool(a == b)
     return cel_eq(a, b)
 
 
 def ne(a: Any, b: Any) -> bool:
     """``a != b``."""
+    ta = type(a)
+    if ta is type(b) and ta in _FAST_ORDER:
+        return bool(a != b)
     return not cel_eq(a, b)
+
+
+_FAST_ORDER: Final = frozenset({int, float, str, UInt, bytes})
 
 
 def lt(a: Any, b: Any) -> bool:
     """``a < b``."""
+    ta = type(a)
+    if ta is type(b) and ta in _FAST_ORDER:
+        return bool(a < b)
     return cel_compare(a, b) == -1
 
 
 def le(a: Any, b: Any) -> bool:
     """``a <= b``."""
+    ta = type(a)
+    if ta is type(b) and ta in _FAST_ORDER:
+        return bool(a <= b)
     c = cel_compare(a, b)
     return c == -1 or c == 0
 
 
 def gt(a: Any, b: Any) -> bool:
     """``a > b``."""
+    ta = type(a)
+    if ta is type(b) and ta in _FAST_ORDER:
+        return bool(a > b)
     return cel_compare(a, b) == 1
 
 
 def ge(a: Any, b: Any) -> bool:
     """``a >= b``."""
+    ta = type(a)
+    if ta is type(b) and ta in _FAST_ORDER:
+        return bool(a >= b)
     c = cel_compare(a, b)
     return c == 1 or c == 0
 
@@ -295,10 +317,10 @@ def index(container: Any, key: Any) -> Any:
 def select_field(operand: Any, field: str) -> Any:
     """``operand.field`` on a map (a message field in CEL proper)."""
     if type(operand) is dict:
-        try:
-            return operand[field]
-        except KeyError:
-            raise CelEvalError(f"no such key: {field}") from None
+        v = operand.get(field, _ABSENT)
+        if v is _ABSENT:
+            raise CelEvalError(f"no such key: {field}")
+        return v
     raise CelEvalError(f"no such field {field!r} on {type_of_name(operand)}")
 
 
@@ -338,14 +360,16 @@ def contains(a: Any, b: Any) -> bool:
 
 def starts_with(a: Any, b: Any) -> bool:
     """``s.startsWith(t)``."""
-    _str2("startsWith", a, b)
-    return bool(a.startswith(b))
+    if type(a) is str and type(b) is str:
+        return a.startswith(b)
+    raise _overload("startsWith", a, b)
 
 
 def ends_with(a: Any, b: Any) -> bool:
     """``s.endsWith(t)``."""
-    _str2("endsWith", a, b)
-    return bool(a.endswith(b))
+    if type(a) is str and type(b) is str:
+        return a.endswith(b)
+    raise _overload("endsWith", a, b)
 
 
 @lru_cache(maxsize=512)

@@ -115,6 +115,17 @@ class LoadedProgram:
                 linked.append((op, target))
             elif op == Op.LOAD_QUAL:
                 linked.append((op, [(str(a), list(b)) for a, b in args[0]]))
+            elif op == Op.BINARY_K:
+                fn = BINARY_OPERATORS.get(args[0])
+                if fn is None:
+                    raise ContractBytecodeError(f"unknown operator {args[0]!r} in bytecode")
+                linked.append((op, (fn, args[1])))
+            elif op == Op.LOCAL_SELECT:
+                linked.append((op, (int(args[0]), str(args[1]))))
+            elif op == Op.APPEND_TO:
+                linked.append((op, int(args[0])))
+            elif op == Op.QUANTIFY:
+                linked.append((op, (int(args[0]), int(args[1]), bool(args[2]))))
             elif op == Op.ITER_INIT:
                 linked.append((op, (int(args[0]), bool(args[1]))))
             elif op == Op.ITER_NEXT:
@@ -172,144 +183,187 @@ class LoadedProgram:
                     gas -= 1
                     if gas < 0:
                         raise GasExhausted(limit)
-                    if op == 1:  # CONST
-                        push(arg)
-                    elif op == 2:  # LOAD_VAR
-                        v = activation.get(arg, _MISSING)
-                        if v is _MISSING:
-                            v = TYPE_VALUES.get(arg, _MISSING)
-                            if v is _MISSING:
-                                raise CelEvalError(f"undeclared reference to '{arg}'")
-                        push(v)
-                    elif op == 6:  # BINARY
-                        b = pop()
-                        stack[-1] = arg(stack[-1], b)
-                    elif op == 4:  # LOAD_LOCAL
-                        v = local[arg]
-                        if type(v) is ErrorValue:
-                            raise v.error
-                        push(v)
-                    elif op == 8:  # CALL
-                        fn, argc = arg
-                        if argc:
-                            args = stack[-argc:]
-                            del stack[-argc:]
-                            push(fn(*args))
+                    if op < 16:
+                        if op < 8:
+                            if op == 1:  # CONST
+                                push(arg)
+                            elif op == 2:  # LOAD_VAR
+                                v = activation.get(arg, _MISSING)
+                                if v is _MISSING:
+                                    v = TYPE_VALUES.get(arg, _MISSING)
+                                    if v is _MISSING:
+                                        raise CelEvalError(f"undeclared reference to '{arg}'")
+                                push(v)
+                            elif op == 4:  # LOAD_LOCAL
+                                v = local[arg]
+                                if type(v) is ErrorValue:
+                                    raise v.error
+                                push(v)
+                            elif op == 6:  # BINARY
+                                b = pop()
+                                stack[-1] = arg(stack[-1], b)
+                            elif op == 7:  # UNARY
+                                stack[-1] = arg(stack[-1])
+                            elif op == 5:  # STORE_LOCAL
+                                local[arg] = pop()
+                            elif op == 3:  # LOAD_QUAL
+                                push(_load_qualified(activation, arg))
+                            else:  # pragma: no cover - the loader refuses unknown opcodes
+                                raise CelEvalError(f"bad opcode {op}")
                         else:
-                            push(fn())
-                    elif op == 15:  # AND_SHORT
-                        if stack[-1] is False:
-                            pc = arg
-                    elif op == 16:  # AND_JOIN
-                        b = pop()
-                        a = stack[-1]
-                        if b is False:
-                            stack[-1] = False
-                        elif a is True and b is True:
-                            pass
-                        elif type(a) is ErrorValue:
-                            raise a.error
-                        elif type(b) is ErrorValue:
-                            raise b.error
-                        else:
-                            raise CelEvalError("no such overload: _&&_ needs bool operands")
-                    elif op == 17:  # OR_SHORT
-                        if stack[-1] is True:
-                            pc = arg
-                    elif op == 18:  # OR_JOIN
-                        b = pop()
-                        a = stack[-1]
-                        if b is True:
-                            stack[-1] = True
-                        elif a is False and b is False:
-                            pass
-                        elif type(a) is ErrorValue:
-                            raise a.error
-                        elif type(b) is ErrorValue:
-                            raise b.error
-                        else:
-                            raise CelEvalError("no such overload: _||_ needs bool operands")
-                    elif op == 9:  # SELECT
-                        stack[-1] = select_field(stack[-1], arg)
-                    elif op == 7:  # UNARY
-                        stack[-1] = arg(stack[-1])
-                    elif op == 14:  # BRANCH
-                        c = pop()
-                        if c is False:
-                            pc = arg
-                        elif c is not True:
-                            if type(c) is ErrorValue:
-                                raise c.error
-                            raise CelEvalError("no such overload: condition is not a bool")
-                    elif op == 13:  # JUMP
-                        pc = arg
-                    elif op == 21:  # ITER_NEXT
-                        it_slot, v1, v2, done = arg
-                        nxt = next(local[it_slot], _MISSING)
-                        if nxt is _MISSING:
-                            pc = done
-                        elif v2 < 0:
-                            local[v1] = nxt
-                        else:
-                            local[v1], local[v2] = nxt
-                    elif op == 5:  # STORE_LOCAL
-                        local[arg] = pop()
-                    elif op == 20:  # ITER_INIT
-                        local[arg[0]] = self._iterator(pop(), arg[1])
-                    elif op == 22:  # APPEND
-                        v = pop()
-                        acc = stack[-1]
-                        if type(acc) is not list:
-                            raise CelEvalError("no such overload: append to a non-list")
-                        stack[-1] = [*acc, v]
-                    elif op == 23:  # PUT
-                        v = pop()
-                        k = pop()
-                        acc = stack[-1]
-                        new = dict(acc)
-                        mk = map_key(k)
-                        if mk in new:
-                            raise CelEvalError(f"Failed with repeated key: {k!r}")
-                        new[mk] = v
-                        stack[-1] = new
-                    elif op == 11:  # MAKE_LIST
-                        if arg:
-                            items = stack[-arg:]
-                            del stack[-arg:]
-                            push(items)
-                        else:
-                            push([])
-                    elif op == 12:  # MAKE_MAP
-                        if arg:
-                            items = stack[-2 * arg :]
-                            del stack[-2 * arg :]
-                            push(build_map(items))
-                        else:
-                            push({})
-                    elif op == 3:  # LOAD_QUAL
-                        push(_load_qualified(activation, arg))
-                    elif op == 10:  # HAS
-                        stack[-1] = has_field(stack[-1], arg)
-                    elif op == 19:  # NOT_STRICTLY_FALSE
-                        stack[-1] = stack[-1] is not False
-                    elif op == 24:  # RETURN
-                        return RunResult(pop(), None, limit - gas)
-                    elif op == 25:  # STORE_STATE
-                        if state is None:
-                            raise CelEvalError("no contract state to store into")
-                        state[arg] = pop()
-                    elif op == 26:  # EMIT
-                        name, argc = arg
-                        fields = stack[-argc:] if argc else []
-                        if argc:
-                            del stack[-argc:]
-                        if events is None:
-                            raise CelEvalError("no event log to emit into")
-                        events.append((name, fields))
-                    elif op == 27:  # FAIL
-                        raise CelEvalError(arg)
-                    else:  # pragma: no cover - the loader refuses unknown opcodes
-                        raise CelEvalError(f"bad opcode {op}")
+                            if op == 8:  # CALL
+                                fn, argc = arg
+                                if argc:
+                                    args = stack[-argc:]
+                                    del stack[-argc:]
+                                    push(fn(*args))
+                                else:
+                                    push(fn())
+                            elif op == 14:  # BRANCH
+                                c = pop()
+                                if c is False:
+                                    pc = arg
+                                elif c is not True:
+                                    if type(c) is ErrorValue:
+                                        raise c.error
+                                    raise CelEvalError("no such overload: condition is not a bool")
+                            elif op == 13:  # JUMP
+                                pc = arg
+                            elif op == 15:  # AND_SHORT
+                                if stack[-1] is False:
+                                    pc = arg
+                            elif op == 9:  # SELECT
+                                stack[-1] = select_field(stack[-1], arg)
+                            elif op == 11:  # MAKE_LIST
+                                if arg:
+                                    items = stack[-arg:]
+                                    del stack[-arg:]
+                                    push(items)
+                                else:
+                                    push([])
+                            elif op == 12:  # MAKE_MAP
+                                if arg:
+                                    items = stack[-2 * arg :]
+                                    del stack[-2 * arg :]
+                                    push(build_map(items))
+                                else:
+                                    push({})
+                            elif op == 10:  # HAS
+                                stack[-1] = has_field(stack[-1], arg)
+                            else:  # pragma: no cover - the loader refuses unknown opcodes
+                                raise CelEvalError(f"bad opcode {op}")
+                    elif op < 24:
+                        if op == 21:  # ITER_NEXT
+                            it_slot, v1, v2, done = arg
+                            nxt = next(local[it_slot], _MISSING)
+                            if nxt is _MISSING:
+                                pc = done
+                            elif v2 < 0:
+                                local[v1] = nxt
+                            else:
+                                local[v1], local[v2] = nxt
+                        elif op == 16:  # AND_JOIN
+                            b = pop()
+                            a = stack[-1]
+                            if b is False:
+                                stack[-1] = False
+                            elif a is True and b is True:
+                                pass
+                            elif type(a) is ErrorValue:
+                                raise a.error
+                            elif type(b) is ErrorValue:
+                                raise b.error
+                            else:
+                                raise CelEvalError("no such overload: _&&_ needs bool operands")
+                        elif op == 17:  # OR_SHORT
+                            if stack[-1] is True:
+                                pc = arg
+                        elif op == 18:  # OR_JOIN
+                            b = pop()
+                            a = stack[-1]
+                            if b is True:
+                                stack[-1] = True
+                            elif a is False and b is False:
+                                pass
+                            elif type(a) is ErrorValue:
+                                raise a.error
+                            elif type(b) is ErrorValue:
+                                raise b.error
+                            else:
+                                raise CelEvalError("no such overload: _||_ needs bool operands")
+                        elif op == 20:  # ITER_INIT
+                            local[arg[0]] = self._iterator(pop(), arg[1])
+                        elif op == 22:  # APPEND
+                            v = pop()
+                            acc = stack[-1]
+                            if type(acc) is not list:
+                                raise CelEvalError("no such overload: append to a non-list")
+                            stack[-1] = [*acc, v]
+                        elif op == 23:  # PUT
+                            v = pop()
+                            k = pop()
+                            acc = stack[-1]
+                            new = dict(acc)
+                            mk = map_key(k)
+                            if mk in new:
+                                raise CelEvalError(f"Failed with repeated key: {k!r}")
+                            new[mk] = v
+                            stack[-1] = new
+                        elif op == 19:  # NOT_STRICTLY_FALSE
+                            stack[-1] = stack[-1] is not False
+                        else:  # pragma: no cover - the loader refuses unknown opcodes
+                            raise CelEvalError(f"bad opcode {op}")
+                    else:
+                        if op == 29:  # LOCAL_SELECT
+                            v = local[arg[0]]
+                            if type(v) is dict:
+                                v = v.get(arg[1], _MISSING)
+                                if v is _MISSING:
+                                    raise CelEvalError(f"no such key: {arg[1]}")
+                                push(v)
+                            else:
+                                push(select_field(v, arg[1]))
+                        elif op == 28:  # BINARY_K
+                            stack[-1] = arg[0](stack[-1], arg[1])
+                        elif op == 31:  # QUANTIFY
+                            slot, exit_to, is_all = arg
+                            v = pop()
+                            if v is is_all:
+                                pass
+                            elif v is (not is_all):
+                                local[slot] = v
+                                pc = exit_to
+                            elif type(local[slot]) is not ErrorValue:
+                                local[slot] = (
+                                    v
+                                    if type(v) is ErrorValue
+                                    else ErrorValue(
+                                        CelEvalError("no such overload: predicate is not a bool")
+                                    )
+                                )
+                        elif op == 30:  # APPEND_TO
+                            acc = local[arg]
+                            if type(acc) is ErrorValue:
+                                raise acc.error
+                            acc.append(pop())
+                        elif op == 24:  # RETURN
+                            return RunResult(pop(), None, limit - gas)
+                        elif op == 25:  # STORE_STATE
+                            if state is None:
+                                raise CelEvalError("no contract state to store into")
+                            state[arg] = pop()
+                        elif op == 26:  # EMIT
+                            name, argc = arg
+                            fields = stack[-argc:] if argc else []
+                            if argc:
+                                del stack[-argc:]
+                            if events is None:
+                                raise CelEvalError("no event log to emit into")
+                            events.append((name, fields))
+                        elif op == 27:  # FAIL
+                            raise CelEvalError(arg)
+                        else:  # pragma: no cover - the loader refuses unknown opcodes
+                            raise CelEvalError(f"bad opcode {op}")
             except GasExhausted:
                 raise
             except (CelEvalError, ArithmeticError, ValueError, RecursionError) as exc:

@@ -1,0 +1,92 @@
+"""CEL evaluation speed: this compiler's VM (gas metering on) vs cel-python's CompiledRunner.
+
+Both compile once and then evaluate the same expressions on the same bindings
+in the same process; the script prints the median microseconds per
+evaluation for each and the ratio, as JSON.
+
+    uv run python contract_executable_compiler/benches/bench_cel_eval.py
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from contract_executable_compiler import compile_expression
+
+SIMPLE = 'x > 10 && name.startsWith("a")'
+MODERATE = (
+    "items.filter(i, i.price > 10.0 && i.qty >= 2)"
+    ".map(i, i.price * double(i.qty)).exists(t, t > 100.0)"
+    ' && size(tags) > 0 && "vip" in tags'
+)
+
+
+def bindings() -> dict[str, Any]:
+    items = [
+        {"price": float(p), "qty": q} for p, q in zip(range(5, 55, 5), range(1, 11), strict=True)
+    ]
+    return {"x": 42, "name": "alice", "items": items, "tags": ["a", "vip"]}
+
+
+def median_us(fn: Callable[[], Any], *, rounds: int = 7, budget_s: float = 1.5) -> float:
+    """Median per-call time over ``rounds`` timed batches, sized to the time budget."""
+    start = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - start, 1e-7)
+    number = max(1, int(budget_s / rounds / one))
+    samples = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - t0) / number * 1e6)
+    return statistics.median(samples)
+
+
+def ours(expr: str, b: dict[str, Any]) -> tuple[Callable[[], Any], Any]:
+    compiled = compile_expression(expr)
+    limit = compiled.gas_bound
+    return (lambda: compiled.evaluate(b, gas_limit=limit)), compiled.evaluate(b)
+
+
+def peer(expr: str, b: dict[str, Any]) -> tuple[Callable[[], Any], Any]:
+    import celpy
+    from celpy import json_to_cel
+
+    env = celpy.Environment(runner_class=celpy.CompiledRunner)
+    program = env.program(env.compile(expr))
+    activation = {k: json_to_cel(v) for k, v in b.items()}
+    return (lambda: program.evaluate(activation)), program.evaluate(activation)
+
+
+def main() -> int:
+    b = bindings()
+    results: dict[str, Any] = {}
+    for label, expr in (("simple", SIMPLE), ("moderate", MODERATE)):
+        fn, value = ours(expr, b)
+        row: dict[str, Any] = {
+            "expression": expr,
+            "ours_us": round(median_us(fn), 3),
+            "ours_value": value,
+        }
+        try:
+            pfn, pvalue = peer(expr, b)
+        except ImportError:
+            row["peer"] = "cel-python not installed (install the `compare` extra)"
+        else:
+            row["peer_us"] = round(median_us(pfn), 3)
+            row["peer_value"] = bool(pvalue)
+            row["speedup"] = round(row["peer_us"] / row["ours_us"], 1)
+        results[label] = row
+    json.dump(results, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
