@@ -1,0 +1,513 @@
+"""The knowledge base: lattice-valued facts over interned terms, mergeable as a CRDT.
+
+A :class:`KnowledgeBase` holds RDF triples (relation ``triple``) and any
+number of declared n-ary relations, each optionally carrying a value from a
+lattice.  Facts with the same key are one fact whose value is the join of
+everything inserted for it, so two replicas that exchange facts in any order
+end in the same state: :meth:`KnowledgeBase.merge` is commutative,
+associative and idempotent (a state-based CRDT).  Plain relations merge as
+grow-only sets; a deletion is local to one replica (use a last-writer-wins
+relation for values that must be overwritten across replicas).
+
+Reasoning materialises a closure under a rule set; later insertions and
+deletions maintain it incrementally (:mod:`._maintenance`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from rdflib import Graph
+from rdflib.util import guess_format
+
+from dynamic_semantic_lattice_engine._engine import Derivation, Engine, EvaluationStats
+from dynamic_semantic_lattice_engine._lattice import (
+    DEFAULT_REPLICA,
+    LastWriterWins,
+    Lattice,
+    builtin_lattice,
+    builtin_names,
+    check_lattice_laws,
+)
+from dynamic_semantic_lattice_engine._maintenance import insert as _insert
+from dynamic_semantic_lattice_engine._maintenance import retract as _retract
+from dynamic_semantic_lattice_engine._parser import parse_atom, parse_program, parse_query
+from dynamic_semantic_lattice_engine._program import Decl, Program
+from dynamic_semantic_lattice_engine._rdf import (
+    axiomatic_triples,
+    decode_term,
+    encode_term,
+    literal_facts,
+)
+from dynamic_semantic_lattice_engine._relation import Relation
+from dynamic_semantic_lattice_engine._rulesets import ruleset
+from dynamic_semantic_lattice_engine._terms import TermDictionary
+from dynamic_semantic_lattice_engine.errors import (
+    LatticeDeltaError,
+    LatticeInputError,
+    LatticeRdfError,
+)
+
+__all__ = ["DELTA_VERSION", "KnowledgeBase"]
+
+TRIPLE = "triple"
+KV = "kv"
+DELTA_VERSION = 1
+_FORMATS = {
+    "turtle",
+    "ttl",
+    "nt",
+    "ntriples",
+    "n-triples",
+    "xml",
+    "application/rdf+xml",
+    "json-ld",
+    "jsonld",
+    "n3",
+    "trig",
+    "nquads",
+}
+
+
+class KnowledgeBase:
+    """Facts, their lattice values, and (after :meth:`reason`) their closure.
+
+    Args:
+        replica: this replica's name, written into last-writer-wins stamps.
+    """
+
+    def __init__(self, *, replica: str = DEFAULT_REPLICA) -> None:
+        self.replica = replica
+        self.terms = TermDictionary()
+        self.lattices: dict[str, Lattice[Any]] = {}
+        self.relations: dict[str, Relation] = {}
+        self.rules: str | None = None
+        self.closure: Engine | None = None
+        self.declare(TRIPLE, ["s", "p", "o"])
+
+    # -- schema ------------------------------------------------------------
+    def register_lattice(self, lattice: Lattice[Any], *, trusted: bool = False) -> None:
+        """Make a user lattice available to :meth:`declare`, after checking its laws.
+
+        Raises:
+            LatticeLawError: the lattice breaks a law (unless ``trusted``).
+        """
+        if not trusted:
+            check_lattice_laws(lattice)
+        self.lattices[lattice.name] = lattice
+
+    def lattice(self, name: str) -> Lattice[Any]:
+        if name in self.lattices:
+            return self.lattices[name]
+        return builtin_lattice(name)
+
+    def declare(
+        self,
+        name: str,
+        columns: Sequence[str | tuple[str, str]],
+        *,
+        lattice: str | None = None,
+    ) -> Relation:
+        """Declare relation ``name``; with ``lattice`` its facts carry a value (not a column here)."""
+        cols = [(c, "symbol") if isinstance(c, str) else c for c in columns]
+        if lattice is not None:
+            lat = self.lattice(lattice)
+            cols.append(("value", "number" if lat.vector_join else "value"))
+        existing = self.relations.get(name)
+        decl = Decl(name, cols, lattice)
+        if existing is not None:
+            if existing.decl.columns != decl.columns or existing.decl.lattice != lattice:
+                raise LatticeInputError(
+                    f"relation {name} is already declared differently",
+                    hint=f"it has columns {existing.decl.columns} and lattice {existing.decl.lattice}",
+                )
+            return existing
+        rel = Relation(decl, self.lattice(lattice) if lattice else None)
+        self.relations[name] = rel
+        return rel
+
+    def relation(self, name: str) -> Relation:
+        rel = self.relations.get(name)
+        if rel is None:
+            raise LatticeInputError(f"relation {name} is not declared", hint="declare it first")
+        return rel
+
+    # -- facts -------------------------------------------------------------
+    def _encode(self, rel: Relation, args: Sequence[Any], value: Any) -> pl.DataFrame:
+        arity = rel.decl.arity - (1 if rel.lattice is not None else 0)
+        if len(args) != arity:
+            raise LatticeInputError(
+                f"{rel.name} takes {arity} arguments, got {len(args)}", hint="check the fact"
+            )
+        data: dict[str, pl.Series] = {}
+        for i, arg in enumerate(args):
+            col = rel.columns[i]
+            if rel.decl.is_number(i):
+                data[col] = pl.Series(col, [arg], dtype=pl.Int64)
+            else:
+                data[col] = pl.Series(col, [self.terms.intern(str(arg))], dtype=pl.Int64)
+        if rel.lattice is not None:
+            if value is None:
+                raise LatticeInputError(
+                    f"{rel.name} carries a {rel.lattice.name} value", hint="pass value=..."
+                )
+            data["v"] = pl.Series("v", [rel.encode_value(value)], dtype=rel.schema["v"])
+        return pl.DataFrame(data)
+
+    def add(self, relation: str, *args: Any, value: Any = None) -> bool:
+        """Add a fact (joining its value into the stored one); True if anything grew."""
+        rel = self.relation(relation)
+        frame = self._encode(rel, args, value)
+        return self._add_frame(relation, frame) > 0
+
+    def _add_frame(self, relation: str, frame: pl.DataFrame) -> int:
+        grew = self.relation(relation).merge(frame, 0).height
+        if grew and self.closure is not None:
+            _insert(self.closure, relation, frame)
+        return grew
+
+    def remove(self, relation: str, *args: Any) -> bool:
+        """Delete a fact on this replica; the closure is maintained by DRed."""
+        rel = self.relation(relation)
+        keys = {
+            c: [self.terms.get(str(a)) if not rel.decl.is_number(i) else a]
+            for i, (c, a) in enumerate(zip(rel.key_columns, args, strict=False))
+        }
+        if len(args) != len(rel.key_columns) or any(v[0] is None for v in keys.values()):
+            return False
+        frame = pl.DataFrame(keys, schema=dict.fromkeys(keys, pl.Int64))
+        gone = rel.remove(frame)
+        if gone.height and self.closure is not None:
+            _retract(self.closure, relation, frame)
+        return gone.height > 0
+
+    def insert(self, key: str, value: Any) -> None:
+        """The architecture's register map: set ``key`` to ``value`` (last writer wins)."""
+        if KV not in self.relations:
+            self.declare(KV, ["key"], lattice="lww")
+        lww = self.relation(KV).lattice
+        if not isinstance(lww, LastWriterWins):
+            raise LatticeInputError(
+                f"relation {KV} is not a last-writer-wins map", hint="use another name"
+            )
+        self.add(KV, key, value=lww.stamp(value, self.replica))
+
+    def get(self, key: str) -> Any:
+        """The current value of ``key`` in the register map, or ``None``."""
+        if KV not in self.relations:
+            return None
+        found = self.value(KV, key)
+        return None if found is None else found[1]
+
+    def value(self, relation: str, *args: Any) -> Any:
+        """The lattice value of a fact, or ``None`` when it is absent."""
+        rel = self.relation(relation)
+        frame = rel.frame
+        for col, arg in zip(rel.key_columns, args, strict=True):
+            ident = self.terms.get(str(arg))
+            if ident is None:
+                return None
+            frame = frame.filter(pl.col(col) == ident)
+        if frame.height == 0:
+            return None
+        return rel.decode_value(frame.get_column("v")[0]) if rel.lattice is not None else True
+
+    def facts(self, relation: str) -> list[tuple[Any, ...]]:
+        """Every stored (base) fact of ``relation`` as Python values; the value last if any."""
+        rel = self.relation(relation)
+        out: list[tuple[Any, ...]] = []
+        for row in rel.frame.select(rel.columns).iter_rows():
+            vals: list[Any] = []
+            for i, v in enumerate(row):
+                if rel.lattice is not None and i == len(row) - 1:
+                    vals.append(rel.decode_value(v))
+                elif rel.decl.is_number(i):
+                    vals.append(v)
+                else:
+                    vals.append(self.terms.term(v))
+            out.append(tuple(vals))
+        return out
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self.relations.values())
+
+    # -- RDF ---------------------------------------------------------------
+    def add_graph(self, graph: Graph) -> int:
+        """Add every triple of an rdflib graph; returns how many were new."""
+        s, p, o = [], [], []
+        for ts, tp, to in graph:
+            s.append(encode_term(ts))
+            p.append(encode_term(tp))
+            o.append(encode_term(to))
+        frame = pl.DataFrame(
+            {
+                "c0": self.terms.intern_many(s),
+                "c1": self.terms.intern_many(p),
+                "c2": self.terms.intern_many(o),
+            }
+        )
+        return self._add_frame(TRIPLE, frame)
+
+    def load_rdf(
+        self,
+        source: str | Path | None = None,
+        *,
+        data: str | None = None,
+        format: str | None = None,
+    ) -> int:
+        """Parse an RDF document (Turtle, N-Triples, RDF/XML, JSON-LD, ...) and add its triples.
+
+        Raises:
+            LatticeRdfError: the document does not parse in that format.
+        """
+        fmt = format or (guess_format(str(source)) if source is not None else None) or "turtle"
+        if fmt == "ttl":
+            fmt = "turtle"
+        graph = Graph()
+        try:
+            with warnings.catch_warnings():  # rdflib's JSON-LD plugin uses its own deprecated API
+                warnings.simplefilter("ignore", DeprecationWarning)
+                if data is not None:
+                    graph.parse(data=data, format=fmt)
+                else:
+                    graph.parse(str(source), format=fmt)
+        except Exception as exc:  # rdflib raises many unrelated types for bad input
+            where = "the given text" if data is not None else str(source)
+            raise LatticeRdfError(
+                f"cannot parse {where} as {fmt}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                hint="check the file and pass --format turtle|nt|xml|json-ld",
+            ) from exc
+        return self.add_graph(graph)
+
+    def graph(self, *, inferred: bool = False) -> Graph:
+        """The triples as an rdflib graph (with the closure when ``inferred``).
+
+        Generalised triples of the closure (a literal as subject, a blank node
+        or literal as predicate) are left out: RDF cannot express them.
+        """
+        rel = (
+            self.closure.relation(TRIPLE)
+            if inferred and self.closure is not None
+            else self.relation(TRIPLE)
+        )
+        graph = Graph()
+        cache: dict[int, Any] = {}
+        for s, p, o in rel.frame.select(["c0", "c1", "c2"]).iter_rows():
+            st, pt = self.terms.term(s), self.terms.term(p)
+            if st.startswith('"') or not pt.startswith("<"):
+                continue
+            nodes = []
+            for ident in (s, p, o):
+                if ident not in cache:
+                    cache[ident] = decode_term(self.terms.term(ident))
+                nodes.append(cache[ident])
+            graph.add((nodes[0], nodes[1], nodes[2]))
+        return graph
+
+    def serialize(self, format: str = "turtle", *, inferred: bool = False) -> str:
+        """The triples as text in an RDF format."""
+        try:
+            with warnings.catch_warnings():  # rdflib's JSON-LD plugin uses its own deprecated API
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return self.graph(inferred=inferred).serialize(format=format)
+        except Exception as exc:  # rdflib plugin errors for unknown formats
+            raise LatticeRdfError(
+                f"cannot serialise as {format!r}: {exc}", hint="use turtle, nt, xml or json-ld"
+            ) from exc
+
+    # -- merge (CRDT) ------------------------------------------------------
+    def copy(self) -> KnowledgeBase:
+        """An independent copy (the closure is not copied)."""
+        other = KnowledgeBase(replica=self.replica)
+        other.terms = copy.deepcopy(self.terms)
+        other.lattices = dict(self.lattices)
+        other.relations = {}
+        for name, rel in self.relations.items():
+            clone = Relation(rel.decl, rel.lattice)
+            clone.frame = rel.frame.clone()
+            clone.values = copy.deepcopy(rel.values)
+            other.relations[name] = clone
+        other.rules = self.rules
+        return other
+
+    def merge(self, other: KnowledgeBase) -> KnowledgeBase:
+        """The join of two knowledge bases, as a new one (neither input changes)."""
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def update(self, other: KnowledgeBase) -> None:
+        """Join ``other`` into this knowledge base in place."""
+        self.import_delta(other.export_delta())
+
+    def snapshot(self) -> dict[str, frozenset[tuple[Any, ...]]]:
+        """A comparable picture of the base facts (values JSON-encoded), for convergence checks."""
+        out: dict[str, frozenset[tuple[Any, ...]]] = {}
+        for name, rel in self.relations.items():
+            rows = self.facts(name)
+            if rel.lattice is not None:
+                lat = rel.lattice
+                rows = [(*r[:-1], json.dumps(lat.encode(r[-1]), sort_keys=True)) for r in rows]
+            out[name] = frozenset(rows)
+        return out
+
+    def export_delta(self) -> dict[str, Any]:
+        """Every base fact as a JSON document another replica can :meth:`import_delta`."""
+        relations: dict[str, Any] = {}
+        for name, rel in self.relations.items():
+            lattice = rel.lattice
+            rows = []
+            for row in self.facts(name):
+                if lattice is not None:
+                    rows.append([*row[:-1], lattice.encode(row[-1])])
+                else:
+                    rows.append(list(row))
+            columns = rel.decl.columns[:-1] if lattice is not None else rel.decl.columns
+            relations[name] = {
+                "columns": [list(c) for c in columns],
+                "lattice": rel.decl.lattice,
+                "rows": rows,
+            }
+        return {
+            "format": "dsle-delta",
+            "version": DELTA_VERSION,
+            "replica": self.replica,
+            "relations": relations,
+        }
+
+    def import_delta(self, doc: Mapping[str, Any]) -> int:
+        """Join a document from :meth:`export_delta` into this knowledge base; returns rows that grew.
+
+        Raises:
+            LatticeDeltaError: the document is not a delta of a known version.
+        """
+        if not isinstance(doc, Mapping) or doc.get("format") != "dsle-delta":
+            raise LatticeDeltaError(
+                "not a dsle delta document", hint="produce it with export_delta / dsle export"
+            )
+        if doc.get("version") != DELTA_VERSION:
+            raise LatticeDeltaError(
+                f"unsupported delta version {doc.get('version')!r}",
+                hint=f"expected {DELTA_VERSION}",
+            )
+        grew = 0
+        relations = doc.get("relations")
+        if not isinstance(relations, Mapping):
+            raise LatticeDeltaError("delta has no relations table", hint="regenerate the delta")
+        for name, body in relations.items():
+            try:
+                columns = [tuple(c) for c in body["columns"]]
+                lattice = body["lattice"]
+                rows = body["rows"]
+                if (
+                    lattice is not None
+                    and lattice not in self.lattices
+                    and lattice not in builtin_names()
+                ):
+                    raise LatticeDeltaError(
+                        f"delta uses unknown lattice {lattice!r}", hint="register it first"
+                    )
+                rel = self.declare(
+                    str(name), [(str(a), str(b)) for a, b in columns], lattice=lattice
+                )
+                for row in rows:
+                    if lattice is not None:
+                        value = rel.lattice.decode(row[-1]) if rel.lattice is not None else None
+                        grew += self._add_frame(name, self._encode(rel, row[:-1], value))
+                    else:
+                        grew += self._add_frame(name, self._encode(rel, row, None))
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise LatticeDeltaError(
+                    f"malformed relation {name!r} in delta: {exc}", hint="regenerate the delta"
+                ) from exc
+        return grew
+
+    # -- reasoning -----------------------------------------------------------
+    def program_for(self, rules: str) -> Program:
+        """The program for a rule set name (``rdfs``, ``owl-rl``), a ``.dl`` path, or Datalog text."""
+        if rules in ("rdfs", "owl-rl", "rdfs+owl-rl", "owl2-rl"):
+            program = parse_program(ruleset(rules), source=f"<{rules}>", allow_include=False)
+        elif rules.endswith(".dl") and Path(rules).is_file():
+            program = parse_program(Path(rules).read_text(encoding="utf-8"), source=rules)
+        else:
+            program = parse_program(rules, source="<rules>", allow_include=False)
+        for name, rel in self.relations.items():
+            program.decls.setdefault(name, rel.decl)
+        return program
+
+    def reason(self, rules: str = "rdfs", *, axioms: bool = True) -> EvaluationStats:
+        """Materialise the closure of the base facts under ``rules``.
+
+        For the RDF rule sets, axiomatic triples and literal datatype facts
+        (``dt-type2``) join the base facts; ill-typed literals become
+        ``clash("ill-typed-literal", lit)`` facts.
+        """
+        program = self.program_for(rules)
+        engine = Engine(program, terms=self.terms, lattices=self.lattices)
+        for name, rel in self.relations.items():
+            target = engine.relation(name)
+            if rel.values is not None:
+                target.values = rel.values
+            if rel.frame.height:
+                target.merge(rel.frame.select(rel.columns), 0)
+        if (
+            axioms
+            and rules in ("rdfs", "owl-rl", "rdfs+owl-rl", "owl2-rl")
+            and TRIPLE in engine.relations
+        ):
+            self._add_rdf_facts(engine, rdfs="rdfs" in rules)
+        stats = engine.run()
+        self.closure = engine
+        self.rules = rules
+        return stats
+
+    def _add_rdf_facts(self, engine: Engine, *, rdfs: bool) -> None:
+        terms = self.terms.terms()
+        extra = list(axiomatic_triples(terms, rdfs=rdfs))
+        typed, bad = literal_facts(terms)
+        extra.extend(typed)
+        if extra:
+            engine.add_facts(TRIPLE, extra)
+        if bad and "clash" in engine.relations:
+            engine.add_facts("clash", [("ill-typed-literal", b) for b in bad])
+
+    def _engine(self) -> Engine:
+        if self.closure is not None:
+            return self.closure
+        program = Program()
+        for name, rel in self.relations.items():
+            program.decls[name] = rel.decl
+        engine = Engine(program, terms=self.terms, lattices=self.lattices)
+        for name, rel in self.relations.items():
+            target = engine.relation(name)
+            target.values = rel.values
+            target.frame = rel.frame
+        return engine
+
+    def query(self, text: str) -> list[dict[str, Any]]:
+        """Answer a Datalog conjunctive query over the closure (or the base facts before reasoning)."""
+        return self._engine().query(parse_query(text))
+
+    def explain(self, fact: str) -> Derivation:
+        """The derivation tree of a fact, such as ``triple("<a>", "<b>", "<c>")``."""
+        return self._engine().explain(parse_atom(fact))
+
+    def inferred(self, relation: str = TRIPLE) -> list[tuple[Any, ...]]:
+        """Every fact of ``relation`` in the closure (base and derived)."""
+        return self._engine().rows(relation)
+
+    def inconsistencies(self) -> list[tuple[str, str]]:
+        """The ``clash`` facts of the closure: (rule, resource) pairs."""
+        engine = self._engine()
+        if "clash" not in engine.relations:
+            return []
+        return [(str(a), str(b)) for a, b in engine.rows("clash")]
+
+
+_ = (Iterable, _FORMATS)

@@ -1,0 +1,218 @@
+"""Relations as columnar tables of interned integers.
+
+A relation is a Polars frame with one ``Int64`` column per argument
+(``c0``, ``c1``, ...) and a ``r`` column holding the evaluation round in which
+the row was derived (0 for base facts), which is what explanations use to
+find a well-founded derivation.  A lattice relation keeps its value in a
+``v`` column: a ``Float64`` for numeric lattices joined by a columnar
+``max``/``min``, or an ``Int64`` id into a :class:`ValueTable` for any other
+lattice.  Rows with equal key columns are one fact whose value is the join of
+theirs; :meth:`Relation.merge` returns exactly the rows that grew, which is
+the delta semi-naive evaluation feeds back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+import polars as pl
+
+from dynamic_semantic_lattice_engine._lattice import Lattice
+from dynamic_semantic_lattice_engine._program import Decl
+
+__all__ = ["Relation", "ValueTable"]
+
+ROUND = "r"
+VALUE = "v"
+
+
+def _hashable(value: Any) -> Hashable:
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, set):
+        return frozenset(value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value  # type: ignore[no-any-return]
+
+
+class ValueTable:
+    """Interns arbitrary hashable lattice values to ids (per relation)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[Hashable, int] = {}
+        self._values: list[Any] = []
+
+    def intern(self, value: Any) -> int:
+        key = _hashable(value)
+        found = self._ids.get(key)
+        if found is None:
+            found = len(self._values)
+            self._ids[key] = found
+            self._values.append(key)
+        return found
+
+    def value(self, ident: int) -> Any:
+        return self._values[ident]
+
+
+class Relation:
+    """One predicate's rows.
+
+    Args:
+        decl: its declaration (arity, column types, lattice name).
+        lattice: the lattice object when ``decl.lattice`` is set.
+    """
+
+    def __init__(self, decl: Decl, lattice: Lattice[Any] | None = None) -> None:
+        self.decl = decl
+        self.lattice = lattice
+        arity = decl.arity
+        if lattice is not None:
+            self.key_columns = [f"c{i}" for i in range(arity - 1)]
+            self.columns = [*self.key_columns, VALUE]
+            self.numeric = lattice.vector_join is not None
+            self.values: ValueTable | None = None if self.numeric else ValueTable()
+            value_type: pl.DataType = pl.Float64() if self.numeric else pl.Int64()
+        else:
+            self.key_columns = [f"c{i}" for i in range(arity)]
+            self.columns = list(self.key_columns)
+            self.numeric = False
+            self.values = None
+            value_type = pl.Int64()
+        schema: dict[str, pl.DataType] = {c: pl.Int64() for c in self.key_columns}
+        if lattice is not None:
+            schema[VALUE] = value_type
+        schema[ROUND] = pl.Int64()
+        self.schema = schema
+        self.frame = pl.DataFrame(schema=schema)
+
+    @property
+    def name(self) -> str:
+        return self.decl.name
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def empty_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=self.schema)
+
+    def column_name(self, index: int) -> str:
+        """The frame column holding argument ``index``."""
+        return self.columns[index]
+
+    def conform(self, rows: pl.DataFrame, round_: int) -> pl.DataFrame:
+        """Cast ``rows`` (columns named like this relation's) to its schema, stamping ``round_``."""
+        exprs = [pl.col(c).cast(self.schema[c]) for c in self.columns]
+        return rows.select([*exprs, pl.lit(round_, dtype=pl.Int64).alias(ROUND)])
+
+    def merge(self, rows: pl.DataFrame, round_: int) -> pl.DataFrame:
+        """Add ``rows`` and return the rows that are new or whose lattice value grew."""
+        if rows.height == 0:
+            return self.empty_frame()
+        if self.lattice is None:
+            fresh = rows.select(self.columns).unique()
+            if self.frame.height:
+                fresh = fresh.join(self.frame, on=self.columns, how="anti")
+            if fresh.height == 0:
+                return self.empty_frame()
+            fresh = self.conform(fresh, round_)
+            self.frame = pl.concat([self.frame, fresh], how="vertical")
+            return fresh
+        if self.numeric:
+            return self._merge_numeric(rows, round_)
+        return self._merge_generic(rows, round_)
+
+    def _lat(self) -> Lattice[Any]:
+        if self.lattice is None:
+            raise TypeError(f"relation {self.name} carries no lattice value")
+        return self.lattice
+
+    def _table(self) -> ValueTable:
+        if self.values is None:
+            self.values = ValueTable()
+        return self.values
+
+    def _merge_numeric(self, rows: pl.DataFrame, round_: int) -> pl.DataFrame:
+        lattice = self._lat()
+        agg = pl.col(VALUE).max() if lattice.vector_join == "max" else pl.col(VALUE).min()
+        keys = self.key_columns
+        cand = rows.select(
+            [*(pl.col(c).cast(pl.Int64) for c in keys), pl.col(VALUE).cast(pl.Float64)]
+        )
+        cand = cand.group_by(keys).agg(agg) if keys else cand.select(agg)
+        if self.frame.height:
+            old = self.frame.select([*keys, pl.col(VALUE).alias("__old")])
+            joined = cand.join(old, on=keys, how="left") if keys else cand.join(old, how="cross")
+            better = (
+                (pl.col(VALUE) > pl.col("__old"))
+                if lattice.vector_join == "max"
+                else (pl.col(VALUE) < pl.col("__old"))
+            )
+            changed = joined.filter(pl.col("__old").is_null() | better).drop("__old")
+        else:
+            changed = cand
+        if changed.height == 0:
+            return self.empty_frame()
+        changed = self.conform(changed, round_)
+        kept = self.frame.join(changed, on=keys, how="anti") if keys else self.frame.clear()
+        self.frame = pl.concat([kept, changed], how="vertical")
+        return changed
+
+    def _merge_generic(self, rows: pl.DataFrame, round_: int) -> pl.DataFrame:
+        lattice = self._lat()
+        table = self._table()
+        keys = self.key_columns
+        current: dict[tuple[int, ...], int] = {}
+        if self.frame.height:
+            for row in self.frame.select([*keys, VALUE]).iter_rows():
+                current[tuple(row[:-1])] = row[-1]
+        updates: dict[tuple[int, ...], int] = {}
+        for row in rows.select([*keys, VALUE]).iter_rows():
+            key = tuple(row[:-1])
+            base = updates.get(key, current.get(key))
+            incoming = table.value(row[-1])
+            if base is None:
+                merged = lattice.join(lattice.bottom(), incoming)
+            else:
+                merged = lattice.join(table.value(base), incoming)
+            merged_id = table.intern(merged)
+            if merged_id != base:
+                updates[key] = merged_id
+        changed_rows = [(*k, v) for k, v in updates.items() if current.get(k) != v]
+        if not changed_rows:
+            return self.empty_frame()
+        changed = pl.DataFrame(changed_rows, schema=[*keys, VALUE], orient="row")
+        changed = self.conform(changed, round_)
+        kept = self.frame.join(changed, on=keys, how="anti") if keys else self.frame.clear()
+        self.frame = pl.concat([kept, changed], how="vertical")
+        return changed
+
+    def remove(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Delete rows matching ``rows`` on the key columns; return the removed rows."""
+        if rows.height == 0 or self.frame.height == 0:
+            return self.empty_frame()
+        keys = self.key_columns
+        probe = rows.select([pl.col(c).cast(pl.Int64) for c in keys]).unique()
+        gone = self.frame.join(probe, on=keys, how="semi")
+        if gone.height:
+            self.frame = self.frame.join(probe, on=keys, how="anti")
+        return gone
+
+    def encode_value(self, value: Any) -> float | int:
+        """A lattice value as stored in the ``v`` column."""
+        coerced = self._lat().coerce(value)
+        if self.numeric:
+            return float(coerced)
+        return self._table().intern(coerced)
+
+    def decode_value(self, stored: Any) -> Any:
+        """The lattice value behind a ``v`` column entry."""
+        if self.numeric or self.values is None:
+            return stored
+        return self.values.value(int(stored))
+
+    def rows(self) -> Iterable[tuple[Any, ...]]:
+        """The stored rows without the round column."""
+        return self.frame.select(self.columns).iter_rows()
