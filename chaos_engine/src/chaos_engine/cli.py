@@ -187,6 +187,57 @@ def _report(ctx: Context, args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _setup_proxy(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "action", choices=("serve",), help="serve: run the proxy and its API until interrupted"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="API address (default: %(default)s)")
+    p.add_argument(
+        "--port", type=int, default=8474, help="API port (default: %(default)s, Toxiproxy's)"
+    )
+    p.add_argument(
+        "--config",
+        dest="proxies_file",
+        metavar="proxies.json",
+        help="proxies to create at start, as for /populate",
+    )
+
+
+@app.command("proxy", help="the Toxiproxy-compatible fault proxy", setup=_setup_proxy)
+def _proxy(ctx: Context, args: argparse.Namespace) -> int:
+    from chaos_engine.proxy import ProxyServer
+
+    proxies: Any = []
+    if args.proxies_file:
+        try:
+            proxies = json.loads(Path(args.proxies_file).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ChaosInputError(
+                f"cannot read {args.proxies_file}: {exc.strerror}", path=args.proxies_file
+            ) from exc
+        except json.JSONDecodeError as exc:
+            raise ChaosInputError(
+                f"{args.proxies_file} is not JSON: {exc.msg}",
+                path=args.proxies_file,
+                line=exc.lineno,
+            ) from exc
+        if not isinstance(proxies, list):
+            raise ChaosInputError(
+                "a proxies file is a JSON list of proxies", path=args.proxies_file
+            )
+    server = ProxyServer(args.host, args.port)
+    try:
+        server.populate(proxies)
+        ctx.stderr.write(f"{app.prog}: proxy API on {server.url}\n")
+        ctx.stderr.flush()
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return ExitCode.OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code."""
     return app.main(argv)
