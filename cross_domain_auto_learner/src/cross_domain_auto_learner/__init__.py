@@ -1,13 +1,202 @@
-"""Online learners with drift adaptation, automatic model selection and transfer between domains."""
+"""Online learners with drift adaptation, automatic model selection and transfer between domains.
 
+The public API is re-exported here from private modules.  Names are resolved
+lazily (PEP 562), so ``import cross_domain_auto_learner`` stays cheap and
+NumPy, scikit-learn and matplotlib load only when something uses them.
+"""
+
+from __future__ import annotations
+
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("cross_domain_auto_learner")
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
-from cross_domain_auto_learner.config import AutoLearnerSettings
-from cross_domain_auto_learner.errors import LearnerError, LearnerInputError
+_EXPORTS: dict[str, str] = {
+    # errors and settings
+    "AutoLearnerSettings": "config",
+    "LearnerDomainError": "errors",
+    "LearnerError": "errors",
+    "LearnerInputError": "errors",
+    "LearnerModelFormatError": "errors",
+    "LearnerModelSignatureError": "errors",
+    # learners
+    "Classifier": "_learner",
+    "Regressor": "_learner",
+    "Learner": "_learner",
+    "LabelIndex": "_learner",
+    "LogisticRegression": "_linear",
+    "LinearRegression": "_linear",
+    "Optimizer": "_linear",
+    "GaussianNB": "_bayes",
+    "HoeffdingTree": "_tree",
+    "AdaptiveRandomForest": "_forest",
+    "KNNClassifier": "_knn",
+    "KNNRegressor": "_knn",
+    "DriftAdaptive": "_adaptive",
+    # features
+    "FeatureHasher": "_features",
+    "OnlineOneHot": "_features",
+    "OnlineScaler": "_features",
+    "RecordEncoder": "_features",
+    # drift
+    "ADWIN": "_drift",
+    "DDM": "_drift",
+    "KSWIN": "_drift",
+    "PageHinkley": "_drift",
+    "DriftDetector": "_drift",
+    "detection_report": "_drift",
+    "make_detector": "_drift",
+    # streams and readers
+    "Stream": "_streams",
+    "agrawal": "_streams",
+    "concept_drift": "_streams",
+    "hyperplane": "_streams",
+    "sea": "_streams",
+    "synthetic_stream": "_streams",
+    "read_records": "_readers",
+    "parse_csv": "_readers",
+    "parse_jsonl": "_readers",
+    "split_target": "_readers",
+    # evaluation, selection, persistence
+    "EvaluationResult": "_evaluate",
+    "prequential": "_evaluate",
+    "holdout": "_evaluate",
+    "AutoSelector": "_selection",
+    "Candidate": "_selection",
+    "default_portfolio": "_selection",
+    "Pipeline": "_pipeline",
+    "save_model": "_persist",
+    "load_model": "_persist",
+    "dumps_model": "_persist",
+    "loads_model": "_persist",
+}
 
-__all__ = ["AutoLearnerSettings", "LearnerError", "LearnerInputError", "__version__"]
+__all__ = [
+    "ADWIN",
+    "DDM",
+    "KSWIN",
+    "AdaptiveRandomForest",
+    "AutoLearnerSettings",
+    "AutoSelector",
+    "Candidate",
+    "Classifier",
+    "DriftAdaptive",
+    "DriftDetector",
+    "EvaluationResult",
+    "FeatureHasher",
+    "GaussianNB",
+    "HoeffdingTree",
+    "KNNClassifier",
+    "KNNRegressor",
+    "LabelIndex",
+    "Learner",
+    "LearnerDomainError",
+    "LearnerError",
+    "LearnerInputError",
+    "LearnerModelFormatError",
+    "LearnerModelSignatureError",
+    "LinearRegression",
+    "LogisticRegression",
+    "OnlineOneHot",
+    "OnlineScaler",
+    "Optimizer",
+    "PageHinkley",
+    "Pipeline",
+    "RecordEncoder",
+    "Regressor",
+    "Stream",
+    "__version__",
+    "agrawal",
+    "concept_drift",
+    "default_portfolio",
+    "detection_report",
+    "dumps_model",
+    "holdout",
+    "hyperplane",
+    "load_model",
+    "loads_model",
+    "make_detector",
+    "parse_csv",
+    "parse_jsonl",
+    "prequential",
+    "read_records",
+    "save_model",
+    "sea",
+    "split_target",
+    "synthetic_stream",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cross_domain_auto_learner' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"cross_domain_auto_learner.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from cross_domain_auto_learner._adaptive import DriftAdaptive as DriftAdaptive
+    from cross_domain_auto_learner._bayes import GaussianNB as GaussianNB
+    from cross_domain_auto_learner._drift import ADWIN as ADWIN
+    from cross_domain_auto_learner._drift import DDM as DDM
+    from cross_domain_auto_learner._drift import KSWIN as KSWIN
+    from cross_domain_auto_learner._drift import DriftDetector as DriftDetector
+    from cross_domain_auto_learner._drift import PageHinkley as PageHinkley
+    from cross_domain_auto_learner._drift import detection_report as detection_report
+    from cross_domain_auto_learner._drift import make_detector as make_detector
+    from cross_domain_auto_learner._evaluate import EvaluationResult as EvaluationResult
+    from cross_domain_auto_learner._evaluate import holdout as holdout
+    from cross_domain_auto_learner._evaluate import prequential as prequential
+    from cross_domain_auto_learner._features import FeatureHasher as FeatureHasher
+    from cross_domain_auto_learner._features import OnlineOneHot as OnlineOneHot
+    from cross_domain_auto_learner._features import OnlineScaler as OnlineScaler
+    from cross_domain_auto_learner._features import RecordEncoder as RecordEncoder
+    from cross_domain_auto_learner._forest import AdaptiveRandomForest as AdaptiveRandomForest
+    from cross_domain_auto_learner._knn import KNNClassifier as KNNClassifier
+    from cross_domain_auto_learner._knn import KNNRegressor as KNNRegressor
+    from cross_domain_auto_learner._learner import Classifier as Classifier
+    from cross_domain_auto_learner._learner import LabelIndex as LabelIndex
+    from cross_domain_auto_learner._learner import Learner as Learner
+    from cross_domain_auto_learner._learner import Regressor as Regressor
+    from cross_domain_auto_learner._linear import LinearRegression as LinearRegression
+    from cross_domain_auto_learner._linear import LogisticRegression as LogisticRegression
+    from cross_domain_auto_learner._linear import Optimizer as Optimizer
+    from cross_domain_auto_learner._persist import dumps_model as dumps_model
+    from cross_domain_auto_learner._persist import load_model as load_model
+    from cross_domain_auto_learner._persist import loads_model as loads_model
+    from cross_domain_auto_learner._persist import save_model as save_model
+    from cross_domain_auto_learner._pipeline import Pipeline as Pipeline
+    from cross_domain_auto_learner._readers import parse_csv as parse_csv
+    from cross_domain_auto_learner._readers import parse_jsonl as parse_jsonl
+    from cross_domain_auto_learner._readers import read_records as read_records
+    from cross_domain_auto_learner._readers import split_target as split_target
+    from cross_domain_auto_learner._selection import AutoSelector as AutoSelector
+    from cross_domain_auto_learner._selection import Candidate as Candidate
+    from cross_domain_auto_learner._selection import default_portfolio as default_portfolio
+    from cross_domain_auto_learner._streams import Stream as Stream
+    from cross_domain_auto_learner._streams import agrawal as agrawal
+    from cross_domain_auto_learner._streams import concept_drift as concept_drift
+    from cross_domain_auto_learner._streams import hyperplane as hyperplane
+    from cross_domain_auto_learner._streams import sea as sea
+    from cross_domain_auto_learner._streams import synthetic_stream as synthetic_stream
+    from cross_domain_auto_learner.config import AutoLearnerSettings as AutoLearnerSettings
+    from cross_domain_auto_learner.errors import LearnerDomainError as LearnerDomainError
+    from cross_domain_auto_learner.errors import LearnerError as LearnerError
+    from cross_domain_auto_learner.errors import LearnerInputError as LearnerInputError
+    from cross_domain_auto_learner.errors import (
+        LearnerModelFormatError as LearnerModelFormatError,
+    )
+    from cross_domain_auto_learner.errors import (
+        LearnerModelSignatureError as LearnerModelSignatureError,
+    )

@@ -1,0 +1,177 @@
+"""Adaptive random forest (Gomes et al. 2017) on vectorised Hoeffding trees.
+
+Each member is a :class:`HoeffdingTree` with a random attribute subset per leaf,
+trained on Poisson(``lambda_``)-weighted copies of every batch (online
+bagging).  Each member watches its own 0/1 errors with two ADWINs: when the
+warning detector fires, a background tree starts learning; when the drift
+detector fires, the background tree (or a fresh one) replaces the member.
+Votes are weighted by each member's accuracy since it was (re)born, so trees
+that have just been replaced count less until they prove themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from cross_domain_auto_learner._drift import ADWIN
+from cross_domain_auto_learner._learner import Classifier, _labels, _weights, as_matrix
+from cross_domain_auto_learner._tree import HoeffdingTree
+
+__all__ = ["AdaptiveRandomForest"]
+
+FloatArray = NDArray[np.float64]
+
+
+class _Member:
+    def __init__(self, tree: HoeffdingTree, warn: ADWIN, drift: ADWIN) -> None:
+        self.tree = tree
+        self.background: HoeffdingTree | None = None
+        self.warn = warn
+        self.drift = drift
+        self.seen = 0.0
+        self.correct = 0.0
+
+    @property
+    def weight(self) -> float:
+        return (self.correct + 1.0) / (self.seen + 2.0)
+
+
+class AdaptiveRandomForest(Classifier):
+    """Online bagging of Hoeffding trees with per-tree drift detection and background trees.
+
+    Args:
+        n_models: ensemble size.
+        max_features: attributes per leaf; ``"sqrt"``, ``"log2"``, an int or a fraction.
+        lambda_: Poisson rate of online bagging (6 as in ARF).
+        grace_period, delta, leaf_prediction: passed to each tree.
+        warning_delta, drift_delta: ADWIN confidences for the warning and drift detectors.
+        seed: reproducibility of bagging and attribute subsets.
+    """
+
+    def __init__(
+        self,
+        n_models: int = 10,
+        *,
+        max_features: str | int | float = "sqrt",
+        lambda_: float = 6.0,
+        grace_period: int = 50,
+        delta: float = 0.01,
+        leaf_prediction: str = "nba",
+        warning_delta: float = 0.01,
+        drift_delta: float = 0.001,
+        seed: int | None = 42,
+    ) -> None:
+        self.n_models = n_models
+        self.max_features = max_features
+        self.lambda_ = lambda_
+        self.grace_period = grace_period
+        self.delta = delta
+        self.leaf_prediction = leaf_prediction
+        self.warning_delta = warning_delta
+        self.drift_delta = drift_delta
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+        self.members: list[_Member] = []
+        self.n_drifts = 0
+        self.n_warnings = 0
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "n_models": self.n_models,
+            "max_features": self.max_features,
+            "lambda_": self.lambda_,
+            "grace_period": self.grace_period,
+            "delta": self.delta,
+            "leaf_prediction": self.leaf_prediction,
+            "warning_delta": self.warning_delta,
+            "drift_delta": self.drift_delta,
+            "seed": self.seed,
+        }
+
+    def _features_per_leaf(self, d: int) -> int:
+        m = self.max_features
+        if m == "sqrt":
+            k = round(math.sqrt(d))
+        elif m == "log2":
+            k = round(math.log2(max(d, 2)))
+        elif isinstance(m, float):
+            k = round(m * d)
+        else:
+            k = int(m)
+        return min(max(k, 1), d)
+
+    def _new_tree(self) -> HoeffdingTree:
+        return HoeffdingTree(
+            grace_period=self.grace_period,
+            delta=self.delta,
+            leaf_prediction=self.leaf_prediction,
+            max_features=self._features_per_leaf(self.n_features),
+            seed=int(self._rng.integers(2**31)),
+        )
+
+    def _new_member(self) -> _Member:
+        return _Member(
+            self._new_tree(), ADWIN(delta=self.warning_delta), ADWIN(delta=self.drift_delta)
+        )
+
+    def learn_many(self, X: ArrayLike, y: ArrayLike, w: ArrayLike | None = None) -> None:
+        Xm = as_matrix(X)
+        self._check_width(Xm)
+        yc = _labels(y, Xm.shape[0])
+        wt = _weights(w, Xm.shape[0])
+        if Xm.shape[0] == 0:
+            return
+        self._grow_classes(yc)
+        if not self.members:
+            self.members = [self._new_member() for _ in range(self.n_models)]
+        n = Xm.shape[0]
+        for member in self.members:
+            if member.tree.n_classes:
+                wrong = (member.tree.predict_many(Xm) != yc).astype(np.float64)
+            else:
+                wrong = np.ones(n)
+            member.seen += n
+            member.correct += n - float(wrong.sum())
+            weights = self._rng.poisson(self.lambda_, n) * wt
+            member.tree.learn_many(Xm, yc, weights)
+            if member.background is not None:
+                member.background.learn_many(Xm, yc, weights)
+            # only a rise in the error rate is a drift; a falling one is the tree learning
+            before = member.warn.estimation
+            if _worse(member.warn, wrong, before) and member.background is None:
+                member.background = self._new_tree()
+                self.n_warnings += 1
+            if _worse(member.drift, wrong, member.drift.estimation):
+                self.n_drifts += 1
+                member.tree = (
+                    member.background if member.background is not None else self._new_tree()
+                )
+                member.background = None
+                member.warn = ADWIN(delta=self.warning_delta)
+                member.drift = ADWIN(delta=self.drift_delta)
+                member.seen = member.correct = 0.0
+
+    def predict_proba_many(self, X: ArrayLike) -> FloatArray:
+        Xm = as_matrix(X)
+        k = max(self.n_classes, 1)
+        if not self.members:
+            return np.full((Xm.shape[0], k), 1.0 / k)
+        self._check_width(Xm)
+        total = np.zeros((Xm.shape[0], k))
+        for member in self.members:
+            if member.tree.n_classes == 0:
+                continue
+            proba = member.tree.predict_proba_many(Xm)
+            total[:, : proba.shape[1]] += member.weight * proba
+        sums = total.sum(axis=1, keepdims=True)
+        out: FloatArray = np.where(sums > 0, total / np.where(sums > 0, sums, 1.0), 1.0 / k)
+        return out
+
+
+def _worse(detector: ADWIN, errors: FloatArray, before: float) -> bool:
+    """Feed ``errors``; true when ADWIN cut its window and the error rate went up."""
+    return bool(detector.update_many(errors).size) and detector.estimation > before

@@ -1,0 +1,169 @@
+"""Automatic model selection: a portfolio of pipelines raced online by successive halving.
+
+Every candidate is evaluated prequentially on the same examples (each batch is
+predicted by every live candidate before any learns from it).  At the end of
+each rung (``rung_size`` examples, doubling each rung) the better half by
+prequential accuracy over that rung survives, until one candidate is left;
+it then serves alone and the others are dropped, so the cost of racing is
+confined to the first few thousand examples.  Before the race ends,
+predictions come from the current leader.  :attr:`history` records every
+rung's scores, which is what ``cdal train --auto`` reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from cross_domain_auto_learner._adaptive import DriftAdaptive
+from cross_domain_auto_learner._bayes import GaussianNB
+from cross_domain_auto_learner._forest import AdaptiveRandomForest
+from cross_domain_auto_learner._knn import KNNClassifier
+from cross_domain_auto_learner._learner import Classifier, _labels, _weights, as_matrix
+from cross_domain_auto_learner._linear import LogisticRegression
+from cross_domain_auto_learner._tree import HoeffdingTree
+from cross_domain_auto_learner.errors import LearnerInputError
+
+__all__ = ["AutoSelector", "Candidate", "default_portfolio"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass
+class Candidate:
+    """One pipeline in the race: a name and a fresh model."""
+
+    name: str
+    model: Classifier
+    correct: float = 0.0
+    seen: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return self.correct / self.seen if self.seen else 0.0
+
+
+def default_portfolio(seed: int | None = 42) -> list[Candidate]:
+    """The candidates ``--auto`` races: linear, Bayes, trees, forest, k-NN."""
+    makers: list[tuple[str, Callable[[], Classifier]]] = [
+        ("logistic-adam", lambda: LogisticRegression("adam", lr=0.05)),
+        ("logistic-adagrad", lambda: LogisticRegression("adagrad", lr=0.5)),
+        ("gaussian-nb", GaussianNB),
+        ("hoeffding-tree", lambda: DriftAdaptive(HoeffdingTree(grace_period=100, delta=1e-5))),
+        ("arf", lambda: AdaptiveRandomForest(n_models=10, seed=seed)),
+        ("knn", lambda: KNNClassifier(n_neighbors=5, window_size=1000)),
+    ]
+    return [Candidate(name, make()) for name, make in makers]
+
+
+class AutoSelector(Classifier):
+    """Races a portfolio by successive halving and serves the winner.
+
+    Args:
+        candidates: the pipelines (default :func:`default_portfolio`).
+        rung_size: examples in the first rung; each later rung doubles.
+        keep_fraction: share of candidates surviving a rung (at least one).
+    """
+
+    def __init__(
+        self,
+        candidates: Sequence[Candidate] | None = None,
+        rung_size: int = 1000,
+        keep_fraction: float = 0.5,
+    ) -> None:
+        if rung_size < 1 or not 0 < keep_fraction < 1:
+            raise LearnerInputError(
+                "the race needs rung_size >= 1 and 0 < keep_fraction < 1",
+                hint="defaults: rung_size=1000, keep_fraction=0.5",
+            )
+        self.candidates = list(candidates) if candidates is not None else default_portfolio()
+        if not self.candidates:
+            raise LearnerInputError("the portfolio is empty", hint="pass at least one candidate")
+        self.rung_size = rung_size
+        self.keep_fraction = keep_fraction
+        self.live = list(self.candidates)
+        self.history: list[dict[str, Any]] = []
+        self._rung_end = rung_size
+        self._rung_len = rung_size
+        self.n_seen = 0
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "candidates": [Candidate(c.name, c.model.clone()) for c in self.candidates],
+            "rung_size": self.rung_size,
+            "keep_fraction": self.keep_fraction,
+        }
+
+    @property
+    def leader(self) -> Candidate:
+        return max(self.live, key=lambda c: c.score)
+
+    @property
+    def winner(self) -> Candidate | None:
+        """The sole survivor once the race is over, else ``None``."""
+        return self.live[0] if len(self.live) == 1 else None
+
+    @property
+    def drift_points(self) -> list[int]:
+        return list(getattr(self.leader.model, "drift_points", []))
+
+    def learn_many(self, X: ArrayLike, y: ArrayLike, w: ArrayLike | None = None) -> None:
+        Xm = as_matrix(X)
+        self._check_width(Xm)
+        yc = _labels(y, Xm.shape[0])
+        wt = _weights(w, Xm.shape[0])
+        if Xm.shape[0] == 0:
+            return
+        self._grow_classes(yc)
+        pos = 0
+        n = Xm.shape[0]
+        # split the batch at the rung boundary so every rung is scored on exactly its examples
+        while pos < n:
+            take = n - pos if len(self.live) == 1 else min(n - pos, self._rung_end - self.n_seen)
+            Xb, yb, wb = Xm[pos : pos + take], yc[pos : pos + take], wt[pos : pos + take]
+            for cand in self.live:
+                if len(self.live) > 1:
+                    cand.correct += float((cand.model.predict_many(Xb) == yb).sum())
+                    cand.seen += take
+                cand.model.learn_many(Xb, yb, wb)
+            pos += take
+            self.n_seen += take
+            if len(self.live) > 1 and self.n_seen >= self._rung_end:
+                self._halve()
+
+    def _halve(self) -> None:
+        ranked = sorted(self.live, key=lambda c: c.score, reverse=True)
+        keep = max(1, int(len(ranked) * self.keep_fraction))
+        self.history.append(
+            {
+                "at": self.n_seen,
+                "scores": {c.name: round(c.score, 5) for c in ranked},
+                "kept": [c.name for c in ranked[:keep]],
+            }
+        )
+        self.live = ranked[:keep]
+        for cand in self.live:
+            cand.correct = cand.seen = 0.0
+        self._rung_len *= 2
+        self._rung_end = self.n_seen + self._rung_len
+
+    def predict_proba_many(self, X: ArrayLike) -> FloatArray:
+        Xm = as_matrix(X)
+        proba = self.leader.model.predict_proba_many(Xm)
+        k = max(self.n_classes, proba.shape[1], 1)
+        if proba.shape[1] < k:
+            proba = np.hstack([proba, np.zeros((proba.shape[0], k - proba.shape[1]))])
+        return proba
+
+    def report(self) -> dict[str, Any]:
+        """The race: rungs with each candidate's score, and the winner."""
+        return {
+            "winner": self.winner.name if self.winner else None,
+            "leader": self.leader.name,
+            "rungs": self.history,
+            "portfolio": [c.name for c in self.candidates],
+        }
