@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field
 
 from shared_core.config import CoreSettings, settings_config
 
@@ -14,3 +17,41 @@ class LedgerSettings(CoreSettings):
 
     system: ClassVar[str] = "cross_domain_autoblocker_ledger"
     model_config = settings_config("cross_domain_autoblocker_ledger")
+
+    data_dir: Path = Field(
+        default=Path("/var/lib/cross_domain_autoblocker_ledger"),
+        description="directory of the ledger database (ledger.db) and its signing key (ledger.key)",
+    )
+    key_file: Path | None = Field(
+        default=None, description="the ledger's note signing key (default: DATA_DIR/ledger.key)"
+    )
+    origin: str = Field(
+        default="cdabl.local/ledger",
+        description="the ledger's checkpoint origin line and key name (set once, at creation)",
+    )
+    scenarios: Path | None = Field(
+        default=None,
+        description="scenario YAML file or directory (default: the built-in scenarios)",
+    )
+    jails: Path | None = Field(
+        default=None, description="fail2ban-style jail file, added to the scenarios"
+    )
+    sshd_mode: Literal["normal", "ddos", "extra", "aggressive"] = Field(
+        default="normal", description="sshd rule set, as fail2ban's sshd[mode=...]"
+    )
+    timezone: str = Field(
+        default="local",
+        description="zone of syslog timestamps without an offset (an IANA name, UTC, or local)",
+    )
+    listen_host: str = Field(default="127.0.0.1", description="address the HTTP API listens on")
+    listen_port: int = Field(default=8080, ge=0, le=65535, description="port of the HTTP API")
+    nft_table: str = Field(default="cdabl", description="nftables table name used by 'export nft'")
+
+    @property
+    def database(self) -> Path:
+        """The ledger's SQLite file."""
+        return self.data_dir / "ledger.db"
+
+    @property
+    def signing_key(self) -> Path:
+        return self.key_file if self.key_file is not None else self.data_dir / "ledger.key"

@@ -1,0 +1,314 @@
+"""The detection engine: buckets per scenario and group, alerts on overflow.
+
+:class:`DetectionEngine` is fed events in (roughly) time order and returns
+:class:`Alert` objects as scenarios overflow.  Time is the events' own time,
+never the wall clock, so replaying a day of logs detects exactly what live
+tailing would have.  Buckets that have fully leaked (or whose window is
+empty) are swept periodically, so memory follows the number of *active*
+offenders, not the number ever seen.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cross_domain_autoblocker_ledger._event import Event
+from cross_domain_autoblocker_ledger._scenario import Remediation, Scenario
+
+__all__ = ["Alert", "DetectionEngine"]
+
+_SAMPLE = 5
+_SWEEP_EVERY = 50_000
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A scenario overflowed for one group.
+
+    Attributes:
+        scenario: the scenario's name.
+        scope: the decision scope (``Ip``, ``Username``, ...).
+        value: the group key (an address for ``Ip``), ``|``-joined when grouped by several fields.
+        count: events counted by the bucket at overflow.
+        start, stop: time of the first and the overflowing event.
+        domains: domains the counted events came from.
+        remediation: what the scenario asks to do about it.
+        events: the first few counted events, for the record.
+    """
+
+    scenario: str
+    scope: str
+    value: str
+    count: int
+    start: float
+    stop: float
+    domains: tuple[str, ...]
+    remediation: Remediation
+    events: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.value} performed '{self.scenario}' ({self.count} events over "
+            f"{max(self.stop - self.start, 0.0):.0f}s, {'+'.join(self.domains)})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "scope": self.scope,
+            "value": self.value,
+            "count": self.count,
+            "start": self.start,
+            "stop": self.stop,
+            "domains": list(self.domains),
+            "message": self.message,
+            "events": list(self.events),
+        }
+
+
+class _Bucket:
+    __slots__ = ("count", "distinct", "domains", "first", "last", "level", "sample", "times")
+
+    def __init__(self, now: float) -> None:
+        self.reset(now)
+
+    def reset(self, now: float) -> None:
+        """Empty the bucket, as if it were created at ``now``."""
+        self.level = 0.0
+        self.count = 0
+        self.first = now
+        self.last = now
+        self.domains: set[str] = set()
+        self.distinct: set[Any] | None = None
+        self.sample: list[Event] = []
+        self.times: deque[float] | None = None
+
+
+@dataclass
+class _Runner:
+    scenario: Scenario
+    accept: Callable[[Event], bool]
+    key: Callable[[Event], str | None]
+    buckets: dict[str, _Bucket] = field(default_factory=dict)
+    blackholed: dict[str, float] = field(default_factory=dict)
+    seen: int = 0
+
+
+def _key_func(group_by: Sequence[str]) -> Callable[[Event], str | None]:
+    if len(group_by) == 1:
+        name = group_by[0]
+        if name == "source":
+            return lambda e: e.source
+        if name == "user":
+            return lambda e: e.user
+
+        def single(e: Event) -> str | None:
+            value = e.get(name)
+            return None if value is None else str(value)
+
+        return single
+    names = tuple(group_by)
+
+    def multi(e: Event) -> str | None:
+        parts = [e.get(n) for n in names]
+        if any(p is None for p in parts):
+            return None
+        return "|".join(str(p) for p in parts)
+
+    return multi
+
+
+class DetectionEngine:
+    """Runs scenarios over events.
+
+    Args:
+        scenarios: what to detect; each keeps its own buckets.
+    """
+
+    def __init__(self, scenarios: Iterable[Scenario]) -> None:
+        self.runners = [_Runner(s, s.filter.compile(), _key_func(s.group_by)) for s in scenarios]
+        self._counters: list[tuple[float, int, str]] = []
+        self.events = 0
+        self.alerts = 0
+
+    @property
+    def scenarios(self) -> list[Scenario]:
+        return [r.scenario for r in self.runners]
+
+    def active_buckets(self) -> int:
+        """Buckets currently holding events, over all scenarios."""
+        return sum(len(r.buckets) for r in self.runners)
+
+    def process(self, event: Event) -> list[Alert]:
+        """Count one event in every scenario that accepts it; return overflows."""
+        self.events += 1
+        now = event.time
+        alerts: list[Alert] = []
+        if self._counters and self._counters[0][0] <= now:
+            alerts.extend(self._close_counters(now))
+        for index, runner in enumerate(self.runners):
+            if not runner.accept(event):
+                continue
+            key = runner.key(event)
+            if key is None:
+                continue
+            runner.seen += 1
+            if runner.seen % _SWEEP_EVERY == 0:
+                self._sweep(runner, now)
+            scenario = runner.scenario
+            kind = scenario.type
+            if kind == "counter":
+                self._count(runner, index, key, event)
+                continue
+            until = runner.blackholed.get(key)
+            if until is not None:
+                if now < until:
+                    continue
+                del runner.blackholed[key]
+            bucket = runner.buckets.get(key)
+            if bucket is None:
+                bucket = runner.buckets[key] = _Bucket(now)
+            if kind == "window":
+                overflow = self._window(scenario, bucket, event)
+            else:
+                overflow = self._leak(scenario, bucket, event)
+            if overflow:
+                alerts.append(self._overflow(runner, key, bucket, now))
+        self.alerts += len(alerts)
+        return alerts
+
+    def process_many(self, events: Iterable[Event]) -> list[Alert]:
+        """:meth:`process` for a batch, then nothing else (call :meth:`flush` at the end of input)."""
+        alerts: list[Alert] = []
+        process = self.process
+        for event in events:
+            found = process(event)
+            if found:
+                alerts.extend(found)
+        return alerts
+
+    def flush(self, now: float | None = None) -> list[Alert]:
+        """Close every counter window that ends by ``now`` (all of them when ``None``)."""
+        limit = float("inf") if now is None else now
+        alerts = self._close_counters(limit)
+        self.alerts += len(alerts)
+        return alerts
+
+    # -- bucket kinds ---------------------------------------------------------
+
+    @staticmethod
+    def _admit(scenario: Scenario, bucket: _Bucket, event: Event) -> bool:
+        if scenario.distinct is not None:
+            value = event.get(scenario.distinct)
+            if bucket.distinct is None:
+                bucket.distinct = set()
+            if value in bucket.distinct:
+                return False
+            bucket.distinct.add(value)
+        bucket.count += 1
+        bucket.domains.add(event.domain)
+        if len(bucket.sample) < _SAMPLE:
+            bucket.sample.append(event)
+        return True
+
+    def _leak(self, scenario: Scenario, bucket: _Bucket, event: Event) -> bool:
+        now = event.time
+        if bucket.count:
+            elapsed = now - bucket.last
+            if elapsed > 0 and scenario.capacity:
+                bucket.level = max(0.0, bucket.level - elapsed / scenario.leakspeed)
+                if bucket.level == 0.0:  # drained: a fresh bucket, as CrowdSec does
+                    bucket.reset(now)
+        bucket.last = max(bucket.last, now)
+        if not self._admit(scenario, bucket, event):
+            return False
+        bucket.level = min(bucket.level + 1.0, scenario.capacity + 1.0)
+        return bucket.level > scenario.capacity and len(bucket.domains) >= scenario.min_domains
+
+    def _window(self, scenario: Scenario, bucket: _Bucket, event: Event) -> bool:
+        now = event.time
+        times = bucket.times
+        if times is None:
+            times = bucket.times = deque()
+        horizon = now - scenario.duration
+        while times and times[0] < horizon:
+            times.popleft()
+        if not times:
+            bucket.reset(now)  # window emptied: start afresh
+            bucket.times = times
+        bucket.last = max(bucket.last, now)
+        if not self._admit(scenario, bucket, event):
+            return False
+        times.append(now)
+        return len(times) >= scenario.capacity and len(bucket.domains) >= scenario.min_domains
+
+    def _count(self, runner: _Runner, index: int, key: str, event: Event) -> None:
+        bucket = runner.buckets.get(key)
+        if bucket is None:
+            bucket = runner.buckets[key] = _Bucket(event.time)
+            heapq.heappush(self._counters, (event.time + runner.scenario.duration, index, key))
+        bucket.last = max(bucket.last, event.time)
+        self._admit(runner.scenario, bucket, event)
+
+    def _close_counters(self, now: float) -> list[Alert]:
+        alerts: list[Alert] = []
+        heap = self._counters
+        while heap and heap[0][0] <= now:
+            _end, index, key = heapq.heappop(heap)
+            runner = self.runners[index]
+            bucket = runner.buckets.pop(key, None)
+            if bucket is None:
+                continue
+            scenario = runner.scenario
+            if (
+                bucket.count >= max(scenario.capacity, 1)
+                and len(bucket.domains) >= scenario.min_domains
+            ):
+                alerts.append(self._alert(scenario, key, bucket, bucket.last))
+        return alerts
+
+    # -- overflow and housekeeping -------------------------------------------
+
+    def _overflow(self, runner: _Runner, key: str, bucket: _Bucket, now: float) -> Alert:
+        scenario = runner.scenario
+        alert = self._alert(scenario, key, bucket, now)
+        del runner.buckets[key]
+        if scenario.blackhole > 0:
+            runner.blackholed[key] = now + scenario.blackhole
+        return alert
+
+    @staticmethod
+    def _alert(scenario: Scenario, key: str, bucket: _Bucket, now: float) -> Alert:
+        return Alert(
+            scenario=scenario.name,
+            scope=scenario.scope,
+            value=key,
+            count=bucket.count,
+            start=bucket.first,
+            stop=now,
+            domains=tuple(sorted(bucket.domains)),
+            remediation=scenario.remediation,
+            events=tuple(e.to_dict() for e in bucket.sample),
+        )
+
+    @staticmethod
+    def _sweep(runner: _Runner, now: float) -> None:
+        scenario = runner.scenario
+        if scenario.type == "counter":
+            return
+        if scenario.type == "window":
+            horizon = now - scenario.duration
+            dead = [k for k, b in runner.buckets.items() if b.last < horizon]
+        else:
+            speed = scenario.leakspeed
+            dead = [k for k, b in runner.buckets.items() if b.last + b.level * speed < now]
+        for key in dead:
+            del runner.buckets[key]
+        expired = [k for k, until in runner.blackholed.items() if until <= now]
+        for key in expired:
+            del runner.blackholed[key]

@@ -1,0 +1,64 @@
+"""One node's assembled parts, built from settings (shared by the CLI and the HTTP API)."""
+
+from __future__ import annotations
+
+from datetime import UTC, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cross_domain_autoblocker_ledger._ledger import Ledger
+from cross_domain_autoblocker_ledger._scenario import (
+    Scenario,
+    default_scenarios,
+    load_jails,
+    load_scenarios,
+)
+from cross_domain_autoblocker_ledger._syslog import TimestampResolver
+from cross_domain_autoblocker_ledger.config import LedgerSettings
+from cross_domain_autoblocker_ledger.errors import LedgerInputError
+
+__all__ = ["open_ledger", "resolve_timezone", "scenarios_from", "timestamps_from"]
+
+
+def open_ledger(settings: LedgerSettings) -> Ledger:
+    """Open (creating if needed) the node's ledger, verifying its history."""
+    return Ledger.open(settings.database, settings.signing_key, origin=settings.origin)
+
+
+def scenarios_from(settings: LedgerSettings) -> list[Scenario]:
+    """The configured scenarios (built-in ones when none are set) plus any jails."""
+    scenarios = (
+        load_scenarios(settings.scenarios)
+        if settings.scenarios is not None
+        else default_scenarios()
+    )
+    if settings.jails is not None:
+        try:
+            text = settings.jails.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LedgerInputError(
+                f"cannot read jail file {str(settings.jails)!r}: {exc}",
+                path=str(settings.jails),
+                hint="check the path; it must be UTF-8",
+            ) from None
+        scenarios.extend(load_jails(text, str(settings.jails)))
+    return scenarios
+
+
+def resolve_timezone(name: str) -> tzinfo | None:
+    """``local`` → ``None`` (the machine's zone), ``UTC``, or an IANA zone."""
+    if name.lower() == "local":
+        return None
+    if name.upper() in ("UTC", "Z"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise LedgerInputError(
+            f"unknown time zone {name!r}",
+            field="timezone",
+            hint="use local, UTC or an IANA name like Europe/Paris",
+        ) from None
+
+
+def timestamps_from(settings: LedgerSettings) -> TimestampResolver:
+    return TimestampResolver(tz=resolve_timezone(settings.timezone))

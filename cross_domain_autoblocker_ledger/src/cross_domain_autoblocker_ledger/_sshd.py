@@ -1,0 +1,409 @@
+"""sshd and PAM authentication messages, the way fail2ban's ``sshd`` filter reads them.
+
+The rules mirror Debian fail2ban's ``filter.d/sshd.conf`` (the reference an
+operator already trusts) and its four modes:
+
+* ``normal``: failed passwords and keys, invalid users, refused users,
+  PAM failures, "too many authentication failures";
+* ``ddos``: adds pre-authentication noise (no identification string, bad
+  protocol versions, connections closed during ``[preauth]``);
+* ``extra``: adds negotiation failures (no matching cipher/MAC/kex);
+* ``aggressive``: both.
+
+All rules of a mode are compiled into **one** regular expression (one
+alternative per rule, each in a named group, so ``match.lastgroup`` names the
+rule) and a line is matched once.  A cheap prefilter (``"sshd" in line``)
+drops unrelated syslog lines before any regex runs.
+
+Some failures span lines of one sshd process ("connection id"): a PAM
+failure alone is not a failure until the connection ends without a
+successful login; "Too many authentication failures" names no address, which
+an earlier "Connection from" line of the same process supplied.
+:class:`SshdConnections` keeps that per-connection state with fail2ban's
+semantics: *nofail* lines are remembered, *forget* lines (disconnects) end
+the connection, *gained* lines (``Accepted ...``) cancel pending failures
+unless several user names were tried.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Literal
+
+from cross_domain_autoblocker_ledger._event import Event
+from cross_domain_autoblocker_ledger._syslog import SyslogLine
+
+__all__ = ["SSHD_MODES", "SshdConnections", "SshdMode", "SshdRules"]
+
+SshdMode = Literal["normal", "ddos", "extra", "aggressive"]
+SSHD_MODES: tuple[SshdMode, ...] = ("normal", "ddos", "extra", "aggressive")
+
+# Building blocks, as in fail2ban's sshd.conf.  {H}, {U} ... are replaced by
+# group names unique to each rule (Python forbids duplicate group names).
+_HOST = (
+    r"(?P<{H}>(?:::f{{4,6}}:)?(?:\d{{1,3}}\.){{3}}\d{{1,3}}"
+    r"|\[?(?:[0-9a-fA-F]{{1,4}}::?|::){{1,7}}(?:[0-9a-fA-F]{{1,4}}|(?<=:):)\]?"
+    r"|[\w\-.^_]*\w)"
+)
+_SUFF = r"(?: (?:port \d+|on \S+|\[preauth\])){{0,3}}\s*"
+_ON_PORT = r"(?: (?:port \d+|on \S+)){{0,2}}"
+_AUTHNG_USER = r"(?: (?:invalid|authenticating) user (?P<{U}>\S+|.*?))?"
+_ALG = r"(?:(?:\w+ (?!found\b)){{0,2}}\w+)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    kind: str
+    pattern: str
+    nofail: bool = False
+    forget: bool = False
+    gained: bool = False
+    nofail_group: bool = False  # nofail only when the rule's {N} group matched
+
+
+def _r(kind: str, pattern: str, **flags: bool) -> _Rule:
+    return _Rule(kind, pattern, **flags)
+
+
+_COMMON: tuple[_Rule, ...] = (
+    _r(
+        "ssh_pam_failure",
+        r"[aA]uthentication (?:failure|error|failed) for (?P<{U}>.*) from {HOST}(?: via \S+)?{SUFF}$",
+    ),
+    _r(
+        "ssh_unknown_user",
+        r"User not known to the underlying authentication module for (?P<{U}>.*) from {HOST}{SUFF}$",
+    ),
+    _r(
+        "ssh_failed_publickey",
+        r"Failed publickey for invalid user (?P<{U}>(?P<{C}>\S+)|(?:(?! from ).)*?) from {HOST}{ONPORT}(?: ssh\d*)?(?({C}): |(?:(?:(?! from ).)*)$)",
+    ),
+    _r(
+        "ssh_failed_auth",
+        r"Failed (?:(?P<{N}>publickey)|\S+) for (?P<{I}>invalid user )?(?P<{U}>(?P<{C}>\S+)|(?({I})(?:(?! from ).)*?|[^:]+)) from {HOST}{ONPORT}(?: ssh\d*)?(?({C}): |(?:(?:(?! from ).)*)$)",
+        nofail_group=True,
+    ),
+    _r("ssh_root_refused", r"(?P<{U}>ROOT) LOGIN REFUSED FROM {HOST}"),
+    _r("ssh_invalid_user", r"[iI](?:llegal|nvalid) user (?P<{U}>.*?) from {HOST}{SUFF}$"),
+    _r(
+        "ssh_user_not_allowed",
+        r"User (?P<{U}>\S+|.*?) from {HOST} not allowed because not listed in AllowUsers{SUFF}$",
+    ),
+    _r(
+        "ssh_user_denied",
+        r"User (?P<{U}>\S+|.*?) from {HOST} not allowed because listed in DenyUsers{SUFF}$",
+    ),
+    _r(
+        "ssh_user_no_group",
+        r"User (?P<{U}>\S+|.*?) from {HOST} not allowed because not in any group{SUFF}$",
+    ),
+    _r("ssh_refused_connect", r"refused connect from \S+ \({HOST}\)"),
+    _r(
+        "ssh_auth_fail_disconnect",
+        r"Received disconnect from {HOST}{ONPORT}:\s*3: .*: Auth fail{SUFF}$",
+        forget=True,
+    ),
+    _r(
+        "ssh_group_denied",
+        r"User (?P<{U}>\S+|.*?) from {HOST} not allowed because a group is listed in DenyGroups{SUFF}$",
+    ),
+    _r(
+        "ssh_group_not_allowed",
+        r"User (?P<{U}>\S+|.*?) from {HOST} not allowed because none of user's groups are listed in AllowGroups{SUFF}$",
+    ),
+    _r(
+        "ssh_pam_unix_failure",
+        r"pam_[a-z]+\(sshd:auth\):\s+authentication failure;(?:\s+(?:(?:logname|e?uid|tty)=\S*)){{0,4}}\s+ruser=(?P<{A}>\S*)\s+rhost={HOST}(?:\s+user=(?P<{U}>\S*))?{SUFF}$",
+        nofail=True,
+    ),
+    _r(
+        "ssh_max_auth_attempts",
+        r"maximum authentication attempts exceeded for (?P<{U}>.*) from {HOST}{ONPORT}(?: ssh\d*)?{SUFF}$",
+    ),
+    _r("ssh_account_locked", r"User (?P<{U}>\S+|.*?) not allowed because account is locked{SUFF}"),
+    _r(
+        "ssh_change_of_user",
+        r"Disconnecting(?: from)?(?: (?:invalid|authenticating)) user (?P<{U}>\S+) {HOST}{ONPORT}:\s*Change of username or service not allowed:\s*.*\[preauth\]\s*$",
+        forget=True,
+    ),
+    _r(
+        "ssh_too_many_failures",
+        r"Disconnecting: Too many authentication failures(?: for (?P<{U}>\S+|.*?))?{SUFF}$",
+    ),
+    _r(
+        "ssh_disconnect_bye",
+        r"Received disconnect from {HOST}{ONPORT}:\s*11:",
+        nofail=True,
+        forget=True,
+    ),
+)
+
+_CLOSED = r"(?:Connection (?:closed|reset)|Disconnected) (?:by|from){AUTHNG} {HOST}"
+_OTHER: dict[str, tuple[_Rule, ...]] = {
+    "normal": (_r("ssh_closed", _CLOSED + r"(?:{SUFF}|\s*)$", nofail=True, forget=True),),
+    "ddos": (
+        _r("ssh_closed_preauth", _CLOSED + r"{ONPORT}\s+\[preauth\]\s*$", forget=True),
+        _r("ssh_closed", _CLOSED + r"(?:{ONPORT}|\s*)$", nofail=True, forget=True),
+    ),
+    "extra": (
+        _r(
+            "ssh_disconnected_preauth",
+            r"Disconnected(?: from)?(?: (?:invalid|authenticating)) user (?P<{U}>\S+|.*?) {HOST}{ONPORT} \[preauth\]\s*$",
+            forget=True,
+        ),
+    ),
+}
+_OTHER["aggressive"] = _OTHER["ddos"]
+
+_ACCEPTED = _r(
+    "ssh_accepted", r"Accepted \w+ for (?P<{U}>\S+) from {HOST}(?:\s|$)", gained=True, forget=True
+)
+
+_DDOS: tuple[_Rule, ...] = (
+    _r("ssh_no_identification", r"Did not receive identification string from {HOST}"),
+    _r(
+        "ssh_kex_identification",
+        r"kex_exchange_identification: (?:read: )?(?:[Cc]lient sent invalid protocol identifier|[Cc]onnection (?:closed by remote host|reset by peer))",
+    ),
+    _r("ssh_bad_protocol", r"Bad protocol version identification '.*' from {HOST}"),
+    _r(
+        "ssh_server_ltype",
+        r"SSH: Server;Ltype: (?:Authname|Version|Kex);Remote: {HOST}-\d+;[A-Z]\w+:",
+        nofail=True,
+    ),
+    _r("ssh_socket_reset", r"Read from socket failed: Connection reset by peer", forget=True),
+    _r("ssh_banner_invalid", r"banner exchange: Connection from {HOST}{ONPORT}: invalid format"),
+)
+_EXTRA: tuple[_Rule, ...] = (
+    _r(
+        "ssh_no_auth_methods",
+        r"Received disconnect from {HOST}{ONPORT}:\s*14: No(?: supported)? authentication methods available",
+        forget=True,
+    ),
+    _r(
+        "ssh_negotiation_failed",
+        r"Unable to negotiate with {HOST}{ONPORT}: no matching {ALG} found\.",
+    ),
+    _r("ssh_negotiation_failed", r"Unable to negotiate a {ALG}"),
+    _r("ssh_negotiation_failed", r"no matching {ALG} found:"),
+)
+_FOOTER = _r("ssh_connection", r"Connection from {HOST}", nofail=True)
+
+_MODE_EXTRA: dict[str, tuple[_Rule, ...]] = {
+    "normal": (),
+    "ddos": _DDOS,
+    "extra": _EXTRA,
+    "aggressive": _DDOS + _EXTRA,
+}
+
+_PREF = re.compile(r"(?:(?:error|fatal): (?:PAM: )?)?")
+
+
+def _rules_for(mode: str) -> tuple[_Rule, ...]:
+    return (*_COMMON, *_OTHER[mode], _ACCEPTED, *_MODE_EXTRA[mode], _FOOTER)
+
+
+class SshdRules:
+    """The rules of one sshd mode, compiled into a single regex.
+
+    Args:
+        mode: ``normal`` (default), ``ddos``, ``extra`` or ``aggressive``, as
+            in fail2ban's ``sshd[mode=...]``.
+    """
+
+    def __init__(self, mode: SshdMode = "normal") -> None:
+        if mode not in _OTHER:
+            raise ValueError(f"unknown sshd mode {mode!r}")
+        self.mode = mode
+        self.rules = _rules_for(mode)
+        parts = []
+        for index, rule in enumerate(self.rules):
+            names = {k: f"{k.lower()}{index}" for k in ("H", "U", "C", "I", "N", "A")}
+            body = (
+                rule.pattern.replace("{HOST}", _HOST)
+                .replace("{SUFF}", _SUFF)
+                .replace("{ONPORT}", _ON_PORT)
+                .replace("{AUTHNG}", _AUTHNG_USER)
+                .replace("{ALG}", _ALG)
+                .format(**names)
+            )
+            parts.append(f"(?P<r{index}>{body})")
+        self.regex = re.compile("^(?:" + "|".join(parts) + ")")
+
+    def match(self, message: str) -> tuple[_Rule, str | None, str | None, bool] | None:
+        """Match one sshd message: ``(rule, host, user, nofail)`` or ``None``."""
+        content = message[_PREF.match(message).end() :]  # type: ignore[union-attr]  # the prefix regex matches the empty string
+        m = self.regex.match(content)
+        if m is None:
+            return None
+        name = m.lastgroup
+        index = int(name[1:]) if name is not None else 0
+        rule = self.rules[index]
+        groups = m.groupdict()
+        host = groups.get(f"h{index}")
+        user = groups.get(f"u{index}")
+        if not user:
+            alt = groups.get(f"a{index}")
+            if alt:
+                user = alt
+        nofail = rule.nofail or (rule.nofail_group and groups.get(f"n{index}") is not None)
+        return rule, normalise_host(host), user, nofail
+
+
+def normalise_host(host: str | None) -> str | None:
+    """Strip IPv6 brackets and the ``::ffff:`` IPv4-mapped prefix, as fail2ban does."""
+    if host is None:
+        return None
+    if host.startswith("["):
+        host = host.strip("[]")
+    lowered = host[:7].lower()
+    if lowered.startswith("::ffff:") and "." in host:
+        return host[7:]
+    return host
+
+
+class _Conn:
+    """Per-connection state (fail2ban's cached multi-line failure)."""
+
+    __slots__ = (
+        "gained",
+        "host",
+        "matches",
+        "nofail",
+        "nofail_matches",
+        "pending",
+        "seen",
+        "user",
+        "users",
+    )
+
+    def __init__(self) -> None:
+        self.host: str | None = None
+        self.user: str | None = None
+        self.users: set[str] = set()
+        self.nofail = False
+        self.gained = False
+        self.pending = False
+        self.matches = 0
+        self.nofail_matches = 0
+        self.seen = 0.0
+
+
+class SshdConnections:
+    """Turns matched sshd lines into failure events, following each connection.
+
+    Args:
+        rules: the compiled rules of one mode.
+        max_connections: how many connections are followed at once; the
+            least recently seen is dropped beyond that.
+        max_age: seconds of log time after which a silent connection is dropped.
+    """
+
+    def __init__(
+        self, rules: SshdRules, max_connections: int = 10_000, max_age: float = 300.0
+    ) -> None:
+        self.rules = rules
+        self.max_connections = max_connections
+        self.max_age = max_age
+        self._conns: OrderedDict[str, _Conn] = OrderedDict()
+
+    def feed(self, line: SyslogLine, now: float) -> Event | None:
+        """Process one sshd line; return a failure (or success) event, or ``None``.
+
+        Returns ``None`` for lines that match no rule, and for matched lines
+        that are not (yet) a failure: they only update the connection state.
+        A successful login is returned as an event with ``failure=False``
+        when it does not conceal a failure.
+        """
+        found = self.rules.match(line.message)
+        if found is None:
+            return None
+        rule, host, user, nofail = found
+        when = line.time if line.time is not None else now
+        conn, ok = self._merge(line.connection_id, when, rule, host=host, user=user, nofail=nofail)
+        source = conn.host
+        if source is None:
+            conn.pending = True
+            return None
+        if not ok:
+            if rule.gained:
+                return Event(when, "ssh", rule.kind, source, conn.user, failure=False)
+            return None
+        return Event(
+            when,
+            "ssh",
+            rule.kind,
+            source,
+            conn.user,
+            attempts=max(conn.matches, 1),
+            fields={"users": sorted(conn.users)} if len(conn.users) > 1 else {},
+        )
+
+    def _merge(
+        self,
+        mlfid: str,
+        when: float,
+        rule: _Rule,
+        *,
+        host: str | None,
+        user: str | None,
+        nofail: bool,
+    ) -> tuple[_Conn, bool]:
+        """fail2ban's ``Filter._mergeFailure``; returns the state and whether this is a failure."""
+        gained_now = rule.gained
+        nofail_now = nofail or gained_now
+        forget = rule.forget
+        conns = self._conns
+        cached = conns.get(mlfid)
+        if cached is not None and when - cached.seen > self.max_age:
+            del conns[mlfid]
+            cached = None
+        users: set[str] | None = None
+        if cached is not None:
+            conn = cached
+            conns.move_to_end(mlfid)
+            if user:
+                conn.users.add(user)
+            users = conn.users
+            had_state = conn.nofail or conn.gained
+            conn.nofail = False
+            conn.gained = False
+            if gained_now:
+                conn.pending = False
+            if not had_state and not conn.pending:
+                conn.matches = 0
+            if host is not None:
+                conn.host = host
+            if user is not None:
+                conn.user = user
+            if forget:
+                del conns[mlfid]
+        else:
+            conn = _Conn()
+            conn.host = host
+            conn.user = user
+            if not forget:
+                if user:
+                    conn.users.add(user)
+                users = conn.users
+                conns[mlfid] = conn
+                if len(conns) > self.max_connections:
+                    conns.popitem(last=False)
+        conn.seen = when
+        conn.nofail = nofail_now
+        conn.gained = gained_now
+        if conn.pending or (users is not None and len(users) > 1):
+            conn.pending = False
+            conn.nofail = False
+            conn.gained = False
+            nofail_now = False
+            gained_now = False
+        if not nofail_now:
+            conn.matches += conn.nofail_matches + (0 if gained_now else 1)
+            conn.nofail_matches = 0
+            return conn, True
+        if not forget:
+            conn.nofail_matches += 1
+        return conn, False

@@ -1,0 +1,187 @@
+"""Syslog and journald text line prefixes, and their timestamps.
+
+Auth logs reach us in several shapes of the same thing, a prefix followed by
+the daemon's message:
+
+* BSD syslog (``/var/log/auth.log``, ``journalctl -o short``):
+  ``Jun 21 16:47:48 host sshd[13709]: message`` (optionally with fractional
+  seconds, ``-o short-precise``);
+* ISO timestamps (rsyslog's high-precision format, ``-o short-iso``):
+  ``2015-04-16T18:02:50.321974+00:00 host sshd[2716]: message``;
+* ``journalctl -o short-unix``: ``1119372468.123456 host sshd[1]: message``;
+* RFC 5424: ``<38>1 2019-07-08T17:40:16.95-04:00 host sshd 57915 - - message``;
+* journald's undated short form (``host sshd[1]: message``), whose time comes
+  from the journal itself (we use the reader's clock).
+
+:func:`split_prefix` takes one line apart with one compiled regex and
+returns a :class:`SyslogLine`; BSD timestamps carry no year, so
+:class:`TimestampResolver` picks the year that does not put the line more
+than a day in the future of a reference clock, as syslog readers do.
+"""
+
+from __future__ import annotations
+
+import re
+import time as _time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+
+__all__ = ["SyslogLine", "TimestampResolver", "split_prefix"]
+
+_MONTHS = {
+    name: index
+    for index, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+# One pass: timestamp (any of the accepted shapes, or none), host, program,
+# pid, the Solaris "[ID n facility.level]" tag, then the message.
+_PREFIX = re.compile(
+    r"""
+    ^(?:
+        (?P<bsd>[A-Z][a-z]{2}\ {1,2}\d{1,2}\ \d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)\s+
+      | (?P<iso>\d{4}-\d{2}-\d{2}[T\ ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)\s+
+      | (?P<unix>\d{9,11}(?:\.\d{1,9})?)\s+
+    )?
+    (?:<[^.>\s]+\.[^.>\s]+>\s+)?                         # BSD verbose "<auth.info>"
+    (?:(?P<host>[^\s\[\]]*[^\s\[\]:])\s+)?
+    (?:\[(?P<bprog>[^\]\s]+)\]:?
+      | (?P<prog>[A-Za-z0-9_.\-/()]+?)(?:\[(?P<pid>\d+)\])?:
+    )\s+
+    (?:kernel:\s?\[\s*\d+\.\d+\]:?\s+)?             # "kernel: [  970.699]" tags
+    (?:\[ID\ \d+\ \S+\]\s+)?                         # Solaris "[ID 800047 auth.info]"
+    (?P<msg>.*?)\s*$
+    """,
+    re.VERBOSE,
+)
+
+_RFC5424 = re.compile(
+    r"""
+    ^<(?P<pri>\d{1,3})>1\s+
+    (?P<iso>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}))\s+
+    (?P<host>\S+)\s+(?P<prog>\S+)\s+(?P<pid>\S+)\s+\S+\s+
+    (?:-|(?:\[(?:[^\]"]|"(?:[^"\\]|\\.)*")*\])+)\s+
+    (?P<msg>.*?)\s*$
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SyslogLine:
+    """A syslog line taken apart.
+
+    Attributes:
+        time: seconds since the epoch; ``None`` when the line has no timestamp.
+        host: the logging host, if the line names one.
+        program: the daemon (``sshd``, ``sshd-session``, ``sudo``, ...).
+        pid: its process id as text, if given.
+        message: the daemon's own text.
+    """
+
+    time: float | None
+    host: str | None
+    program: str
+    pid: str | None
+    message: str
+
+    @property
+    def connection_id(self) -> str:
+        """What identifies one daemon process's lines: host, program and pid."""
+        return f"{self.host or ''}|{self.program}|{self.pid or ''}"
+
+
+class TimestampResolver:
+    """Turns the timestamps syslog writes into epoch seconds, with a cache.
+
+    Args:
+        tz: the zone of timestamps that carry no offset (BSD syslog writes
+            local time); defaults to this machine's local zone.
+        now: the reference clock used to choose the year of a BSD timestamp;
+            a line more than a day "in the future" belongs to the year before.
+    """
+
+    def __init__(self, tz: tzinfo | None = None, now: float | None = None) -> None:
+        self.tz = tz if tz is not None else datetime.now().astimezone().tzinfo or UTC
+        self._now = now
+        self._cache: dict[str, float] = {}
+
+    def now(self) -> float:
+        return self._now if self._now is not None else _time.time()
+
+    def bsd(self, text: str) -> float | None:
+        """``Jun 21 16:47:48[.ffffff]`` → epoch seconds, or ``None`` if impossible."""
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        month = _MONTHS.get(text[:3])
+        if month is None:
+            return None
+        day_s, clock = text[4:].split()
+        whole, _, fraction = clock.partition(".")
+        hour, minute, second = (int(part) for part in whole.split(":"))
+        reference = datetime.fromtimestamp(self.now(), self.tz)
+        try:
+            stamp = datetime(
+                reference.year, month, int(day_s), hour, minute, second, tzinfo=self.tz
+            )
+            if stamp - reference > timedelta(days=1):
+                stamp = stamp.replace(year=reference.year - 1)
+        except ValueError:  # Feb 30, 25:00, Feb 29 in a common year
+            return None
+        value = stamp.timestamp() + (float("0." + fraction) if fraction else 0.0)
+        if len(self._cache) > 65536:
+            self._cache.clear()
+        self._cache[text] = value
+        return value
+
+    def iso(self, text: str) -> float | None:
+        """An RFC 3339 / ISO 8601 timestamp → epoch seconds (local zone if none given)."""
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        try:
+            stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=self.tz)
+        value = stamp.timestamp()
+        if len(self._cache) > 65536:
+            self._cache.clear()
+        self._cache[text] = value
+        return value
+
+
+def split_prefix(line: str, times: TimestampResolver) -> SyslogLine | None:
+    """Take a syslog/journald text line apart; ``None`` if it has no recognisable prefix.
+
+    A line whose timestamp is present but impossible (``Feb 30``) is refused
+    too: its other fields cannot be trusted either.
+    """
+    if line.startswith("<"):
+        m5 = _RFC5424.match(line)
+        if m5 is not None:
+            stamp5 = times.iso(m5["iso"])
+            if stamp5 is None:
+                return None
+            pid5 = m5["pid"]
+            return SyslogLine(
+                stamp5, m5["host"], m5["prog"], None if pid5 == "-" else pid5, m5["msg"]
+            )
+    m = _PREFIX.match(line)
+    if m is None:
+        return None
+    stamp: float | None
+    if (bsd := m["bsd"]) is not None:
+        stamp = times.bsd(bsd)
+    elif (iso := m["iso"]) is not None:
+        stamp = times.iso(iso)
+    elif (unix := m["unix"]) is not None:
+        stamp = float(unix)
+    else:
+        return SyslogLine(None, m["host"], m["prog"] or m["bprog"], m["pid"], m["msg"])
+    if stamp is None:
+        return None
+    return SyslogLine(stamp, m["host"], m["prog"] or m["bprog"], m["pid"], m["msg"])
