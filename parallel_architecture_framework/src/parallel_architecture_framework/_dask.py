@@ -1,0 +1,186 @@
+"""Dask distributed as an executor, for graphs bigger than one machine.
+
+Needs the ``dask`` extra (``pip install parallel_architecture_framework[dask]``).
+The executor either connects to a running scheduler (``address``) or starts a
+``LocalCluster`` on loopback that it owns and closes.  Each attempt becomes
+one Dask task with a unique key; our scheduler still decides order, retries,
+timeouts, caching and failure propagation, so a graph behaves the same here as
+on the local executors.  Dask's own fault tolerance re-runs a task whose worker
+died; if Dask gives up (``KilledWorker``), the attempt is reported lost and our
+scheduler re-submits it, up to the task's ``max_worker_losses``.
+
+Cooperative cancellation reaches running attempts when the workers share this
+machine (a local cluster, or a scheduler on loopback) through cancellation
+files; on a remote cluster a cancelled attempt's Dask task is cancelled, and a
+running one finishes with its result discarded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import uuid
+import warnings
+from typing import Any
+
+from parallel_architecture_framework._executor import CancelFiles, Executor, ReportFn
+from parallel_architecture_framework._task import Resources
+from parallel_architecture_framework._work import Outcome, WorkItem, run_item
+from parallel_architecture_framework.errors import ParallelExecutorError
+
+__all__ = ["DaskExecutor"]
+
+
+def _run_on_dask(item: WorkItem) -> Outcome:
+    return run_item(item)
+
+
+class DaskExecutor(Executor):
+    """Run tasks on a Dask distributed cluster.
+
+    Args:
+        address: ``tcp://host:port`` of a running scheduler; ``None`` starts a
+            ``LocalCluster`` bound to 127.0.0.1 that this executor owns.
+        workers: worker count of the local cluster (default: available cores).
+        processes: local cluster workers as processes (True) or threads in this process.
+        threads_per_worker: threads of each local worker.
+        client: an existing ``distributed.Client`` to use (not closed by us).
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        workers: int | None = None,
+        processes: bool = True,
+        threads_per_worker: int = 1,
+        client: Any = None,
+    ) -> None:
+        super().__init__(workers)
+        self.address = address
+        self.processes = processes
+        self.threads_per_worker = threads_per_worker
+        self.client: Any = client
+        self._owns_client = client is None
+        self._cluster: Any = None
+        self._futures: dict[tuple[str, int], Any] = {}
+        self._token = uuid.uuid4().hex[:12]
+        self._slots = 0
+        self._cancel_files: CancelFiles | None = None
+
+    def describe(self) -> str:
+        where = self.address or ("local processes" if self.processes else "local threads")
+        return f"dask({where}, {self._slots or self.workers} threads)"
+
+    def start(self, report: ReportFn) -> None:
+        try:
+            import distributed  # type: ignore[import-not-found,unused-ignore]  # optional extra
+        except ImportError as exc:
+            raise ParallelExecutorError(
+                "the dask executor needs Dask distributed, which is not installed",
+                hint="pip install 'parallel_architecture_framework[dask]'",
+            ) from exc
+        self._report = report
+        if self.client is None:
+            try:
+                if self.address is None:
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=self.workers,
+                        threads_per_worker=self.threads_per_worker,
+                        processes=self.processes,
+                        host="127.0.0.1",
+                        protocol="tcp://",
+                        dashboard_address=None,
+                        scheduler_port=0,
+                    )
+                    self.client = distributed.Client(self._cluster, set_as_default=False)
+                else:
+                    self.client = distributed.Client(self.address, set_as_default=False, timeout=10)
+            except OSError as exc:
+                self.shutdown()
+                raise ParallelExecutorError(
+                    f"cannot reach the Dask scheduler at {self.address}: {exc}",
+                    address=self.address,
+                    hint="start one with 'paf cluster start', or check the address",
+                ) from exc
+        if self.address is None or _on_loopback(self.address):
+            self._cancel_files = CancelFiles()  # workers share this machine's filesystem
+        info = self.client.scheduler_info()
+        self._slots = (
+            sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()) or self.workers
+        )
+
+    def max_in_flight(self) -> int:
+        return max(4 * self._slots, 16)
+
+    def capacity(self) -> Resources:
+        return Resources(cpu=float(max(self._slots, 1)), memory=2**62, tags={})
+
+    def submit(self, items: list[WorkItem]) -> None:
+        if self.client is None:
+            raise ParallelExecutorError(
+                "the dask executor is not running", hint="submit through a Client"
+            )
+        for item in items:
+            if self._cancel_files is not None:
+                self._cancel_files.assign(item)
+            future = self.client.submit(
+                _run_on_dask,
+                item,
+                key=f"{item.key}-a{item.attempt}-{self._token}",
+                pure=False,
+                priority=round(item.priority),
+            )
+            self._futures[(item.key, item.attempt)] = future
+            future.add_done_callback(functools.partial(self._done, item))
+
+    def _done(self, item: WorkItem, future: Any) -> None:
+        self._futures.pop((item.key, item.attempt), None)
+        assert self._report is not None  # noqa: S101 - started
+        status = future.status
+        if status == "finished":
+            try:
+                outcome: Outcome = future.result()
+            except Exception as exc:  # the result was lost between finishing and fetching
+                outcome = Outcome(item.key, item.attempt, False, lost=True, error=exc)
+        elif status == "cancelled":
+            from parallel_architecture_framework._work import skipped
+
+            outcome = skipped(item, "dask")
+        else:  # "error": our wrapper never raises, so Dask itself failed (KilledWorker, comm loss)
+            error = None
+            with contextlib.suppress(Exception):
+                error = future.exception()
+            outcome = Outcome(item.key, item.attempt, False, lost=True, error=error)
+        self._report([outcome])
+
+    def cancel(self, item: WorkItem) -> None:
+        if self._cancel_files is not None:
+            self._cancel_files.cancel(item)
+        item.cancelled = True
+        future = self._futures.get((item.key, item.attempt))
+        if future is not None and self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.cancel(future)
+
+    def shutdown(self) -> None:
+        client, cluster = self.client, self._cluster
+        self._cluster = None
+        if self._owns_client:
+            self.client = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            if client is not None and self._owns_client:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+        if self._cancel_files is not None:
+            self._cancel_files.close()
+            self._cancel_files = None
+
+
+def _on_loopback(address: str) -> bool:
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1")

@@ -1,0 +1,155 @@
+"""The one interface every executor implements, and how a spec string picks one.
+
+An executor runs :class:`~parallel_architecture_framework._work.WorkItem`\\ s and
+reports exactly one :class:`~parallel_architecture_framework._work.Outcome` per
+item through the ``report`` callback it was started with, from any thread.
+It never decides *what* runs next: ordering (critical-path priorities),
+retries, timeouts, caching, resource admission and failure propagation live
+in the scheduler, so the same graph behaves the same on every executor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from parallel_architecture_framework._task import Resources
+from parallel_architecture_framework._work import Outcome, WorkItem
+from parallel_architecture_framework.errors import ParallelInputError
+
+__all__ = ["CancelFiles", "Executor", "ReportFn", "default_workers", "make_executor"]
+
+ReportFn = Callable[[list[Outcome]], None]
+
+
+def default_workers() -> int:
+    """The cores this process may use (its CPU affinity), at least 1."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+class Executor(ABC):
+    """Runs work items somewhere and reports their outcomes.
+
+    Subclasses implement :meth:`start`, :meth:`submit` and :meth:`shutdown`;
+    they may refine :meth:`max_in_flight` (how many items the scheduler should
+    hand over at once), :meth:`capacity` (the resources all workers offer
+    together) and :meth:`cancel` (how a running item is asked to stop).
+    """
+
+    name: str = "executor"
+
+    def __init__(self, workers: int | None = None) -> None:
+        if workers is not None and workers < 1:
+            raise ParallelInputError(
+                f"workers={workers} must be at least 1",
+                field="workers",
+                hint="omit it to use one worker per available core",
+            )
+        self.workers = workers if workers is not None else default_workers()
+        self._report: ReportFn | None = None
+
+    @abstractmethod
+    def start(self, report: ReportFn) -> None:
+        """Acquire workers; ``report`` receives outcomes from any thread."""
+
+    @abstractmethod
+    def submit(self, items: list[WorkItem]) -> None:
+        """Start running ``items`` (already in priority order); must not block on their run."""
+
+    @abstractmethod
+    def shutdown(self) -> None:
+        """Release every worker, thread, process and socket the executor holds."""
+
+    def max_in_flight(self) -> int:
+        """How many submitted-but-unreported items keep this executor busy."""
+        return self.workers
+
+    def capacity(self) -> Resources:
+        """What the workers offer together, for tasks that declare resources."""
+        return Resources(cpu=float(self.workers), memory=_total_memory(), tags={})
+
+    def cancel(self, item: WorkItem) -> None:
+        """Ask a running item to stop; the default sets the cooperative flag."""
+        item.cancelled = True
+
+    def describe(self) -> str:
+        """A short human description, e.g. ``threads(4)``."""
+        return f"{self.name}({self.workers})"
+
+
+class CancelFiles:
+    """A private directory of cancellation markers for attempts running in other processes.
+
+    Workers on this machine check ``WorkItem.cancel_path``; creating the file
+    is how :meth:`Executor.cancel` reaches them.
+    """
+
+    def __init__(self) -> None:
+        self.root = tempfile.mkdtemp(prefix="paf-cancel-")
+
+    def assign(self, item: WorkItem) -> None:
+        """Give ``item`` its marker path (not created until cancelled)."""
+        item.cancel_path = os.path.join(self.root, f"{item.key}.{item.attempt}")
+
+    def cancel(self, item: WorkItem) -> None:
+        """Create the marker so the running attempt sees ``cancelled``."""
+        item.cancelled = True
+        if item.cancel_path is not None:
+            with contextlib.suppress(OSError), open(item.cancel_path, "x"):
+                pass
+
+    def close(self) -> None:
+        """Remove the directory and every marker in it."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _total_memory() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return 2**62
+
+
+def make_executor(spec: str | Executor | None, workers: int | None = None) -> Executor:
+    """An executor from a spec: ``processes`` (default), ``threads``, ``async``, ``dask``,
+    ``dask://HOST:PORT`` or ``tcp://HOST:PORT`` (an existing Dask scheduler).
+
+    ``local`` is an alias of ``processes``.
+    """
+    if isinstance(spec, Executor):
+        return spec
+    name = (spec or "processes").strip()
+    lowered = name.lower()
+    if lowered in ("processes", "process", "local"):
+        from parallel_architecture_framework._processes import ProcessExecutor
+
+        return ProcessExecutor(workers)
+    if lowered in ("threads", "thread"):
+        from parallel_architecture_framework._threads import ThreadExecutor
+
+        return ThreadExecutor(workers)
+    if lowered in ("async", "anyio"):
+        from parallel_architecture_framework._async import AsyncExecutor
+
+        return AsyncExecutor(workers)
+    if lowered == "dask" or lowered.startswith(("dask://", "tcp://")):
+        from parallel_architecture_framework._dask import DaskExecutor
+
+        address = None
+        if lowered.startswith("dask://"):
+            address = "tcp://" + name[len("dask://") :]
+        elif lowered.startswith("tcp://"):
+            address = name
+        return DaskExecutor(address=address, workers=workers)
+    raise ParallelInputError(
+        f"unknown executor {name!r}",
+        field="executor",
+        hint="use processes, threads, async, dask, or dask://HOST:PORT",
+    )

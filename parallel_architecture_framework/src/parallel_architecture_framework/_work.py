@@ -1,0 +1,238 @@
+"""One attempt of one task, as every executor runs it, and what it reports back.
+
+This module is what worker processes import, so it stays light: the standard
+library, ``anyio`` only when a coroutine function is run, and the package's
+errors.  A :class:`WorkItem` carries the resolved call; :func:`run_item` runs
+it with the task context set (so the body can observe cancellation) and
+returns an :class:`Outcome`, never raising.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import os
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from parallel_architecture_framework.errors import ParallelCancelledError
+
+__all__ = ["Outcome", "TaskContext", "WorkItem", "current_task", "run_item", "skipped"]
+
+
+class WorkItem:
+    """One attempt of a task with its inputs resolved, ready for any executor.
+
+    ``cancel_path`` lets a driver reach an attempt running in another process
+    on the same machine: the executor creates that file to ask it to stop,
+    and :attr:`TaskContext.cancelled` checks for it (one ``stat`` per check).
+    """
+
+    __slots__ = (
+        "args",
+        "attempt",
+        "cancel_path",
+        "cancelled",
+        "func",
+        "is_async",
+        "key",
+        "kwargs",
+        "priority",
+        "timeout",
+    )
+
+    def __init__(  # noqa: PLR0917 - built only by the scheduler, on the hot path
+        self,
+        key: str,
+        attempt: int,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        is_async: bool,
+        timeout: float | None,
+        priority: float,
+    ) -> None:
+        self.key = key
+        self.attempt = attempt
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.is_async = is_async
+        self.timeout = timeout
+        self.priority = priority
+        self.cancelled = False
+        self.cancel_path: str | None = None
+
+    @property
+    def cancel_requested(self) -> bool:
+        """Whether cancellation was asked for, here or (through ``cancel_path``) by the driver."""
+        if self.cancelled:
+            return True
+        path = self.cancel_path
+        if path is not None and os.path.exists(path):
+            self.cancelled = True
+            return True
+        return False
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (
+            self.key,
+            self.attempt,
+            self.func,
+            self.args,
+            self.kwargs,
+            self.is_async,
+            self.timeout,
+            self.priority,
+            self.cancel_path,
+        )
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (
+            self.key,
+            self.attempt,
+            self.func,
+            self.args,
+            self.kwargs,
+            self.is_async,
+            self.timeout,
+            self.priority,
+            self.cancel_path,
+        ) = state
+        self.cancelled = False
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one attempt produced.
+
+    Exactly one outcome is reported per dispatched :class:`WorkItem`.
+    ``lost`` means the worker died and the attempt must be re-run elsewhere;
+    otherwise ``ok`` tells whether ``value`` or ``error`` is meaningful.
+    """
+
+    key: str
+    attempt: int
+    ok: bool
+    value: Any = None
+    error: BaseException | None = None
+    remote_traceback: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
+    worker: str = ""
+    lost: bool = False
+    cache_hit: bool = False
+
+
+class TaskContext:
+    """What a running task can ask about itself: its key, attempt and cancellation.
+
+    Obtain it with :func:`current_task` inside a task body.  Cancellation is
+    cooperative on threads and processes: a long loop should call
+    :meth:`raise_if_cancelled` between steps.
+    """
+
+    __slots__ = ("_item",)
+
+    def __init__(self, item: WorkItem) -> None:
+        self._item = item
+
+    @property
+    def key(self) -> str:
+        """The task's key, e.g. ``inc-12``."""
+        return self._item.key
+
+    @property
+    def attempt(self) -> int:
+        """1 for the first attempt, 2 for the first retry, ..."""
+        return self._item.attempt
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the scheduler asked this attempt to stop (cancel or timeout)."""
+        return self._item.cancel_requested
+
+    def raise_if_cancelled(self) -> None:
+        """Raise :class:`ParallelCancelledError` when cancellation was requested."""
+        if self._item.cancel_requested:
+            raise ParallelCancelledError(
+                f"task {self._item.key} was cancelled",
+                key=self._item.key,
+                hint="the caller cancelled it or its deadline passed",
+            )
+
+
+_CURRENT: contextvars.ContextVar[TaskContext | None] = contextvars.ContextVar(
+    "paf_current_task", default=None
+)
+
+
+def current_task() -> TaskContext | None:
+    """The :class:`TaskContext` of the task running in this thread, or ``None`` outside one."""
+    return _CURRENT.get()
+
+
+_WORKER_ID = ""
+
+
+def worker_name() -> str:
+    """``host:pid:thread`` of the calling thread, naming where an attempt ran."""
+    global _WORKER_ID  # noqa: PLW0603 - computed once per process
+    if not _WORKER_ID:
+        _WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+    return f"{_WORKER_ID}:{threading.current_thread().name}"
+
+
+def run_item(item: WorkItem, worker: str | None = None) -> Outcome:
+    """Run one attempt in the calling thread; exceptions become a failed :class:`Outcome`."""
+    token = _CURRENT.set(TaskContext(item))
+    started = time.time()
+    try:
+        if item.is_async:
+            import anyio
+
+            value = anyio.run(functools.partial(item.func, *item.args, **item.kwargs))
+        else:
+            value = item.func(*item.args, **item.kwargs)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the task's failure (even SystemExit) is data for the scheduler
+        return Outcome(
+            item.key,
+            item.attempt,
+            False,
+            error=exc,
+            remote_traceback="".join(traceback.format_exception(exc)),
+            started=started,
+            finished=time.time(),
+            worker=worker or worker_name(),
+        )
+    finally:
+        _CURRENT.reset(token)
+    return Outcome(
+        item.key,
+        item.attempt,
+        True,
+        value=value,
+        started=started,
+        finished=time.time(),
+        worker=worker or worker_name(),
+    )
+
+
+def skipped(item: WorkItem, worker: str) -> Outcome:
+    """The outcome of an item cancelled before it started: reported, never run."""
+    now = time.time()
+    error = ParallelCancelledError(
+        f"task {item.key} was cancelled before it started",
+        key=item.key,
+        hint="submit it again if needed",
+    )
+    return Outcome(
+        item.key, item.attempt, False, error=error, started=now, finished=now, worker=worker
+    )
