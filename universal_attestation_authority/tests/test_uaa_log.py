@@ -176,7 +176,7 @@ class TestOfflineVerify:
         raw = bytearray(tile.read_bytes())
         raw[100] ^= 1
         tile.write_bytes(bytes(raw))
-        with pytest.raises(AttestationProofError, match="root|leaf"):
+        with pytest.raises(AttestationProofError, match=r"root|leaf"):
             verify_entry_offline(
                 (tmp_path / "e" / "checkpoint").read_bytes(),
                 tmp_path / "e",
