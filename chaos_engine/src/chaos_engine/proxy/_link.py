@@ -146,6 +146,8 @@ class _Direction:
             self.conn.direction_done()
 
     def _finish(self) -> None:
+        if self.conn.closed.is_set():
+            return  # closed by us (perhaps with a reset): pass on no FIN
         if self.writer is not None:
             self._enqueue(_EOF)
             self.writer.join()
