@@ -34,13 +34,17 @@ def _fail2ban_logs() -> Path:
     if (default / "sshd").is_file():
         return default
     try:
-        listing = subprocess.run(["dpkg", "-L", "fail2ban"], capture_output=True, text=True, check=False).stdout
+        listing = subprocess.run(
+            ["dpkg", "-L", "fail2ban"], capture_output=True, text=True, check=False
+        ).stdout
     except OSError:
         listing = ""
     for line in listing.splitlines():
         if line.endswith("/tests/files/logs/sshd"):
             return Path(line).parent
-    pytest.skip("Debian package fail2ban is not installed (apt-get install fail2ban); its annotated sshd logs are the ground truth")
+    pytest.skip(
+        "Debian package fail2ban is not installed (apt-get install fail2ban); its annotated sshd logs are the ground truth"
+    )
 
 
 _JSON = re.compile(r"^#+ ?(failJSON|(?:file|filter)Options|addFILE):(.+)$")
@@ -83,7 +87,9 @@ def _evaluate(path: Path) -> tuple[int, int, list[str], list[str]]:
             mode = opts.get("mode", "normal")
             parser = parsers.get(mode)
             if parser is None:
-                parser = parsers[mode] = AuthLogParser(path.name, mode=mode, times=TimestampResolver(tz=_TZ, now=_NOW), clock=_NOW)
+                parser = parsers[mode] = AuthLogParser(
+                    path.name, mode=mode, times=TimestampResolver(tz=_TZ, now=_NOW), clock=_NOW
+                )
             event = parser.feed(line)
             got = event is not None and event.failure
             if data.get("match"):
