@@ -6,6 +6,9 @@ Public API:
   expressions compiled to bytecode and run in the gas-metered VM.
 * :func:`parse_expression`, :class:`Checker`, :class:`Declarations` - the
   front end on its own (diagnostics, type checking).
+* :func:`compile_contract` / :func:`check_contract` / :func:`load_contract` and
+  :func:`run_trace` - contracts: check, compile to bytecode, run over event traces.
+* :func:`format_contract` / :func:`format_expr` - the canonical formatter.
 * :func:`run_conformance_file` - the cel-spec conformance runner.
 """
 
@@ -20,6 +23,14 @@ from contract_executable_compiler._bytecode import FORMAT_VERSION, Program
 from contract_executable_compiler._checker import CelTypeT, Checker, Declarations, FunctionDecl, T
 from contract_executable_compiler._conformance import CORE_FILES, FileReport, render_table
 from contract_executable_compiler._conformance import run_file as run_conformance_file
+from contract_executable_compiler._contract_compiler import (
+    CompiledContract,
+    check_contract,
+    compile_contract,
+    load_contract,
+)
+from contract_executable_compiler._contract_parser import parse_contract
+from contract_executable_compiler._contract_runtime import ContractRun, RunFailure, run_trace
 from contract_executable_compiler._diagnostics import (
     EXPLANATIONS,
     Diagnostic,
@@ -32,6 +43,7 @@ from contract_executable_compiler._expression import (
     evaluate,
     load_expression,
 )
+from contract_executable_compiler._format import format_contract, format_expr
 from contract_executable_compiler._parser import parse_expression
 from contract_executable_compiler._values import CelType, Duration, Timestamp, UInt
 from contract_executable_compiler._vm import RunResult
@@ -53,6 +65,7 @@ __all__ = [
     "CelType",
     "CelTypeT",
     "Checker",
+    "CompiledContract",
     "CompiledExpression",
     "ContractBytecodeError",
     "ContractCompileError",
@@ -61,6 +74,7 @@ __all__ = [
     "ContractEvalError",
     "ContractGasError",
     "ContractInputError",
+    "ContractRun",
     "ContractRunError",
     "Declarations",
     "Diagnostic",
@@ -68,17 +82,25 @@ __all__ = [
     "FileReport",
     "FunctionDecl",
     "Program",
+    "RunFailure",
     "RunResult",
     "Source",
     "T",
     "Timestamp",
     "UInt",
     "__version__",
+    "check_contract",
+    "compile_contract",
     "compile_expression",
     "evaluate",
+    "format_contract",
+    "format_expr",
+    "load_contract",
     "load_expression",
+    "parse_contract",
     "parse_expression",
     "render_diagnostics",
     "render_table",
     "run_conformance_file",
+    "run_trace",
 ]

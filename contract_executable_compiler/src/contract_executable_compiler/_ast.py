@@ -149,6 +149,7 @@ class Comprehension(Expr):
         "loop_condition",
         "loop_step",
         "macro",
+        "original",
         "result",
     )
 
@@ -177,6 +178,7 @@ class Comprehension(Expr):
         self.loop_step = loop_step
         self.result = result
         self.macro = macro
+        self.original: Call | None = None
 
     def children(self) -> list[Expr]:
         return [self.iter_range, self.accu_init, self.loop_condition, self.loop_step, self.result]

@@ -75,6 +75,7 @@ class Op:
     LOCAL_SELECT = 29  # (slot, field)       push locals[slot].field
     APPEND_TO = 30  # (slot)                 pop v; append it to the list in a local
     QUANTIFY = 31  # (slot, exit, is_all)    all/exists step: pop a predicate value
+    ASSERT = 32  # (message)                 pop; anything but true fails the run
 
 
 OP_NAMES: Final = {v: k for k, v in vars(Op).items() if not k.startswith("_")}

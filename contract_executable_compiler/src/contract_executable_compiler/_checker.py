@@ -30,7 +30,7 @@ from contract_executable_compiler._ast import (
 from contract_executable_compiler._diagnostics import Diagnostic
 from contract_executable_compiler._values import CelType, Duration, Timestamp, UInt
 
-__all__ = ["CelTypeT", "Checker", "Declarations", "FunctionDecl", "T"]
+__all__ = ["CelTypeT", "Checker", "Declarations", "FunctionDecl", "T", "assignable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +188,16 @@ TYPE_NAMES: Final[dict[str, CelTypeT]] = {
 
 @dataclass(slots=True)
 class Declarations:
-    """What a checked expression may refer to: variables and extra functions."""
+    """What a checked expression may refer to.
+
+    ``variables`` maps (possibly qualified) names to types; ``functions`` adds
+    overloads; ``records`` maps a declared record name to its field types (a
+    record value is a map at run time, a distinct type when checking).
+    """
 
     variables: Mapping[str, CelTypeT]
     functions: Mapping[str, list[FunctionDecl]] | None = None
+    records: Mapping[str, Mapping[str, CelTypeT]] | None = None
 
 
 def type_of_value(v: Any) -> CelTypeT:
@@ -296,7 +302,7 @@ class Checker:
         self.scopes: list[dict[str, CelTypeT]] = []
         self.diags: list[Diagnostic] = []
         self.counter = 0
-        self.types: dict[int, CelTypeT] = {}
+        self.records = dict(decls.records or {})
 
     def check(self, e: Expr) -> CelTypeT:
         """The type of ``e`` (``error`` when it does not check; see ``diags``)."""
@@ -332,12 +338,22 @@ class Checker:
         if isinstance(e, Ident):
             found = self._resolve_name(e.name)
             if found is None:
-                return self._err(
-                    "E0101",
-                    f"undeclared reference to '{e.name.lstrip('.')}'",
-                    e,
-                    help="declare the variable, or check its spelling",
+                names = [*self.decls.variables, *(n for s in self.scopes for n in s)]
+                near = _closest(e.name.lstrip("."), [n for n in names if not n.startswith("@")])
+                self.diags.append(
+                    Diagnostic(
+                        "E0101",
+                        f"undeclared reference to '{e.name.lstrip('.')}'",
+                        e.start,
+                        max(e.end, e.start + 1),
+                        label="not declared",
+                        help=f"did you mean `{near}`?"
+                        if near
+                        else "declare it, or check the spelling",
+                        suggestion=near,
+                    )
                 )
+                return T.ERROR
             return found
         if isinstance(e, Select):
             parts = _qual(e.operand if e.test_only else e)
@@ -366,6 +382,8 @@ class Checker:
             return T.map_(self._join_dyn(keys), self._join_dyn(vals))
         if isinstance(e, Comprehension):
             return self._comprehension(e)
+        if isinstance(e, StructExpr) and e.type_name in self.records:
+            return self._record_literal(e)
         if isinstance(e, StructExpr):
             return self._err(
                 "E0104",
@@ -376,6 +394,33 @@ class Checker:
         if isinstance(e, ErrorExpr):
             return T.ERROR
         raise TypeError(type(e).__name__)  # pragma: no cover
+
+    def _record_literal(self, e: StructExpr) -> CelTypeT:
+        fields = self.records[e.type_name]
+        seen: set[str] = set()
+        for name, value in e.fields:
+            vt = self._t(value)
+            if name not in fields:
+                self._err("E0102", f"record {e.type_name} has no field {name!r}", value)
+                continue
+            if name in seen:
+                self._err("E0201", f"field {name!r} is given twice", value)
+            seen.add(name)
+            if not _Subst().unify(fields[name], vt):
+                self._err(
+                    "E0103",
+                    f"field {name!r} of {e.type_name} is {fields[name]}, the value is {vt}",
+                    value,
+                )
+        missing = [f for f in fields if f not in seen]
+        if missing:
+            self._err(
+                "E0103",
+                f"record literal {e.type_name} lacks field(s) {', '.join(missing)}",
+                e,
+                help="every field of a record must be given",
+            )
+        return CelTypeT(e.type_name)
 
     def _local(self, name: str) -> bool:
         return any(name in s for s in self.scopes)
@@ -394,6 +439,17 @@ class Checker:
         return s.resolve(first)
 
     def _field(self, t: CelTypeT, field: str, e: Expr) -> CelTypeT:
+        if t.kind in self.records:
+            fields = self.records[t.kind]
+            if field in fields:
+                return fields[field]
+            near = _closest(field, list(fields))
+            return self._err(
+                "E0102",
+                f"record {t.kind} has no field {field!r}",
+                e,
+                help=f"did you mean {near!r}?" if near else f"its fields are {', '.join(fields)}",
+            )
         if t.kind == "map":
             key = t.params[0]
             if key.kind in ("string", "dyn", "param", "error"):
@@ -499,3 +555,16 @@ def _qual(e: Expr) -> list[str] | None:
         parts.reverse()
         return parts
     return None
+
+
+def _closest(name: str, options: list[str]) -> str | None:
+    """The option nearest to ``name`` by edit distance, when reasonably close."""
+    import difflib
+
+    found = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def assignable(target: CelTypeT, value: CelTypeT) -> bool:
+    """Whether a value of type ``value`` may be stored where ``target`` is declared."""
+    return _Subst().unify(target, value)

@@ -148,6 +148,8 @@ class CodeGen:
         self.depth = 0
         self.container = container
         self.max_iterations = max_iterations
+        self.constants: dict[str, Any] = {}
+        self.records: set[str] = set()
 
     # ---------------------------------------------------------------- emission
     def emit(self, op: int, *args: Any, delta: int = 0) -> int:
@@ -208,6 +210,13 @@ class CodeGen:
             return gas + 1
         if isinstance(e, Comprehension):
             return self._comprehension(e)
+        if isinstance(e, StructExpr) and e.type_name in self.records:
+            gas = 0
+            for name, value in sorted(e.fields, key=lambda f: f[0]):
+                self.emit(Op.CONST, name, delta=1)
+                gas += 1 + self.expr(value)
+            self.emit(Op.MAKE_MAP, len(e.fields), delta=1 - 2 * len(e.fields))
+            return gas + 1
         if isinstance(e, StructExpr):
             self.emit(Op.FAIL, f"message construction ({e.type_name}) is not supported", delta=1)
             return 1
@@ -222,6 +231,9 @@ class CodeGen:
             if slot is not None:
                 self.emit(Op.LOAD_LOCAL, slot, delta=1)
                 return 1
+        if e.name in self.constants:
+            self.emit(Op.CONST, self.constants[e.name], delta=1)
+            return 1
         if self.container or e.name.startswith("."):
             self.emit(Op.LOAD_QUAL, self._candidates([e.name]), delta=1)
         else:
@@ -244,6 +256,14 @@ class CodeGen:
 
     def _select(self, e: Select) -> int:
         parts = _qualified(e.operand) if e.test_only else _qualified(e)
+        if (
+            not e.test_only
+            and parts is not None
+            and ".".join(parts) in self.constants
+            and self.lookup_local(parts[0]) is None
+        ):
+            self.emit(Op.CONST, self.constants[".".join(parts)], delta=1)
+            return 1
         if parts is not None and (parts[0].startswith(".") or self.lookup_local(parts[0]) is None):
             if e.test_only:
                 self.emit(Op.LOAD_QUAL, self._candidates(parts), delta=1)

@@ -130,7 +130,7 @@ def compile_expression(
             + (f" (and {len(diags) - 1} more)" if len(diags) > 1 else ""),
             diagnostics=diags,
             source=source,
-            hint=first.help or "see the full report with `cec check`",
+            hint=first.help or "fix the expression at the position shown",
             rendered=render_diagnostics(diags, source),
         )
     program = compile_program(

@@ -64,8 +64,14 @@ _SIMPLE_ESC: Final = {
 }  # fmt: skip
 
 
-def tokenize(text: str) -> tuple[list[Token], list[Diagnostic]]:
-    """Split ``text`` into tokens (ending with EOF) and lexical diagnostics."""
+def tokenize(
+    text: str, comments: list[tuple[int, str]] | None = None
+) -> tuple[list[Token], list[Diagnostic]]:
+    """Split ``text`` into tokens (ending with EOF) and lexical diagnostics.
+
+    When ``comments`` is a list, each ``//`` comment is appended to it as
+    ``(offset, text)`` (the formatter keeps them).
+    """
     tokens: list[Token] = []
     diags: list[Diagnostic] = []
     append = tokens.append
@@ -78,6 +84,8 @@ def tokenize(text: str) -> tuple[list[Token], list[Diagnostic]]:
             continue
         if c == "/" and text.startswith("//", i):
             j = text.find("\n", i)
+            if comments is not None:
+                comments.append((i, text[i : (n if j < 0 else j)].rstrip()))
             i = n if j < 0 else j + 1
             continue
         if c.isalpha() or c == "_":

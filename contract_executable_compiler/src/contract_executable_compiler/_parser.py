@@ -64,10 +64,12 @@ class ExprParser:
 
     def __init__(self, text: str, *, macros: bool = True) -> None:
         self.text = text
-        self.tokens, self.diags = tokenize(text)
+        self.comments: list[tuple[int, str]] = []
+        self.tokens, self.diags = tokenize(text, self.comments)
         self.pos = 0
         self.depth = 0
         self.macros = macros
+        self.no_struct = False
 
     # ------------------------------------------------------------------ tokens
     @property
@@ -247,7 +249,7 @@ class ExprParser:
                 index = self.parse_expr()
                 close = self.expect("]", "']' closing the index")
                 e = Call("_[_]", None, [e, index], e.start, close.end if close else index.end)
-            elif t.kind == "{" and _qualified_name(e) is not None:
+            elif t.kind == "{" and not self.no_struct and _qualified_name(e) is not None:
                 self.advance()
                 fields, end = self._field_inits()
                 e = StructExpr(_qualified_name(e) or "", fields, e.start, end)
@@ -382,7 +384,9 @@ class ExprParser:
             var = self._iter_var(args[0])
             if var is None:
                 return ErrorExpr(start, end)
-            return _expand(name, target, var, None, args[1:], start, end)
+            out = _expand(name, target, var, None, args[1:], start, end)
+            out.original = Call(name, target, args, start, end)
+            return out
         if (two.get(name) == n) or (name in ("transformList", "transformMap") and n in (3, 4)):
             v1 = self._iter_var(args[0])
             v2 = self._iter_var(args[1])
@@ -395,7 +399,9 @@ class ExprParser:
                     args[1].end,
                     code="E0008",
                 )
-            return _expand(name, target, v1, v2, args[2:], start, end)
+            out = _expand(name, target, v1, v2, args[2:], start, end)
+            out.original = Call(name, target, args, start, end)
+            return out
         return Call(name, target, args, start, end)
 
     def _iter_var(self, e: Expr) -> str | None:
@@ -431,7 +437,7 @@ def _balance(fn: str, terms: list[Expr]) -> Expr:
 
 def _expand(
     name: str, target: Expr, v1: str, v2: str | None, rest: list[Expr], start: int, end: int
-) -> Expr:
+) -> Comprehension:
     def acc() -> Ident:
         return Ident(ACCU_VAR, start, end)
 

@@ -104,7 +104,15 @@ class LoadedProgram:
                 linked.append((op, fn))
             elif op == Op.CALL:
                 linked.append((op, (_resolve_call(args[0], bool(args[2]), ext), int(args[1]))))
-            elif op in (Op.CONST, Op.LOAD_VAR, Op.SELECT, Op.HAS, Op.FAIL, Op.STORE_STATE):
+            elif op in (
+                Op.CONST,
+                Op.LOAD_VAR,
+                Op.SELECT,
+                Op.HAS,
+                Op.FAIL,
+                Op.STORE_STATE,
+                Op.ASSERT,
+            ):
                 linked.append((op, args[0]))
             elif op in (Op.LOAD_LOCAL, Op.STORE_LOCAL, Op.MAKE_LIST, Op.MAKE_MAP):
                 linked.append((op, int(args[0])))
@@ -210,48 +218,47 @@ class LoadedProgram:
                                 push(_load_qualified(activation, arg))
                             else:  # pragma: no cover - the loader refuses unknown opcodes
                                 raise CelEvalError(f"bad opcode {op}")
-                        else:
-                            if op == 8:  # CALL
-                                fn, argc = arg
-                                if argc:
-                                    args = stack[-argc:]
-                                    del stack[-argc:]
-                                    push(fn(*args))
-                                else:
-                                    push(fn())
-                            elif op == 14:  # BRANCH
-                                c = pop()
-                                if c is False:
-                                    pc = arg
-                                elif c is not True:
-                                    if type(c) is ErrorValue:
-                                        raise c.error
-                                    raise CelEvalError("no such overload: condition is not a bool")
-                            elif op == 13:  # JUMP
+                        elif op == 8:  # CALL
+                            fn, argc = arg
+                            if argc:
+                                args = stack[-argc:]
+                                del stack[-argc:]
+                                push(fn(*args))
+                            else:
+                                push(fn())
+                        elif op == 14:  # BRANCH
+                            c = pop()
+                            if c is False:
                                 pc = arg
-                            elif op == 15:  # AND_SHORT
-                                if stack[-1] is False:
-                                    pc = arg
-                            elif op == 9:  # SELECT
-                                stack[-1] = select_field(stack[-1], arg)
-                            elif op == 11:  # MAKE_LIST
-                                if arg:
-                                    items = stack[-arg:]
-                                    del stack[-arg:]
-                                    push(items)
-                                else:
-                                    push([])
-                            elif op == 12:  # MAKE_MAP
-                                if arg:
-                                    items = stack[-2 * arg :]
-                                    del stack[-2 * arg :]
-                                    push(build_map(items))
-                                else:
-                                    push({})
-                            elif op == 10:  # HAS
-                                stack[-1] = has_field(stack[-1], arg)
-                            else:  # pragma: no cover - the loader refuses unknown opcodes
-                                raise CelEvalError(f"bad opcode {op}")
+                            elif c is not True:
+                                if type(c) is ErrorValue:
+                                    raise c.error
+                                raise CelEvalError("no such overload: condition is not a bool")
+                        elif op == 13:  # JUMP
+                            pc = arg
+                        elif op == 15:  # AND_SHORT
+                            if stack[-1] is False:
+                                pc = arg
+                        elif op == 9:  # SELECT
+                            stack[-1] = select_field(stack[-1], arg)
+                        elif op == 11:  # MAKE_LIST
+                            if arg:
+                                items = stack[-arg:]
+                                del stack[-arg:]
+                                push(items)
+                            else:
+                                push([])
+                        elif op == 12:  # MAKE_MAP
+                            if arg:
+                                items = stack[-2 * arg :]
+                                del stack[-2 * arg :]
+                                push(build_map(items))
+                            else:
+                                push({})
+                        elif op == 10:  # HAS
+                            stack[-1] = has_field(stack[-1], arg)
+                        else:  # pragma: no cover - the loader refuses unknown opcodes
+                            raise CelEvalError(f"bad opcode {op}")
                     elif op < 24:
                         if op == 21:  # ITER_NEXT
                             it_slot, v1, v2, done = arg
@@ -313,57 +320,62 @@ class LoadedProgram:
                             stack[-1] = stack[-1] is not False
                         else:  # pragma: no cover - the loader refuses unknown opcodes
                             raise CelEvalError(f"bad opcode {op}")
-                    else:
-                        if op == 29:  # LOCAL_SELECT
-                            v = local[arg[0]]
-                            if type(v) is dict:
-                                v = v.get(arg[1], _MISSING)
-                                if v is _MISSING:
-                                    raise CelEvalError(f"no such key: {arg[1]}")
-                                push(v)
-                            else:
-                                push(select_field(v, arg[1]))
-                        elif op == 28:  # BINARY_K
-                            stack[-1] = arg[0](stack[-1], arg[1])
-                        elif op == 31:  # QUANTIFY
-                            slot, exit_to, is_all = arg
-                            v = pop()
-                            if v is is_all:
-                                pass
-                            elif v is (not is_all):
-                                local[slot] = v
-                                pc = exit_to
-                            elif type(local[slot]) is not ErrorValue:
-                                local[slot] = (
-                                    v
-                                    if type(v) is ErrorValue
-                                    else ErrorValue(
-                                        CelEvalError("no such overload: predicate is not a bool")
-                                    )
+                    elif op == 29:  # LOCAL_SELECT
+                        v = local[arg[0]]
+                        if type(v) is dict:
+                            v = v.get(arg[1], _MISSING)
+                            if v is _MISSING:
+                                raise CelEvalError(f"no such key: {arg[1]}")
+                            push(v)
+                        else:
+                            push(select_field(v, arg[1]))
+                    elif op == 28:  # BINARY_K
+                        stack[-1] = arg[0](stack[-1], arg[1])
+                    elif op == 31:  # QUANTIFY
+                        slot, exit_to, is_all = arg
+                        v = pop()
+                        if v is is_all:
+                            pass
+                        elif v is (not is_all):
+                            local[slot] = v
+                            pc = exit_to
+                        elif type(local[slot]) is not ErrorValue:
+                            local[slot] = (
+                                v
+                                if type(v) is ErrorValue
+                                else ErrorValue(
+                                    CelEvalError("no such overload: predicate is not a bool")
                                 )
-                        elif op == 30:  # APPEND_TO
-                            acc = local[arg]
-                            if type(acc) is ErrorValue:
-                                raise acc.error
-                            acc.append(pop())
-                        elif op == 24:  # RETURN
-                            return RunResult(pop(), None, limit - gas)
-                        elif op == 25:  # STORE_STATE
-                            if state is None:
-                                raise CelEvalError("no contract state to store into")
-                            state[arg] = pop()
-                        elif op == 26:  # EMIT
-                            name, argc = arg
-                            fields = stack[-argc:] if argc else []
-                            if argc:
-                                del stack[-argc:]
-                            if events is None:
-                                raise CelEvalError("no event log to emit into")
-                            events.append((name, fields))
-                        elif op == 27:  # FAIL
+                            )
+                    elif op == 30:  # APPEND_TO
+                        acc = local[arg]
+                        if type(acc) is ErrorValue:
+                            raise acc.error
+                        acc.append(pop())
+                    elif op == 24:  # RETURN
+                        return RunResult(pop(), None, limit - gas)
+                    elif op == 25:  # STORE_STATE
+                        if state is None:
+                            raise CelEvalError("no contract state to store into")
+                        state[arg] = pop()
+                    elif op == 26:  # EMIT
+                        name, argc = arg
+                        fields = stack[-argc:] if argc else []
+                        if argc:
+                            del stack[-argc:]
+                        if events is None:
+                            raise CelEvalError("no event log to emit into")
+                        events.append((name, fields))
+                    elif op == 27:  # FAIL
+                        raise CelEvalError(arg)
+                    elif op == 32:  # ASSERT
+                        v = pop()
+                        if v is not True:
+                            if type(v) is ErrorValue:
+                                raise CelEvalError(f"{arg}: {v.error.message}")
                             raise CelEvalError(arg)
-                        else:  # pragma: no cover - the loader refuses unknown opcodes
-                            raise CelEvalError(f"bad opcode {op}")
+                    else:  # pragma: no cover - the loader refuses unknown opcodes
+                        raise CelEvalError(f"bad opcode {op}")
             except GasExhausted:
                 raise
             except (CelEvalError, ArithmeticError, ValueError, RecursionError) as exc:
