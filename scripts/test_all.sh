@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 source scripts/_env.sh
 scripts/bootstrap.sh
 scripts/prepare_system.sh
-uv run --frozen pytest "$@"
+uv run --frozen pytest -q --durations=15 "$@"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Run every member's benchmarks (each benches/bench_*.py prints JSON lines with
+# "bench", "unit", "ours", "peer", "peer_name", "ratio") and write one Markdown
+# table of ours vs peers to BENCHMARKS.md (or $1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_env.sh
+out="${1:-BENCHMARKS.md}"
+results=$(mktemp)
+for bench in */benches/bench_*.py; do
+    [ -f "$bench" ] || continue
+    echo "running $bench" >&2
+    if ! uv run --frozen python "$bench" | grep '^{' >> "$results"; then
+        echo "bench $bench failed" >&2
+    fi
+done
+uv run --frozen python - "$results" "$out" <<'PY'
+import json, sys, datetime
+rows = []
+for line in open(sys.argv[1]):
+    try:
+        rows.append(json.loads(line))
+    except json.JSONDecodeError:
+        continue
+def fmt(v):
+    return "-" if v is None else (f"{v:,.1f}" if isinstance(v, (int, float)) else str(v))
+with open(sys.argv[2], "w") as out:
+    out.write(f"# Benchmarks: ours vs peers\n\nOne run of `scripts/bench_all.sh` on {datetime.date.today()}; "
+              "noisy 2-core machine: the ratios count, not the absolute numbers.\n\n")
+    out.write("| system | benchmark | unit | ours | peer | peer median | ours vs peer |\n|---|---|---|---|---|---|---|\n")
+    for r in rows:
+        out.write(f"| {r.get('system','?')} | {r.get('bench')} | {r.get('unit')} | {fmt(r.get('ours'))} | "
+                  f"{r.get('peer_name','-')} | {fmt(r.get('peer'))} | {r.get('ratio','-')} |\n")
+print(f"wrote {sys.argv[2]} with {len(rows)} rows")
+PY
