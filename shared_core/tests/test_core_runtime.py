@@ -302,3 +302,47 @@ class TestConcurrency:
             anyio.run(lambda: run_with_timeout(math.nan, anyio.sleep, 0))
         with pytest.raises(ValidationError):
             RetryPolicy(attempts=0)
+
+
+class TestOtlpExport:
+    def test_spans_reach_a_configured_otlp_endpoint_on_loopback(self) -> None:
+        """With an endpoint configured, spans are POSTed as OTLP protobuf; without one, nothing is sent."""
+        import http.server
+        import threading
+
+        received: list[tuple[str, str, bytes]] = []
+
+        class Collector(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.path, self.headers["Content-Type"], body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                return None
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Collector)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            endpoint = f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
+            handle = setup_tracing("otlp-test", otlp_endpoint=endpoint)
+            with span("exported-span"):
+                pass
+            handle.provider.force_flush()
+            handle.shutdown()
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert len(received) == 1
+        path, content_type, body = received[0]
+        assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+        assert b"exported-span" in body
+        assert b"otlp-test" in body
+
+    def test_bad_endpoint_is_config_error(self) -> None:
+        """An endpoint that is not an http(s) URL is refused before any export."""
+        with pytest.raises(ConfigError):
+            setup_tracing("x", otlp_endpoint="localhost:4317")
