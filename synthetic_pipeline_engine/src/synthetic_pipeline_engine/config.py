@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from shared_core.config import CoreSettings, settings_config
 
 __all__ = ["PipelineSettings"]
@@ -14,3 +16,11 @@ class PipelineSettings(CoreSettings):
 
     system: ClassVar[str] = "synthetic_pipeline_engine"
     model_config = settings_config("synthetic_pipeline_engine")
+
+    state_dir: str | None = Field(
+        default=None,
+        description="where run history, cache and lineage live (default: .spe beside the pipeline file, or ./.spe)",
+    )
+    workers: int = Field(
+        default=2, ge=1, le=256, description="stages run at once by the local executor"
+    )

@@ -1,0 +1,417 @@
+"""The run history, cache index and lineage, in one embedded SQLite file.
+
+Layout of a state directory (``.spe/`` beside the pipeline by default)::
+
+    history.sqlite   runs, stage runs, cache entries, lineage
+    cache/<key>.arrow  one Arrow IPC file per cached stage output
+
+SQLite runs in WAL mode with a busy timeout, so a ``spe history`` reading
+while a run writes neither blocks nor fails; every stage result is committed
+as soon as the stage finishes, which is what makes resuming after a crash
+possible: a completed stage's output is already in the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synthetic_pipeline_engine.errors import PipelineInputError, PipelineStoreError
+
+__all__ = ["CacheEntry", "RunStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    pipeline_path TEXT,
+    partition TEXT,
+    started REAL NOT NULL,
+    finished REAL,
+    status TEXT NOT NULL,
+    error TEXT,
+    pid INTEGER,
+    resumed_from TEXT,
+    dag TEXT
+);
+CREATE TABLE IF NOT EXISTS stage_runs (
+    run_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    started REAL,
+    duration REAL,
+    rows INTEGER,
+    cache_key TEXT,
+    output_hash TEXT,
+    error TEXT,
+    details TEXT,
+    PRIMARY KEY (run_id, stage)
+);
+CREATE TABLE IF NOT EXISTS cache (
+    key TEXT PRIMARY KEY,
+    stage TEXT NOT NULL,
+    output_hash TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    details TEXT,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lineage (
+    output_hash TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    partition TEXT,
+    target TEXT,
+    code_hash TEXT,
+    params TEXT,
+    inputs TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (output_hash, stage, run_id)
+);
+CREATE INDEX IF NOT EXISTS lineage_stage ON lineage(stage, created);
+CREATE INDEX IF NOT EXISTS lineage_target ON lineage(target, created);
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started);
+"""
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_ADDED_COLUMNS = (
+    ("runs", "pid", "INTEGER"),
+    ("runs", "resumed_from", "TEXT"),
+    ("runs", "dag", "TEXT"),
+)
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A cached stage output: its content hash, row count and stored details."""
+
+    key: str
+    stage: str
+    output_hash: str
+    rows: int
+    details: dict[str, Any]
+
+
+class RunStore:
+    """History, cache index and lineage of one state directory.
+
+    Thread-safe: one connection guarded by a lock, because stages finish on
+    executor threads and each records its result immediately.
+    """
+
+    def __init__(self, state_dir: str | Path) -> None:
+        self.state_dir = Path(state_dir)
+        self.cache_dir = self.state_dir / "cache"
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.state_dir / "history.sqlite", check_same_thread=False, isolation_level=None
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+        except (OSError, sqlite3.Error) as exc:
+            raise PipelineStoreError(
+                f"cannot open the run history in {str(self.state_dir)!r}: {exc}",
+                path=str(self.state_dir),
+                hint="check that the state directory is writable and not a corrupt database",
+            ) from exc
+        self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        """Add columns that newer releases record to a history made by an older one."""
+        for table, column, sql_type in _ADDED_COLUMNS:
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise PipelineStoreError(
+                    f"run history write failed: {exc}",
+                    path=str(self.state_dir),
+                    hint="check the disk and the file's permissions; if another process holds the database, retry",
+                ) from exc
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            self._db.row_factory = sqlite3.Row
+            try:
+                return list(self._db.execute(sql, params).fetchall())
+            except sqlite3.Error as exc:
+                raise PipelineStoreError(
+                    f"run history read failed: {exc}", path=str(self.state_dir), hint="retry"
+                ) from exc
+            finally:
+                self._db.row_factory = None
+
+    # ------------------------------------------------------------- runs
+    def start_run(
+        self,
+        pipeline: str,
+        pipeline_path: str | None,
+        partition: str | None,
+        resumed_from: str | None = None,
+        dag: Mapping[str, Any] | None = None,
+    ) -> str:
+        run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, pipeline, pipeline_path, partition, started, finished, status,"
+                " error, pid, resumed_from, dag) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    pipeline,
+                    pipeline_path,
+                    partition,
+                    time.time(),
+                    None,
+                    "running",
+                    None,
+                    os.getpid(),
+                    resumed_from,
+                    json.dumps(dag) if dag is not None else None,
+                ),
+            )
+        return run_id
+
+    def mark_crashed(self, pipeline: str) -> list[str]:
+        """Mark runs of ``pipeline`` left 'running' by a dead process as 'crashed'."""
+        rows = self._query(
+            "SELECT run_id, pid FROM runs WHERE pipeline=? AND status='running'", (pipeline,)
+        )
+        crashed = [
+            str(row["run_id"]) for row in rows if row["pid"] is None or not _alive(int(row["pid"]))
+        ]
+        if crashed:
+            with self._tx() as db:
+                db.executemany(
+                    "UPDATE runs SET status='crashed', error='process ended during the run' WHERE run_id=?",
+                    [(r,) for r in crashed],
+                )
+        return crashed
+
+    def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET finished=?, status=?, error=? WHERE run_id=?",
+                (time.time(), status, error, run_id),
+            )
+
+    def record_stage(self, run_id: str, stage: str, kind: str, **fields: Any) -> None:
+        details = fields.pop("details", None)
+        row = {
+            "run_id": run_id,
+            "stage": stage,
+            "kind": kind,
+            "status": fields.get("status", "pending"),
+            "reason": fields.get("reason"),
+            "attempts": fields.get("attempts", 0),
+            "started": fields.get("started"),
+            "duration": fields.get("duration"),
+            "rows": fields.get("rows"),
+            "cache_key": fields.get("cache_key"),
+            "output_hash": fields.get("output_hash"),
+            "error": fields.get("error"),
+            "details": json.dumps(details, default=str) if details is not None else None,
+        }
+        with self._tx() as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO stage_runs ({','.join(row)}) VALUES ({','.join('?' * len(row))})",  # noqa: S608  # column names are literals above
+                tuple(row.values()),
+            )
+
+    def runs(self, limit: int = 20, pipeline: str | None = None) -> list[dict[str, Any]]:
+        if pipeline is None:
+            rows = self._query("SELECT * FROM runs ORDER BY started DESC LIMIT ?", (limit,))
+        else:
+            rows = self._query(
+                "SELECT * FROM runs WHERE pipeline=? ORDER BY started DESC LIMIT ?",
+                (pipeline, limit),
+            )
+        return [dict(r) for r in rows]
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run with its stage results; ``latest`` names the newest run."""
+        if run_id == "latest":
+            rows = self._query("SELECT * FROM runs ORDER BY started DESC LIMIT 1")
+        else:
+            rows = self._query(
+                "SELECT * FROM runs WHERE run_id=? OR run_id LIKE ?", (run_id, run_id + "%")
+            )
+        if not rows:
+            raise PipelineInputError(
+                f"no run {run_id!r} in {str(self.state_dir)!r}",
+                hint="list runs with 'spe history' (and pass the same --state-dir)",
+            )
+        if len(rows) > 1:
+            raise PipelineInputError(
+                f"run id prefix {run_id!r} is ambiguous", hint="give more characters"
+            )
+        run = dict(rows[0])
+        run["dag"] = json.loads(run["dag"]) if run.get("dag") else {}
+        stages = self._query(
+            "SELECT * FROM stage_runs WHERE run_id=? ORDER BY started, stage", (run["run_id"],)
+        )
+        run["stages"] = []
+        for stage_row in stages:
+            item = dict(stage_row)
+            item["details"] = json.loads(item["details"]) if item["details"] else {}
+            run["stages"].append(item)
+        return run
+
+    def last_unfinished_run(self, pipeline: str) -> dict[str, Any] | None:
+        rows = self._query(
+            "SELECT * FROM runs WHERE pipeline=? AND status IN ('crashed','failed') ORDER BY started DESC LIMIT 1",
+            (pipeline,),
+        )
+        return dict(rows[0]) if rows else None
+
+    # ------------------------------------------------------------- cache
+    def cache_path(self, key: str) -> Path:
+        return self.cache_dir / f"{key}.arrow"
+
+    def cache_get(self, key: str) -> CacheEntry | None:
+        rows = self._query("SELECT * FROM cache WHERE key=?", (key,))
+        if not rows:
+            return None
+        row = rows[0]
+        return CacheEntry(
+            row["key"],
+            row["stage"],
+            row["output_hash"],
+            row["rows"],
+            json.loads(row["details"] or "{}"),
+        )
+
+    def cache_put(self, entry: CacheEntry) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO cache VALUES (?,?,?,?,?,?)",
+                (
+                    entry.key,
+                    entry.stage,
+                    entry.output_hash,
+                    entry.rows,
+                    json.dumps(entry.details, default=str),
+                    time.time(),
+                ),
+            )
+
+    def cache_forget(self, key: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM cache WHERE key=?", (key,))
+
+    # ------------------------------------------------------------- lineage
+    def record_lineage(
+        self,
+        *,
+        output_hash: str,
+        stage: str,
+        pipeline: str,
+        run_id: str,
+        partition: str | None,
+        target: str | None,
+        code_hash: str,
+        params: Mapping[str, Any],
+        inputs: list[dict[str, Any]],
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO lineage VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    output_hash,
+                    stage,
+                    pipeline,
+                    run_id,
+                    partition,
+                    target,
+                    code_hash,
+                    json.dumps(params, sort_keys=True, default=str),
+                    json.dumps(inputs),
+                    time.time(),
+                ),
+            )
+
+    def lineage(self, output: str) -> dict[str, Any]:
+        """The lineage tree of an output: a stage name, a sink path or an output hash."""
+        rows = self._query(
+            "SELECT * FROM lineage WHERE stage=? OR target=? OR target LIKE ? OR output_hash LIKE ? "
+            "ORDER BY created DESC LIMIT 1",
+            (output, output, "%/" + output, output + "%"),
+        )
+        if not rows:
+            raise PipelineInputError(
+                f"no lineage recorded for {output!r}",
+                hint="give a stage name, a sink's output path or an output hash from 'spe history'",
+            )
+        return self._lineage_node(dict(rows[0]), depth=0)
+
+    def _lineage_node(self, row: dict[str, Any], depth: int) -> dict[str, Any]:
+        node = {
+            "stage": row["stage"],
+            "output_hash": row["output_hash"],
+            "run_id": row["run_id"],
+            "partition": row["partition"],
+            "target": row["target"],
+            "code_hash": row["code_hash"],
+            "params": json.loads(row["params"] or "{}"),
+            "inputs": [],
+        }
+        if depth > 200:
+            return node
+        for parent in json.loads(row["inputs"]):
+            found = self._query(
+                "SELECT * FROM lineage WHERE output_hash=? AND stage=? ORDER BY created DESC LIMIT 1",
+                (parent["output_hash"], parent["stage"]),
+            )
+            if found:
+                node["inputs"].append(self._lineage_node(dict(found[0]), depth + 1))
+            else:
+                node["inputs"].append({**parent, "inputs": []})
+        return node
