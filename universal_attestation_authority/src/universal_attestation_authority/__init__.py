@@ -15,6 +15,7 @@ The public API, by concern:
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("universal_attestation_authority")
@@ -37,7 +38,6 @@ from universal_attestation_authority._policy import (
     Policy,
     PolicyRule,
 )
-from universal_attestation_authority._service import ServiceConfig, create_app, create_witness_app
 from universal_attestation_authority._statement import (
     PAYLOAD_TYPE,
     STATEMENT_TYPE,
@@ -79,6 +79,26 @@ from universal_attestation_authority.errors import (
     AttestationVerifyError,
     AttestationWitnessError,
 )
+
+if TYPE_CHECKING:
+    from universal_attestation_authority._service import (
+        ServiceConfig,
+        create_app,
+        create_witness_app,
+    )
+
+_LAZY = frozenset({"ServiceConfig", "create_app", "create_witness_app"})
+
+
+def __getattr__(name: str) -> Any:
+    # The HTTP layer pulls in FastAPI; load it on first use so the CLI and the
+    # library start fast when they do not serve.
+    if name in _LAZY:
+        from universal_attestation_authority import _service
+
+        return getattr(_service, name)
+    raise AttributeError(f"module 'universal_attestation_authority' has no attribute {name!r}")
+
 
 __all__ = [
     "BUNDLE_MEDIA_TYPE",

@@ -1,0 +1,161 @@
+"""Throughput of issuing, logging and verifying, against raw PyNaCl as the ceiling.
+
+Run: ``uv run python universal_attestation_authority/benches/bench_uaa.py [--entries 1000000]``
+
+Measured in one run, on the same machine and input:
+
+* raw PyNaCl Ed25519 sign/verify of the same PAE bytes an attestation signs;
+* the library: ``Authority.issue_many`` (batched: sign + canonical JSON + one
+  SQLite transaction per batch + Merkle append), and ``Authority.issue`` one by one;
+* verification: ``verify_bundle`` of bundles with log evidence (checkpoint
+  signature, inclusion proof, policy);
+* the HTTP service: POST /api/v1/attestations on a real uvicorn server, from 4
+  client threads (each request issues, logs and publishes a checkpoint);
+* proof generation and tile serving at a log of ``--entries`` entries.
+
+Prints a table and one JSON line; medians of ``--repeat`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import nacl.signing
+
+from shared_core.crypto import ALG_ED25519, generate_note_key, pae
+from universal_attestation_authority import (
+    Authority,
+    Policy,
+    ServiceConfig,
+    SqliteStore,
+    TileRef,
+    TransparencyLog,
+    create_app,
+    verify_bundle,
+)
+from universal_attestation_authority.testing import ServerThread, policy_for, sample_statement
+
+
+def median_rate(runs: int, count: int, func: Callable[[], None]) -> float:
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        rates.append(count / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def median_seconds(runs: int, func: Callable[[], object]) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000, help="attestations per timed run")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--http-count", type=int, default=300)
+    parser.add_argument("--entries", type=int, default=1_000_000, help="log size for proof timing")
+    args = parser.parse_args()
+    n, runs = args.count, args.repeat
+    results: dict[str, float] = {}
+    work = Path(tempfile.mkdtemp(prefix="uaa-bench-"))
+
+    statements = [sample_statement(content=i.to_bytes(8, "big")) for i in range(n * (runs + 2))]
+    messages = [pae("application/vnd.in-toto+json", s.canonical_bytes()) for s in statements[:n]]
+    raw = nacl.signing.SigningKey.generate()
+    signatures = [raw.sign(m).signature for m in messages]
+    verify_key = raw.verify_key
+    results["raw_pynacl_signs_per_s"] = median_rate(runs, n, lambda: [raw.sign(m) for m in messages] and None)
+    results["raw_pynacl_verifies_per_s"] = median_rate(
+        runs, n, lambda: [verify_key.verify(m, s) for m, s in zip(messages, signatures, strict=True)] and None
+    )
+
+    authority = Authority.init(work / "lib", "bench.example/log")
+    batches = iter(range(runs + 2))
+
+    def issue_batched() -> None:
+        b = next(batches)
+        chunk = statements[b * n : (b + 1) * n]
+        for i in range(0, n, 256):
+            authority.issue_many(chunk[i : i + 256])
+        authority.publish()
+
+    results["library_issue_batched_per_s"] = median_rate(runs, n, issue_batched)
+    single = [sample_statement(content=b"single" + i.to_bytes(8, "big")) for i in range(300 * runs)]
+    singles = iter(range(runs))
+
+    def issue_single() -> None:
+        b = next(singles)
+        for statement in single[b * 300 : (b + 1) * 300]:
+            authority.issue(statement)
+
+    results["library_issue_single_per_s"] = median_rate(runs, 300, issue_single)
+    authority.publish()
+
+    ids = [authority.issue(s).id for s in statements[:n]]
+    authority.publish()
+    bundles = [authority.bundle(i) for i in ids]
+    policy = Policy.loads(policy_for(authority))
+    assert all(verify_bundle(b, policy).ok for b in bundles[:10])
+    results["library_verify_per_s"] = median_rate(runs, n, lambda: [verify_bundle(b, policy) for b in bundles] and None)
+
+    service_auth = Authority.init(work / "http", "http.example/log")
+    token = "bench-token"
+    config = ServiceConfig(api_tokens=(token,), rate_limit=1e9, rate_burst=10**9)
+    bodies = [{"statement": sample_statement(content=b"http" + i.to_bytes(8, "big")).to_json_dict()} for i in range(args.http_count * runs)]
+    with ServerThread(create_app(service_auth, config)) as server, httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        rounds = iter(range(runs))
+
+        def post_all() -> None:
+            r = next(rounds)
+            chunk = bodies[r * args.http_count : (r + 1) * args.http_count]
+            with ThreadPoolExecutor(4) as pool:
+                codes = list(pool.map(lambda body: client.post("/api/v1/attestations", json=body).status_code, chunk))
+            assert codes == [201] * len(chunk), set(codes)
+
+        results["http_issue_per_s"] = median_rate(runs, args.http_count, post_all)
+    service_auth.close()
+
+    # Proof generation at a large log: entries appended in big transactions.
+    store = SqliteStore(work / "big.sqlite3")
+    log = TransparencyLog(store, generate_note_key("big.example/log", ALG_ED25519))
+    start = time.perf_counter()
+    step = 50_000
+    for base in range(0, args.entries, step):
+        log.append_data([i.to_bytes(8, "big") for i in range(base, min(base + step, args.entries))])
+    results["append_raw_entries_per_s"] = args.entries / (time.perf_counter() - start)
+    log.publish()
+    indexes = [(i * 7919) % args.entries for i in range(2000)]
+    proof_s = median_seconds(runs, lambda: [log.inclusion_proof(i) for i in indexes]) / len(indexes)
+    results["inclusion_proof_ms_at_size"] = proof_s * 1000
+    consistency_s = median_seconds(runs, lambda: [log.consistency_proof(i + 1) for i in indexes]) / len(indexes)
+    results["consistency_proof_ms_at_size"] = consistency_s * 1000
+    tiles = [TileRef(0, i % (args.entries // 256)) for i in range(500)]
+    results["full_tile_ms"] = median_seconds(runs, lambda: [log.tile(t) for t in tiles]) / len(tiles) * 1000
+    results["reopen_s"] = median_seconds(1, lambda: TransparencyLog(store, log.signer))
+    results["entries"] = args.entries
+
+    results["library_batched_vs_raw_sign_ratio"] = results["library_issue_batched_per_s"] / results["raw_pynacl_signs_per_s"]
+    results["library_verify_vs_raw_verify_ratio"] = results["library_verify_per_s"] / results["raw_pynacl_verifies_per_s"]
+    results["http_vs_raw_sign_ratio"] = results["http_issue_per_s"] / results["raw_pynacl_signs_per_s"]
+    for key, value in results.items():
+        print(f"{key:40s} {value:12.3f}")
+    print(json.dumps({k: round(v, 4) for k, v in results.items()}, sort_keys=True))
+    authority.close()
+
+
+if __name__ == "__main__":
+    main()
