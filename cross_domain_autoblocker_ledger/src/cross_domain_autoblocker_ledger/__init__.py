@@ -24,7 +24,6 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 from cross_domain_autoblocker_ledger._access import AccessLogParser
-from cross_domain_autoblocker_ledger._api import ApiServer, create_app, hash_api_key
 from cross_domain_autoblocker_ledger._authlog import AuthLogParser
 from cross_domain_autoblocker_ledger._decision import (
     SCOPES,
@@ -71,6 +70,19 @@ from cross_domain_autoblocker_ledger.errors import (
     LedgerScenarioError,
     LedgerStoreError,
 )
+
+_LAZY = {"ApiServer", "create_app", "hash_api_key"}
+
+
+def __getattr__(name: str) -> object:
+    # The HTTP API pulls in FastAPI and uvicorn (over a second to import);
+    # load it only when asked, so the CLI and the library stay quick to start.
+    if name in _LAZY:
+        from cross_domain_autoblocker_ledger import _api
+
+        return getattr(_api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_ORIGIN",

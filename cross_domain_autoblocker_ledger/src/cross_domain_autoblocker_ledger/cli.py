@@ -14,13 +14,6 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from cross_domain_autoblocker_ledger import __version__
-from cross_domain_autoblocker_ledger._api import (
-    ApiServer,
-    create_app,
-    hash_api_key,
-    new_api_key,
-    read_admin_token,
-)
 from cross_domain_autoblocker_ledger._decision import Decision, normalise_scope, normalise_value
 from cross_domain_autoblocker_ledger._duration import format_duration, parse_duration
 from cross_domain_autoblocker_ledger._event import ParseStats
@@ -472,6 +465,8 @@ def _export(ctx: Context, args: argparse.Namespace) -> int:
 
 @app.command("serve", help="serve the CrowdSec-compatible bouncer API and the ledger API over HTTP")
 def _serve(ctx: Context, _args: argparse.Namespace) -> int:
+    from cross_domain_autoblocker_ledger._api import ApiServer, create_app, read_admin_token
+
     settings = _settings(ctx)
     ledger = open_ledger(settings)
     try:
@@ -501,6 +496,8 @@ def _bouncers_setup(p: argparse.ArgumentParser) -> None:
     "bouncers", help="manage the bouncers allowed to pull decisions", setup=_bouncers_setup
 )
 def _bouncers(ctx: Context, args: argparse.Namespace) -> int:
+    from cross_domain_autoblocker_ledger._api import hash_api_key, new_api_key
+
     ledger = open_ledger(_settings(ctx))
     try:
         store = ledger.store
