@@ -344,7 +344,7 @@ def unpack(data: bytes) -> tuple[int, Any, str]:
     payload = data[_HEADER.size :]
     if len(payload) != length:
         raise ContractBytecodeError(
-            f"bytecode payload is {len(payload)} bytes, header says {length}",
+            f"bytecode payload is {len(payload)} bytes, header says {length}: truncated or padded",
             hint="the file is truncated or corrupted; recompile it",
         )
     if hashlib.sha256(payload).digest() != digest:

@@ -88,7 +88,7 @@ def tokenize(
                 comments.append((i, text[i : (n if j < 0 else j)].rstrip()))
             i = n if j < 0 else j + 1
             continue
-        if c.isalpha() or c == "_":
+        if ("a" <= c <= "z") or ("A" <= c <= "Z") or c == "_":
             m = _IDENT_RE.match(text, i)
             assert m is not None  # noqa: S101 - the first character matched
             word = m.group()
@@ -99,7 +99,7 @@ def tokenize(
             append(Token(IDENT if word not in KEYWORDS else word, word, i, j))
             i = j
             continue
-        if c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit()):
+        if ("0" <= c <= "9") or (c == "." and i + 1 < n and "0" <= text[i + 1] <= "9"):
             i = _number(text, i, tokens, diags)
             continue
         if c in "'\"":
