@@ -78,9 +78,15 @@ def main() -> None:
     raw = nacl.signing.SigningKey.generate()
     signatures = [raw.sign(m).signature for m in messages]
     verify_key = raw.verify_key
-    results["raw_pynacl_signs_per_s"] = median_rate(runs, n, lambda: [raw.sign(m) for m in messages] and None)
+    results["raw_pynacl_signs_per_s"] = median_rate(
+        runs, n, lambda: [raw.sign(m) for m in messages] and None
+    )
     results["raw_pynacl_verifies_per_s"] = median_rate(
-        runs, n, lambda: [verify_key.verify(m, s) for m, s in zip(messages, signatures, strict=True)] and None
+        runs,
+        n,
+        lambda: (
+            [verify_key.verify(m, s) for m, s in zip(messages, signatures, strict=True)] and None
+        ),
     )
 
     authority = Authority.init(work / "lib", "bench.example/log")
@@ -110,20 +116,33 @@ def main() -> None:
     bundles = [authority.bundle(i) for i in ids]
     policy = Policy.loads(policy_for(authority))
     assert all(verify_bundle(b, policy).ok for b in bundles[:10])
-    results["library_verify_per_s"] = median_rate(runs, n, lambda: [verify_bundle(b, policy) for b in bundles] and None)
+    results["library_verify_per_s"] = median_rate(
+        runs, n, lambda: [verify_bundle(b, policy) for b in bundles] and None
+    )
 
     service_auth = Authority.init(work / "http", "http.example/log")
-    token = "bench-token"
+    token = "bench-token"  # noqa: S105  # a throwaway token for the local server
     config = ServiceConfig(api_tokens=(token,), rate_limit=1e9, rate_burst=10**9)
-    bodies = [{"statement": sample_statement(content=b"http" + i.to_bytes(8, "big")).to_json_dict()} for i in range(args.http_count * runs)]
-    with ServerThread(create_app(service_auth, config)) as server, httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
+    bodies = [
+        {"statement": sample_statement(content=b"http" + i.to_bytes(8, "big")).to_json_dict()}
+        for i in range(args.http_count * runs)
+    ]
+    with (
+        ServerThread(create_app(service_auth, config)) as server,
+        httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client,
+    ):
         rounds = iter(range(runs))
 
         def post_all() -> None:
             r = next(rounds)
             chunk = bodies[r * args.http_count : (r + 1) * args.http_count]
             with ThreadPoolExecutor(4) as pool:
-                codes = list(pool.map(lambda body: client.post("/api/v1/attestations", json=body).status_code, chunk))
+                codes = list(
+                    pool.map(
+                        lambda body: client.post("/api/v1/attestations", json=body).status_code,
+                        chunk,
+                    )
+                )
             assert codes == [201] * len(chunk), set(codes)
 
         results["http_issue_per_s"] = median_rate(runs, args.http_count, post_all)
@@ -141,16 +160,26 @@ def main() -> None:
     indexes = [(i * 7919) % args.entries for i in range(2000)]
     proof_s = median_seconds(runs, lambda: [log.inclusion_proof(i) for i in indexes]) / len(indexes)
     results["inclusion_proof_ms_at_size"] = proof_s * 1000
-    consistency_s = median_seconds(runs, lambda: [log.consistency_proof(i + 1) for i in indexes]) / len(indexes)
+    consistency_s = median_seconds(
+        runs, lambda: [log.consistency_proof(i + 1) for i in indexes]
+    ) / len(indexes)
     results["consistency_proof_ms_at_size"] = consistency_s * 1000
     tiles = [TileRef(0, i % (args.entries // 256)) for i in range(500)]
-    results["full_tile_ms"] = median_seconds(runs, lambda: [log.tile(t) for t in tiles]) / len(tiles) * 1000
+    results["full_tile_ms"] = (
+        median_seconds(runs, lambda: [log.tile(t) for t in tiles]) / len(tiles) * 1000
+    )
     results["reopen_s"] = median_seconds(1, lambda: TransparencyLog(store, log.signer))
     results["entries"] = args.entries
 
-    results["library_batched_vs_raw_sign_ratio"] = results["library_issue_batched_per_s"] / results["raw_pynacl_signs_per_s"]
-    results["library_verify_vs_raw_verify_ratio"] = results["library_verify_per_s"] / results["raw_pynacl_verifies_per_s"]
-    results["http_vs_raw_sign_ratio"] = results["http_issue_per_s"] / results["raw_pynacl_signs_per_s"]
+    results["library_batched_vs_raw_sign_ratio"] = (
+        results["library_issue_batched_per_s"] / results["raw_pynacl_signs_per_s"]
+    )
+    results["library_verify_vs_raw_verify_ratio"] = (
+        results["library_verify_per_s"] / results["raw_pynacl_verifies_per_s"]
+    )
+    results["http_vs_raw_sign_ratio"] = (
+        results["http_issue_per_s"] / results["raw_pynacl_signs_per_s"]
+    )
     for key, value in results.items():
         print(f"{key:40s} {value:12.3f}")
     print(json.dumps({k: round(v, 4) for k, v in results.items()}, sort_keys=True))

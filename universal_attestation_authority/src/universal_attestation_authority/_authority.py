@@ -307,16 +307,14 @@ class Authority:
                     statement,
                 )
             )
-        issued: dict[str, IssuedAttestation] = {}
+        issued: dict[str, IssuedAttestation] = {
+            row.id: _issued(row)
+            for row in self.store.attestations([entry.id for _, entry, _ in prepared])
+        }
         fresh: dict[str, tuple[Envelope, LogEntry, Statement]] = {}
         for envelope, entry, statement in prepared:
-            if entry.id in issued or entry.id in fresh:
-                continue
-            existing = self.store.attestation(entry.id)
-            if existing is not None:
-                issued[entry.id] = _issued(existing)
-            else:
-                fresh[entry.id] = (envelope, entry, statement)
+            if entry.id not in issued:
+                fresh.setdefault(entry.id, (envelope, entry, statement))
 
         def build(start: int) -> list[NewEntry]:
             items: list[NewEntry] = []

@@ -262,6 +262,8 @@ class _Parser:
                 published = Keyring.from_dict(json.loads(path.read_text("utf-8")), source=str(path))
             except OSError as exc:
                 raise self.fail("keyring", f"cannot read {str(path)!r}: {exc.strerror}") from None
+            except ValueError:  # NUL in the path
+                raise self.fail("keyring", "is not a usable path") from None
             except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
                 raise self.fail("keyring", f"{str(path)!r} is not JSON: {exc}") from None
             except AttestationInputError as exc:
@@ -315,6 +317,8 @@ class _Parser:
             return path.read_bytes()
         except OSError as exc:
             raise self.fail(where, f"cannot read {str(path)!r}: {exc.strerror}") from None
+        except ValueError:  # NUL in the path
+            raise self.fail(where, "is not a usable path") from None
 
     def rules(self, value: Any, keyring: Keyring) -> tuple[PolicyRule, ...]:
         if not isinstance(value, list) or not value:

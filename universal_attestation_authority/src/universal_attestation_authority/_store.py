@@ -267,6 +267,18 @@ class SqliteStore:
         )
         return AttestationRow(*rows[0]) if rows else None
 
+    def attestations(self, ids: Sequence[str]) -> list[AttestationRow]:
+        """The stored attestations among ``ids`` (one query per 500 ids)."""
+        rows: list[AttestationRow] = []
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            # Only '?' placeholders are interpolated; the ids travel as parameters.
+            sql = f"SELECT id, log_index, envelope, predicate_type, integrated_time FROM attestations WHERE id IN ({marks})"  # noqa: S608
+            rows.extend(AttestationRow(*r) for r in self._query(sql, chunk))
+        return rows
+
     def attestation_at(self, log_index: int) -> AttestationRow | None:
         rows = self._query(
             "SELECT id, log_index, envelope, predicate_type, integrated_time "
