@@ -24,7 +24,18 @@ from contract_executable_compiler import (
 from contract_executable_compiler.testing import random_contract, random_expression, random_trace
 
 CEL_ALPHABET = st.sampled_from(
-    [*list("abcxyz019 +-*/%<>=!&|?:.,()[]{}'\"\\`_\n"), "in ", "true", "null", "has(", ".map(", "u", "b'", "r'", "'''"]
+    [
+        *list("abcxyz019 +-*/%<>=!&|?:.,()[]{}'\"\\`_\n"),
+        "in ",
+        "true",
+        "null",
+        "has(",
+        ".map(",
+        "u",
+        "b'",
+        "r'",
+        "'''",
+    ]
 )
 
 

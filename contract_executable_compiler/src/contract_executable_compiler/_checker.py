@@ -365,6 +365,25 @@ class Checker:
                         for f in parts[n:]:
                             t = self._field(t, f, e)
                         return T.BOOL if e.test_only else t
+                root = parts[0].lstrip(".")
+                members = [n for n in self.decls.variables if n.startswith(root + ".")]
+                if members and self._resolve_name(parts[0]) is None:
+                    full = ".".join(parts).lstrip(".")
+                    near = _closest(full, members)
+                    self.diags.append(
+                        Diagnostic(
+                            "E0101",
+                            f"undeclared reference to '{full}'",
+                            e.start,
+                            max(e.end, e.start + 1),
+                            label="not declared",
+                            help=f"did you mean `{near}`?"
+                            if near
+                            else f"declared: {', '.join(members)}",
+                            suggestion=near,
+                        )
+                    )
+                    return T.ERROR
             operand = self._t(e.operand)
             t = self._field(operand, e.field, e)
             return T.BOOL if e.test_only else t

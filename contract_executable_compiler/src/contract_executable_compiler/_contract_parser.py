@@ -161,6 +161,20 @@ class ContractParser(ExprParser):
             return []
         out: list[Stmt] = []
         while self.tok.kind not in ("}", "eof"):
+            if (
+                self.tok.kind == "ident"
+                and self.tok.value in _DECL_WORDS
+                and self.peek().kind == "ident"
+            ):
+                t = self.tok
+                self.error(
+                    f"expected '}}' closing the block before {t.value!r}",
+                    t.start,
+                    t.end,
+                    label="a declaration cannot appear inside a block",
+                    help="close the previous block with '}'",
+                )
+                return out
             before = self.pos
             stmt = self.statement()
             if stmt is not None:

@@ -106,7 +106,13 @@ class ExprParser:
         help: str | None = None,
         suggestion: str | None = None,
     ) -> None:
-        """Record a diagnostic; stop parsing once too many have piled up."""
+        """Record a diagnostic; stop parsing once too many have piled up.
+
+        A syntax error at the same place as the previous one is a cascade of
+        it (typically at the end of input) and is not reported again.
+        """
+        if code == "E0005" and self.diags and self.diags[-1].start == start:
+            return
         self.diags.append(
             Diagnostic(code, message, start, end, label=label, help=help, suggestion=suggestion)
         )
