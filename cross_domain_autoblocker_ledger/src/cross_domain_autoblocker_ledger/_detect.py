@@ -97,6 +97,10 @@ class _Runner:
     buckets: dict[str, _Bucket] = field(default_factory=dict)
     blackholed: dict[str, float] = field(default_factory=dict)
     seen: int = 0
+    # When the filter is only domains (already dispatched on) and a failure
+    # flag, the predicate call is replaced by this one comparison.
+    simple: bool = False
+    failure: bool | None = True
 
 
 def _key_func(group_by: Sequence[str]) -> Callable[[Event], str | None]:
@@ -135,6 +139,21 @@ class DetectionEngine:
         self._counters: list[tuple[float, int, str]] = []
         self.events = 0
         self.alerts = 0
+        # Runners by event domain, so an event only meets the scenarios that
+        # could accept it; scenarios without a domain filter see every domain.
+        self._any = [(i, r) for i, r in enumerate(self.runners) if not r.scenario.filter.domains]
+        self._by_domain: dict[str, list[tuple[int, _Runner]]] = {}
+        for i, r in enumerate(self.runners):
+            for domain in r.scenario.filter.domains:
+                self._by_domain.setdefault(domain, []).append((i, r))
+        self._plan: dict[str, list[tuple[int, _Runner]]] = {}
+
+    def _candidates(self, domain: str) -> list[tuple[int, _Runner]]:
+        plan = self._plan.get(domain)
+        if plan is None:
+            plan = sorted(self._by_domain.get(domain, []) + self._any, key=lambda item: item[0])
+            self._plan[domain] = plan
+        return plan
 
     @property
     def scenarios(self) -> list[Scenario]:
@@ -151,8 +170,12 @@ class DetectionEngine:
         alerts: list[Alert] = []
         if self._counters and self._counters[0][0] <= now:
             alerts.extend(self._close_counters(now))
-        for index, runner in enumerate(self.runners):
-            if not runner.accept(event):
+        failure = event.failure
+        for index, runner in self._candidates(event.domain):
+            if runner.simple:
+                if runner.failure is not None and failure is not runner.failure:
+                    continue
+            elif not runner.accept(event):
                 continue
             key = runner.key(event)
             if key is None:
@@ -224,11 +247,14 @@ class DetectionEngine:
                 bucket.level = max(0.0, bucket.level - elapsed / scenario.leakspeed)
                 if bucket.level == 0.0:  # drained: a fresh bucket, as CrowdSec does
                     bucket.reset(now)
-        bucket.last = max(bucket.last, now)
+        if now > bucket.last:
+            bucket.last = now
         if not self._admit(scenario, bucket, event):
             return False
-        bucket.level = min(bucket.level + 1.0, scenario.capacity + 1.0)
-        return bucket.level > scenario.capacity and len(bucket.domains) >= scenario.min_domains
+        capacity = scenario.capacity
+        level = bucket.level + 1.0
+        bucket.level = level if level <= capacity + 1.0 else capacity + 1.0
+        return level > capacity and len(bucket.domains) >= scenario.min_domains
 
     def _window(self, scenario: Scenario, bucket: _Bucket, event: Event) -> bool:
         now = event.time

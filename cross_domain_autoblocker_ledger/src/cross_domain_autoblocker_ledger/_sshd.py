@@ -57,83 +57,107 @@ _ALG = r"(?:(?:\w+ (?!found\b)){{0,2}}\w+)"
 class _Rule:
     kind: str
     pattern: str
+    starts: tuple[str, ...]
     nofail: bool = False
     forget: bool = False
     gained: bool = False
     nofail_group: bool = False  # nofail only when the rule's {N} group matched
 
 
-def _r(kind: str, pattern: str, **flags: bool) -> _Rule:
-    return _Rule(kind, pattern, **flags)
+def _r(kind: str, starts: tuple[str, ...], pattern: str, **flags: bool) -> _Rule:
+    return _Rule(kind, pattern, starts, **flags)
 
 
 _COMMON: tuple[_Rule, ...] = (
     _r(
         "ssh_pam_failure",
+        ("aut", "Aut"),
         r"[aA]uthentication (?:failure|error|failed) for (?P<{U}>.*) from {HOST}(?: via \S+)?{SUFF}$",
     ),
     _r(
         "ssh_unknown_user",
+        ("Use",),
         r"User not known to the underlying authentication module for (?P<{U}>.*) from {HOST}{SUFF}$",
     ),
     _r(
         "ssh_failed_publickey",
+        ("Fai",),
         r"Failed publickey for invalid user (?P<{U}>(?P<{C}>\S+)|(?:(?! from ).)*?) from {HOST}{ONPORT}(?: ssh\d*)?(?({C}): |(?:(?:(?! from ).)*)$)",
     ),
     _r(
         "ssh_failed_auth",
+        ("Fai",),
         r"Failed (?:(?P<{N}>publickey)|\S+) for (?P<{I}>invalid user )?(?P<{U}>(?P<{C}>\S+)|(?({I})(?:(?! from ).)*?|[^:]+)) from {HOST}{ONPORT}(?: ssh\d*)?(?({C}): |(?:(?:(?! from ).)*)$)",
         nofail_group=True,
     ),
-    _r("ssh_root_refused", r"(?P<{U}>ROOT) LOGIN REFUSED FROM {HOST}"),
-    _r("ssh_invalid_user", r"[iI](?:llegal|nvalid) user (?P<{U}>.*?) from {HOST}{SUFF}$"),
+    _r("ssh_root_refused", ("ROO",), r"(?P<{U}>ROOT) LOGIN REFUSED FROM {HOST}"),
+    _r(
+        "ssh_invalid_user",
+        ("Ill", "Inv", "ill", "inv"),
+        r"[iI](?:llegal|nvalid) user (?P<{U}>.*?) from {HOST}{SUFF}$",
+    ),
     _r(
         "ssh_user_not_allowed",
+        ("Use",),
         r"User (?P<{U}>\S+|.*?) from {HOST} not allowed because not listed in AllowUsers{SUFF}$",
     ),
     _r(
         "ssh_user_denied",
+        ("Use",),
         r"User (?P<{U}>\S+|.*?) from {HOST} not allowed because listed in DenyUsers{SUFF}$",
     ),
     _r(
         "ssh_user_no_group",
+        ("Use",),
         r"User (?P<{U}>\S+|.*?) from {HOST} not allowed because not in any group{SUFF}$",
     ),
-    _r("ssh_refused_connect", r"refused connect from \S+ \({HOST}\)"),
+    _r("ssh_refused_connect", ("ref",), r"refused connect from \S+ \({HOST}\)"),
     _r(
         "ssh_auth_fail_disconnect",
+        ("Rec",),
         r"Received disconnect from {HOST}{ONPORT}:\s*3: .*: Auth fail{SUFF}$",
         forget=True,
     ),
     _r(
         "ssh_group_denied",
+        ("Use",),
         r"User (?P<{U}>\S+|.*?) from {HOST} not allowed because a group is listed in DenyGroups{SUFF}$",
     ),
     _r(
         "ssh_group_not_allowed",
+        ("Use",),
         r"User (?P<{U}>\S+|.*?) from {HOST} not allowed because none of user's groups are listed in AllowGroups{SUFF}$",
     ),
     _r(
         "ssh_pam_unix_failure",
+        ("pam",),
         r"pam_[a-z]+\(sshd:auth\):\s+authentication failure;(?:\s+(?:(?:logname|e?uid|tty)=\S*)){{0,4}}\s+ruser=(?P<{A}>\S*)\s+rhost={HOST}(?:\s+user=(?P<{U}>\S*))?{SUFF}$",
         nofail=True,
     ),
     _r(
         "ssh_max_auth_attempts",
+        ("max",),
         r"maximum authentication attempts exceeded for (?P<{U}>.*) from {HOST}{ONPORT}(?: ssh\d*)?{SUFF}$",
     ),
-    _r("ssh_account_locked", r"User (?P<{U}>\S+|.*?) not allowed because account is locked{SUFF}"),
+    _r(
+        "ssh_account_locked",
+        ("Use",),
+        r"User (?P<{U}>\S+|.*?) not allowed because account is locked{SUFF}",
+    ),
     _r(
         "ssh_change_of_user",
+        ("Dis",),
         r"Disconnecting(?: from)?(?: (?:invalid|authenticating)) user (?P<{U}>\S+) {HOST}{ONPORT}:\s*Change of username or service not allowed:\s*.*\[preauth\]\s*$",
         forget=True,
     ),
     _r(
         "ssh_too_many_failures",
+        ("Dis",),
         r"Disconnecting: Too many authentication failures(?: for (?P<{U}>\S+|.*?))?{SUFF}$",
     ),
     _r(
         "ssh_disconnect_bye",
+        ("Rec",),
         r"Received disconnect from {HOST}{ONPORT}:\s*11:",
         nofail=True,
         forget=True,
@@ -142,14 +166,22 @@ _COMMON: tuple[_Rule, ...] = (
 
 _CLOSED = r"(?:Connection (?:closed|reset)|Disconnected) (?:by|from){AUTHNG} {HOST}"
 _OTHER: dict[str, tuple[_Rule, ...]] = {
-    "normal": (_r("ssh_closed", _CLOSED + r"(?:{SUFF}|\s*)$", nofail=True, forget=True),),
+    "normal": (
+        _r("ssh_closed", ("Con", "Dis"), _CLOSED + r"(?:{SUFF}|\s*)$", nofail=True, forget=True),
+    ),
     "ddos": (
-        _r("ssh_closed_preauth", _CLOSED + r"{ONPORT}\s+\[preauth\]\s*$", forget=True),
-        _r("ssh_closed", _CLOSED + r"(?:{ONPORT}|\s*)$", nofail=True, forget=True),
+        _r(
+            "ssh_closed_preauth",
+            ("Con", "Dis"),
+            _CLOSED + r"{ONPORT}\s+\[preauth\]\s*$",
+            forget=True,
+        ),
+        _r("ssh_closed", ("Con", "Dis"), _CLOSED + r"(?:{ONPORT}|\s*)$", nofail=True, forget=True),
     ),
     "extra": (
         _r(
             "ssh_disconnected_preauth",
+            ("Dis",),
             r"Disconnected(?: from)?(?: (?:invalid|authenticating)) user (?P<{U}>\S+|.*?) {HOST}{ONPORT} \[preauth\]\s*$",
             forget=True,
         ),
@@ -158,38 +190,55 @@ _OTHER: dict[str, tuple[_Rule, ...]] = {
 _OTHER["aggressive"] = _OTHER["ddos"]
 
 _ACCEPTED = _r(
-    "ssh_accepted", r"Accepted \w+ for (?P<{U}>\S+) from {HOST}(?:\s|$)", gained=True, forget=True
+    "ssh_accepted",
+    ("Acc",),
+    r"Accepted \w+ for (?P<{U}>\S+) from {HOST}(?:\s|$)",
+    gained=True,
+    forget=True,
 )
 
 _DDOS: tuple[_Rule, ...] = (
-    _r("ssh_no_identification", r"Did not receive identification string from {HOST}"),
+    _r("ssh_no_identification", ("Did",), r"Did not receive identification string from {HOST}"),
     _r(
         "ssh_kex_identification",
+        ("kex",),
         r"kex_exchange_identification: (?:read: )?(?:[Cc]lient sent invalid protocol identifier|[Cc]onnection (?:closed by remote host|reset by peer))",
     ),
-    _r("ssh_bad_protocol", r"Bad protocol version identification '.*' from {HOST}"),
+    _r("ssh_bad_protocol", ("Bad",), r"Bad protocol version identification '.*' from {HOST}"),
     _r(
         "ssh_server_ltype",
+        ("SSH",),
         r"SSH: Server;Ltype: (?:Authname|Version|Kex);Remote: {HOST}-\d+;[A-Z]\w+:",
         nofail=True,
     ),
-    _r("ssh_socket_reset", r"Read from socket failed: Connection reset by peer", forget=True),
-    _r("ssh_banner_invalid", r"banner exchange: Connection from {HOST}{ONPORT}: invalid format"),
+    _r(
+        "ssh_socket_reset",
+        ("Rea",),
+        r"Read from socket failed: Connection reset by peer",
+        forget=True,
+    ),
+    _r(
+        "ssh_banner_invalid",
+        ("ban",),
+        r"banner exchange: Connection from {HOST}{ONPORT}: invalid format",
+    ),
 )
 _EXTRA: tuple[_Rule, ...] = (
     _r(
         "ssh_no_auth_methods",
+        ("Rec",),
         r"Received disconnect from {HOST}{ONPORT}:\s*14: No(?: supported)? authentication methods available",
         forget=True,
     ),
     _r(
         "ssh_negotiation_failed",
+        ("Una",),
         r"Unable to negotiate with {HOST}{ONPORT}: no matching {ALG} found\.",
     ),
-    _r("ssh_negotiation_failed", r"Unable to negotiate a {ALG}"),
-    _r("ssh_negotiation_failed", r"no matching {ALG} found:"),
+    _r("ssh_negotiation_failed", ("Una",), r"Unable to negotiate a {ALG}"),
+    _r("ssh_negotiation_failed", ("no ",), r"no matching {ALG} found:"),
 )
-_FOOTER = _r("ssh_connection", r"Connection from {HOST}", nofail=True)
+_FOOTER = _r("ssh_connection", ("Con",), r"Connection from {HOST}", nofail=True)
 
 _MODE_EXTRA: dict[str, tuple[_Rule, ...]] = {
     "normal": (),
@@ -197,8 +246,6 @@ _MODE_EXTRA: dict[str, tuple[_Rule, ...]] = {
     "extra": _EXTRA,
     "aggressive": _DDOS + _EXTRA,
 }
-
-_PREF = re.compile(r"(?:(?:error|fatal): (?:PAM: )?)?")
 
 
 def _rules_for(mode: str) -> tuple[_Rule, ...]:
@@ -218,7 +265,7 @@ class SshdRules:
             raise ValueError(f"unknown sshd mode {mode!r}")
         self.mode = mode
         self.rules = _rules_for(mode)
-        parts = []
+        parts: list[str] = []
         for index, rule in enumerate(self.rules):
             names = {k: f"{k.lower()}{index}" for k in ("H", "U", "C", "I", "N", "A")}
             body = (
@@ -230,25 +277,45 @@ class SshdRules:
                 .format(**names)
             )
             parts.append(f"(?P<r{index}>{body})")
-        self.regex = re.compile("^(?:" + "|".join(parts) + ")")
+        # The cheap prefilter: a message's first three characters select the
+        # few rules that can match it, compiled into one regex per prefix
+        # (rule order kept, so the first matching rule still wins).  Messages
+        # with any other start are rejected without running a regex.
+        by_start: dict[str, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            for start in rule.starts:
+                by_start.setdefault(start, []).append(index)
+        self._dispatch: dict[str, tuple[re.Pattern[str], dict[int, tuple[int, int, int, int]]]] = {}
+        for start, indices in by_start.items():
+            regex = re.compile("^(?:" + "|".join(parts[i] for i in indices) + ")")
+            groups = regex.groupindex
+            slots = {
+                i: tuple(groups.get(f"{k}{i}", 0) for k in ("h", "u", "a", "n")) for i in indices
+            }
+            self._dispatch[start] = (regex, slots)  # type: ignore[assignment]  # 4-tuples by construction
 
     def match(self, message: str) -> tuple[_Rule, str | None, str | None, bool] | None:
         """Match one sshd message: ``(rule, host, user, nofail)`` or ``None``."""
-        content = message[_PREF.match(message).end() :]  # type: ignore[union-attr]  # the prefix regex matches the empty string
-        m = self.regex.match(content)
+        if message[:1] in "ef" and (message.startswith(("error: ", "fatal: "))):
+            message = message[7:]
+            if message.startswith("PAM: "):
+                message = message[5:]
+        entry = self._dispatch.get(message[:3])
+        if entry is None:
+            return None
+        regex, slots = entry
+        m = regex.match(message)
         if m is None:
             return None
         name = m.lastgroup
         index = int(name[1:]) if name is not None else 0
         rule = self.rules[index]
-        groups = m.groupdict()
-        host = groups.get(f"h{index}")
-        user = groups.get(f"u{index}")
-        if not user:
-            alt = groups.get(f"a{index}")
-            if alt:
-                user = alt
-        nofail = rule.nofail or (rule.nofail_group and groups.get(f"n{index}") is not None)
+        h, u, a, n = slots[index]
+        host = m.group(h) if h else None
+        user = m.group(u) if u else None
+        if not user and a:
+            user = m.group(a) or user
+        nofail = rule.nofail or (rule.nofail_group and n != 0 and m.group(n) is not None)
         return rule, normalise_host(host), user, nofail
 
 
