@@ -17,69 +17,82 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 _EXPORTS: dict[str, str] = {
-    # errors and settings
-    "AutoLearnerSettings": "config",
-    "LearnerDomainError": "errors",
-    "LearnerError": "errors",
-    "LearnerInputError": "errors",
-    "LearnerModelFormatError": "errors",
-    "LearnerModelSignatureError": "errors",
-    # learners
-    "Classifier": "_learner",
-    "Regressor": "_learner",
-    "Learner": "_learner",
-    "LabelIndex": "_learner",
-    "LogisticRegression": "_linear",
-    "LinearRegression": "_linear",
-    "Optimizer": "_linear",
-    "GaussianNB": "_bayes",
-    "HoeffdingTree": "_tree",
-    "AdaptiveRandomForest": "_forest",
-    "KNNClassifier": "_knn",
-    "KNNRegressor": "_knn",
     "DriftAdaptive": "_adaptive",
-    # features
+    "GaussianNB": "_bayes",
+    "class_moments": "_bayes",
+    "CLASSIFIERS": "_catalog",
+    "REGRESSORS": "_catalog",
+    "make_model": "_catalog",
+    "ADWIN": "_drift",
+    "DDM": "_drift",
+    "DriftDetector": "_drift",
+    "KSWIN": "_drift",
+    "PageHinkley": "_drift",
+    "detection_report": "_drift",
+    "make_detector": "_drift",
+    "EvaluationResult": "_evaluate",
+    "classification_metrics": "_evaluate",
+    "holdout": "_evaluate",
+    "prequential": "_evaluate",
     "FeatureHasher": "_features",
     "OnlineOneHot": "_features",
     "OnlineScaler": "_features",
     "RecordEncoder": "_features",
-    # drift
-    "ADWIN": "_drift",
-    "DDM": "_drift",
-    "KSWIN": "_drift",
-    "PageHinkley": "_drift",
-    "DriftDetector": "_drift",
-    "detection_report": "_drift",
-    "make_detector": "_drift",
-    # streams and readers
+    "hash_token": "_features",
+    "AdaptiveRandomForest": "_forest",
+    "KNNClassifier": "_knn",
+    "KNNRegressor": "_knn",
+    "Classifier": "_learner",
+    "LabelIndex": "_learner",
+    "Learner": "_learner",
+    "Regressor": "_learner",
+    "as_matrix": "_learner",
+    "LinearRegression": "_linear",
+    "LogisticRegression": "_linear",
+    "Optimizer": "_linear",
+    "FORMAT_VERSION": "_persist",
+    "MAGIC": "_persist",
+    "dumps_model": "_persist",
+    "load_model": "_persist",
+    "loads_model": "_persist",
+    "save_model": "_persist",
+    "Pipeline": "_pipeline",
+    "Record": "_readers",
+    "parse_csv": "_readers",
+    "parse_jsonl": "_readers",
+    "read_records": "_readers",
+    "split_target": "_readers",
+    "render_html": "_report",
+    "render_png": "_report",
+    "write_report": "_report",
+    "AutoSelector": "_selection",
+    "Candidate": "_selection",
+    "default_portfolio": "_selection",
+    "AGRAWAL_FEATURES": "_streams",
     "Stream": "_streams",
     "agrawal": "_streams",
     "concept_drift": "_streams",
     "hyperplane": "_streams",
     "sea": "_streams",
     "synthetic_stream": "_streams",
-    "read_records": "_readers",
-    "parse_csv": "_readers",
-    "parse_jsonl": "_readers",
-    "split_target": "_readers",
-    # evaluation, selection, persistence
-    "EvaluationResult": "_evaluate",
-    "prequential": "_evaluate",
-    "holdout": "_evaluate",
-    "AutoSelector": "_selection",
-    "Candidate": "_selection",
-    "default_portfolio": "_selection",
-    "Pipeline": "_pipeline",
-    "save_model": "_persist",
-    "load_model": "_persist",
-    "dumps_model": "_persist",
-    "loads_model": "_persist",
+    "HoeffdingTree": "_tree",
+    "AutoLearnerSettings": "config",
+    "LearnerDomainError": "errors",
+    "LearnerError": "errors",
+    "LearnerInputError": "errors",
+    "LearnerModelFormatError": "errors",
+    "LearnerModelSignatureError": "errors",
 }
 
 __all__ = [
     "ADWIN",
+    "AGRAWAL_FEATURES",
+    "CLASSIFIERS",
     "DDM",
+    "FORMAT_VERSION",
     "KSWIN",
+    "MAGIC",
+    "REGRESSORS",
     "AdaptiveRandomForest",
     "AutoLearnerSettings",
     "AutoSelector",
@@ -107,28 +120,37 @@ __all__ = [
     "Optimizer",
     "PageHinkley",
     "Pipeline",
+    "Record",
     "RecordEncoder",
     "Regressor",
     "Stream",
     "__version__",
     "agrawal",
+    "as_matrix",
+    "class_moments",
+    "classification_metrics",
     "concept_drift",
     "default_portfolio",
     "detection_report",
     "dumps_model",
+    "hash_token",
     "holdout",
     "hyperplane",
     "load_model",
     "loads_model",
     "make_detector",
+    "make_model",
     "parse_csv",
     "parse_jsonl",
     "prequential",
     "read_records",
+    "render_html",
+    "render_png",
     "save_model",
     "sea",
     "split_target",
     "synthetic_stream",
+    "write_report",
 ]
 
 
@@ -148,6 +170,10 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from cross_domain_auto_learner._adaptive import DriftAdaptive as DriftAdaptive
     from cross_domain_auto_learner._bayes import GaussianNB as GaussianNB
+    from cross_domain_auto_learner._bayes import class_moments as class_moments
+    from cross_domain_auto_learner._catalog import CLASSIFIERS as CLASSIFIERS
+    from cross_domain_auto_learner._catalog import REGRESSORS as REGRESSORS
+    from cross_domain_auto_learner._catalog import make_model as make_model
     from cross_domain_auto_learner._drift import ADWIN as ADWIN
     from cross_domain_auto_learner._drift import DDM as DDM
     from cross_domain_auto_learner._drift import KSWIN as KSWIN
@@ -156,12 +182,14 @@ if TYPE_CHECKING:
     from cross_domain_auto_learner._drift import detection_report as detection_report
     from cross_domain_auto_learner._drift import make_detector as make_detector
     from cross_domain_auto_learner._evaluate import EvaluationResult as EvaluationResult
+    from cross_domain_auto_learner._evaluate import classification_metrics as classification_metrics
     from cross_domain_auto_learner._evaluate import holdout as holdout
     from cross_domain_auto_learner._evaluate import prequential as prequential
     from cross_domain_auto_learner._features import FeatureHasher as FeatureHasher
     from cross_domain_auto_learner._features import OnlineOneHot as OnlineOneHot
     from cross_domain_auto_learner._features import OnlineScaler as OnlineScaler
     from cross_domain_auto_learner._features import RecordEncoder as RecordEncoder
+    from cross_domain_auto_learner._features import hash_token as hash_token
     from cross_domain_auto_learner._forest import AdaptiveRandomForest as AdaptiveRandomForest
     from cross_domain_auto_learner._knn import KNNClassifier as KNNClassifier
     from cross_domain_auto_learner._knn import KNNRegressor as KNNRegressor
@@ -169,34 +197,41 @@ if TYPE_CHECKING:
     from cross_domain_auto_learner._learner import LabelIndex as LabelIndex
     from cross_domain_auto_learner._learner import Learner as Learner
     from cross_domain_auto_learner._learner import Regressor as Regressor
+    from cross_domain_auto_learner._learner import as_matrix as as_matrix
     from cross_domain_auto_learner._linear import LinearRegression as LinearRegression
     from cross_domain_auto_learner._linear import LogisticRegression as LogisticRegression
     from cross_domain_auto_learner._linear import Optimizer as Optimizer
+    from cross_domain_auto_learner._persist import FORMAT_VERSION as FORMAT_VERSION
+    from cross_domain_auto_learner._persist import MAGIC as MAGIC
     from cross_domain_auto_learner._persist import dumps_model as dumps_model
     from cross_domain_auto_learner._persist import load_model as load_model
     from cross_domain_auto_learner._persist import loads_model as loads_model
     from cross_domain_auto_learner._persist import save_model as save_model
     from cross_domain_auto_learner._pipeline import Pipeline as Pipeline
+    from cross_domain_auto_learner._readers import Record as Record
     from cross_domain_auto_learner._readers import parse_csv as parse_csv
     from cross_domain_auto_learner._readers import parse_jsonl as parse_jsonl
     from cross_domain_auto_learner._readers import read_records as read_records
     from cross_domain_auto_learner._readers import split_target as split_target
+    from cross_domain_auto_learner._report import render_html as render_html
+    from cross_domain_auto_learner._report import render_png as render_png
+    from cross_domain_auto_learner._report import write_report as write_report
     from cross_domain_auto_learner._selection import AutoSelector as AutoSelector
     from cross_domain_auto_learner._selection import Candidate as Candidate
     from cross_domain_auto_learner._selection import default_portfolio as default_portfolio
+    from cross_domain_auto_learner._streams import AGRAWAL_FEATURES as AGRAWAL_FEATURES
     from cross_domain_auto_learner._streams import Stream as Stream
     from cross_domain_auto_learner._streams import agrawal as agrawal
     from cross_domain_auto_learner._streams import concept_drift as concept_drift
     from cross_domain_auto_learner._streams import hyperplane as hyperplane
     from cross_domain_auto_learner._streams import sea as sea
     from cross_domain_auto_learner._streams import synthetic_stream as synthetic_stream
+    from cross_domain_auto_learner._tree import HoeffdingTree as HoeffdingTree
     from cross_domain_auto_learner.config import AutoLearnerSettings as AutoLearnerSettings
     from cross_domain_auto_learner.errors import LearnerDomainError as LearnerDomainError
     from cross_domain_auto_learner.errors import LearnerError as LearnerError
     from cross_domain_auto_learner.errors import LearnerInputError as LearnerInputError
-    from cross_domain_auto_learner.errors import (
-        LearnerModelFormatError as LearnerModelFormatError,
-    )
+    from cross_domain_auto_learner.errors import LearnerModelFormatError as LearnerModelFormatError
     from cross_domain_auto_learner.errors import (
         LearnerModelSignatureError as LearnerModelSignatureError,
     )

@@ -114,6 +114,8 @@ class DriftAdaptive(Classifier):
         self.n_seen += n
 
     def _react(self) -> None:
+        # a fresh detector: the replacement's falling error must not read as another change
+        self._detector = self._detector.clone()
         if self.strategy == "reset":
             self.model = self.model.clone()
         elif self.strategy == "background":

@@ -423,20 +423,21 @@ def detection_report(
 ) -> dict[str, Any]:
     """Run ``detector`` over ``values`` and score it against the true change points.
 
-    A detection within ``horizon`` values after a change point is a true
-    detection (its delay is recorded); any other is a false alarm.
+    The first detection within ``horizon`` values after a change point is a
+    true detection (its delay is recorded); further ones inside that horizon
+    are repeats (the detector re-cutting while it settles on the new
+    concept); any detection outside every horizon is a false alarm.
     """
     hits = detector.update_many(np.fromiter(values, dtype=np.float64)).tolist()
     changes = sorted(change_points)
     delays: list[int | None] = []
-    used: set[int] = set()
     for c in changes:
-        found = next((h for h in hits if c <= h < c + horizon and h not in used), None)
-        if found is not None:
-            used.add(found)
+        found = next((h for h in hits if c <= h < c + horizon), None)
         delays.append(None if found is None else found - c)
+    inside = [h for h in hits if any(c <= h < c + horizon for c in changes)]
     return {
         "detections": hits,
         "delays": delays,
-        "false_alarms": len([h for h in hits if h not in used]),
+        "repeats": len(inside) - sum(d is not None for d in delays),
+        "false_alarms": len(hits) - len(inside),
     }

@@ -1,0 +1,139 @@
+"""Drift detectors: detection delay and false alarms on streams with known change points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cross_domain_auto_learner import (
+    ADWIN,
+    DDM,
+    KSWIN,
+    AdaptiveRandomForest,
+    DriftAdaptive,
+    HoeffdingTree,
+    LearnerInputError,
+    PageHinkley,
+    agrawal,
+    concept_drift,
+    detection_report,
+    make_detector,
+    prequential,
+)
+
+
+def _bernoulli(seed: int, n_stable: int = 25000, n_after: int = 5000) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.r_[rng.random(n_stable) < 0.2, rng.random(n_after) < 0.5].astype(np.float64)
+
+
+class TestADWIN:
+    @pytest.mark.parametrize("seed", [1, 2, 3])
+    def test_error_rate_jump_detected_fast(self, seed: int) -> None:
+        """An error rate jump 0.2 -> 0.5 is found within 300 examples."""
+        report = detection_report(ADWIN(), _bernoulli(seed), [25000], horizon=2000)
+        assert report["delays"][0] is not None
+        assert report["delays"][0] <= 300
+
+    def test_false_alarms_bounded_with_small_delta(self) -> None:
+        """With delta=1e-4, at most one false alarm per 25k stable examples (over 4 streams)."""
+        alarms = [
+            detection_report(ADWIN(delta=1e-4), _bernoulli(s), [25000], horizon=2000)[
+                "false_alarms"
+            ]
+            for s in range(4)
+        ]
+        assert sum(alarms) <= 4
+        assert max(alarms) <= 1
+
+    def test_window_shrinks_to_new_mean(self) -> None:
+        """After a change the window estimates the new mean."""
+        det = ADWIN()
+        det.update_many(_bernoulli(5, 5000, 3000))
+        assert abs(det.estimation - 0.5) < 0.05
+        assert det.width < 4000
+
+    def test_memory_is_logarithmic(self) -> None:
+        """A stationary stream keeps a long window in few buckets."""
+        det = ADWIN()
+        det.update_many(np.zeros(20000))
+        buckets = sum(len(level) for level in det._levels)
+        assert det.width == 20000
+        assert buckets < 100
+
+
+class TestOthers:
+    @pytest.mark.parametrize("seed", [1, 2])
+    def test_page_hinkley_delay(self, seed: int) -> None:
+        """Page-Hinkley finds the mean shift within 500 examples."""
+        report = detection_report(
+            PageHinkley(threshold=50), _bernoulli(seed), [25000], horizon=2000
+        )
+        assert report["delays"][0] is not None
+        assert report["delays"][0] < 500
+
+    def test_ddm_false_alarms_and_delay(self) -> None:
+        """DDM (warm start 1000): at most one false alarm per 25k stable errors, detection within 1000."""
+        reports = [
+            detection_report(DDM(warm_start=1000), _bernoulli(seed), [25000], horizon=3000)
+            for seed in (1, 2, 3, 4, 5, 6)
+        ]
+        assert all(r["false_alarms"] <= 1 for r in reports)
+        assert all(r["delays"][0] is not None and r["delays"][0] < 1000 for r in reports)
+
+    def test_ddm_warning_zone(self) -> None:
+        """DDM warns before it detects when errors creep up."""
+        det = DDM()
+        rng = np.random.default_rng(0)
+        warned_before = False
+        for x in np.r_[rng.random(3000) < 0.1, rng.random(2000) < 0.3].astype(float):
+            if det.warning:
+                warned_before = True
+            if det.update(x):
+                break
+        assert warned_before
+
+    def test_kswin_on_a_feature_shift(self) -> None:
+        """KSWIN notices a shift of one standard deviation within 100 values."""
+        rng = np.random.default_rng(1)
+        values = np.r_[rng.normal(0, 1, 3000), rng.normal(1.5, 1, 1000)]
+        report = detection_report(KSWIN(alpha=0.0001, seed=1), values, [3000], horizon=1000)
+        assert report["delays"][0] is not None
+        assert report["delays"][0] < 100
+        assert report["false_alarms"] <= 3
+
+    def test_factory_and_validation(self) -> None:
+        """Detectors are built by name; bad parameters are input errors."""
+        assert isinstance(make_detector("page-hinkley"), PageHinkley)
+        with pytest.raises(LearnerInputError):
+            make_detector("cusum9")
+        with pytest.raises(LearnerInputError):
+            ADWIN(delta=2)
+        with pytest.raises(LearnerInputError):
+            KSWIN(window_size=10, stat_size=30)
+
+
+class TestLearnersReact:
+    def test_agrawal_change_detected_within_300(self) -> None:
+        """The forest's own detector fires within 300 examples of the Agrawal change, once."""
+        s = concept_drift(
+            agrawal(16000, function=1, seed=1), agrawal(16000, function=2, seed=2), position=8000
+        )
+        forest = AdaptiveRandomForest(n_models=5, seed=3)
+        prequential(forest, s, batch_size=64)
+        after = [d for d in forest.drift_points if d >= 8000]
+        before = [d for d in forest.drift_points if d < 8000]
+        assert after
+        assert after[0] - 8000 <= 300
+        assert len(before) <= 1
+
+    def test_adaptive_tree_detects_change(self) -> None:
+        """A drift-adaptive tree reports the change point it reacted to."""
+        s = concept_drift(
+            agrawal(12000, function=2, seed=1), agrawal(12000, function=0, seed=2), position=6000
+        )
+        model = DriftAdaptive(
+            HoeffdingTree(grace_period=100, delta=1e-5), detector="adwin", strategy="reset"
+        )
+        prequential(model, s, batch_size=32)
+        assert any(6000 <= d <= 6300 for d in model.drift_points)
