@@ -44,7 +44,7 @@ class UndoRecord:
 class _Entry:
     token: int
     description: str
-    func: Callable[[], None]
+    func: Callable[[], object]
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -56,7 +56,7 @@ class UndoRegistry:
         self._entries: dict[int, _Entry] = {}
         self._last = 0
 
-    def register(self, description: str, func: Callable[[], None]) -> int:
+    def register(self, description: str, func: Callable[[], object]) -> int:
         """Record ``func`` as the undo of a fault about to be applied; returns its token."""
         with self._lock:
             self._last += 1
