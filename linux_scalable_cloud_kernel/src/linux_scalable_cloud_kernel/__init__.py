@@ -1,4 +1,9 @@
-"""A kernel module for source-address blocklists and the userspace toolkit around it: node metrics, cgroups, tuning profiles, module control."""
+"""A kernel module for source-address blocklists and the userspace toolkit around it.
+
+This package is the userspace half: node metrics from ``/proc`` and ``/sys``
+with node_exporter's names (Prometheus text, JSON, an HTTP endpoint, a live
+view).  Every reader takes a root path so it runs on fixture trees as on ``/``.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
@@ -7,7 +12,70 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
+from linux_scalable_cloud_kernel._node_metrics import (
+    NETSTAT_DEFAULT_FIELDS,
+    NodeCollector,
+    Sample,
+    Scrape,
+    rates,
+    scrape,
+)
+from linux_scalable_cloud_kernel._procfs import (
+    CPU_MODES,
+    CpuTimes,
+    DiskStats,
+    NetDevStats,
+    NodeFiles,
+    PressureStats,
+    StatFile,
+    parse_diskstats,
+    parse_file_nr,
+    parse_loadavg,
+    parse_meminfo,
+    parse_net_dev,
+    parse_pressure,
+    parse_snmp,
+    parse_sockstat,
+    parse_stat,
+)
+from linux_scalable_cloud_kernel._serve import parse_listen_address, serve_metrics
+from linux_scalable_cloud_kernel._top import render_top
 from linux_scalable_cloud_kernel.config import KernelToolkitSettings
-from linux_scalable_cloud_kernel.errors import KernelToolkitError, KernelToolkitInputError
+from linux_scalable_cloud_kernel.errors import (
+    KernelToolkitError,
+    KernelToolkitInputError,
+    KernelToolkitParseError,
+)
 
-__all__ = ["KernelToolkitError", "KernelToolkitInputError", "KernelToolkitSettings", "__version__"]
+__all__ = [
+    "CPU_MODES",
+    "NETSTAT_DEFAULT_FIELDS",
+    "CpuTimes",
+    "DiskStats",
+    "KernelToolkitError",
+    "KernelToolkitInputError",
+    "KernelToolkitParseError",
+    "KernelToolkitSettings",
+    "NetDevStats",
+    "NodeCollector",
+    "NodeFiles",
+    "PressureStats",
+    "Sample",
+    "Scrape",
+    "StatFile",
+    "__version__",
+    "parse_diskstats",
+    "parse_file_nr",
+    "parse_listen_address",
+    "parse_loadavg",
+    "parse_meminfo",
+    "parse_net_dev",
+    "parse_pressure",
+    "parse_snmp",
+    "parse_sockstat",
+    "parse_stat",
+    "rates",
+    "render_top",
+    "scrape",
+    "serve_metrics",
+]

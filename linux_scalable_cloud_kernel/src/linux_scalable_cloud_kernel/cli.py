@@ -1,22 +1,95 @@
-"""The ``linux_scalable_cloud_kernel`` command line: thin, it parses, calls the library and renders."""
+"""The ``lsck`` command line: thin, it parses, calls the library and renders."""
 
 from __future__ import annotations
 
+import argparse
+import threading
+import time
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, cast
+
+from prometheus_client import CollectorRegistry, generate_latest
 
 from linux_scalable_cloud_kernel import __version__
+from linux_scalable_cloud_kernel._node_metrics import NodeCollector, rates, scrape
+from linux_scalable_cloud_kernel._procfs import NodeFiles
+from linux_scalable_cloud_kernel._serve import parse_listen_address, serve_metrics
+from linux_scalable_cloud_kernel._top import render_top
 from linux_scalable_cloud_kernel.config import KernelToolkitSettings
-from shared_core.cli import CliApp
+from shared_core.cli import CliApp, Context
+from shared_core.errors import ExitCode
 
 __all__ = ["app", "main", "run"]
 
 app = CliApp(
-    prog="linux_scalable_cloud_kernel",
+    prog="lsck",
     version=__version__,
     settings_cls=KernelToolkitSettings,
     description="A kernel module for source-address blocklists and the userspace toolkit around it: node metrics, cgroups, tuning profiles, module control.",
 )
+
+
+def _files(ctx: Context) -> NodeFiles:
+    settings = cast(KernelToolkitSettings, ctx.settings)
+    return NodeFiles(settings.root)
+
+
+def _metrics_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--serve",
+        metavar="[HOST]:PORT",
+        help="serve /metrics until interrupted (a bare :PORT listens on 127.0.0.1)",
+    )
+
+
+@app.command(
+    "metrics",
+    help="node metrics (node_exporter names): Prometheus text, --json, or --serve :9100",
+    setup=_metrics_setup,
+)
+def _metrics(ctx: Context, args: argparse.Namespace) -> int:
+    files = _files(ctx)
+    if args.serve:
+        host, port = parse_listen_address(args.serve)
+        server, _thread = serve_metrics(host, port, files)
+        ctx.log.info("serving metrics", address=f"http://{host}:{server.server_port}/metrics")
+        ctx.echo(f"serving http://{host}:{server.server_port}/metrics (Ctrl-C to stop)")
+        try:
+            threading.Event().wait()
+        finally:
+            server.shutdown()
+        return ExitCode.OK
+    if ctx.json_output:
+        ctx.emit(scrape(files).to_json())
+        return ExitCode.OK
+    registry = CollectorRegistry()
+    registry.register(NodeCollector(files))
+    ctx.stdout.write(generate_latest(registry).decode())
+    return ExitCode.OK
+
+
+def _top_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
+    p.add_argument(
+        "--count", type=int, default=0, help="stop after N refreshes (0: run until Ctrl-C)"
+    )
+
+
+@app.command(
+    "top", help="a live view of node rates (CPU, memory, disk, network, PSI)", setup=_top_setup
+)
+def _top(ctx: Context, args: argparse.Namespace) -> int:
+    files = _files(ctx)
+    previous = scrape(files)
+    shown = 0
+    while args.count == 0 or shown < args.count:
+        time.sleep(max(args.interval, 0.05))
+        current = scrape(files)
+        ctx.stdout.write(render_top(current, rates(previous, current)) + "\n")
+        ctx.stdout.flush()
+        previous = current
+        shown += 1
+    return ExitCode.OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

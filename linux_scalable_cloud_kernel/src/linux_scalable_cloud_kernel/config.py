@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
+
+from pydantic import Field
 
 from shared_core.config import CoreSettings, settings_config
 
@@ -14,3 +17,8 @@ class KernelToolkitSettings(CoreSettings):
 
     system: ClassVar[str] = "linux_scalable_cloud_kernel"
     model_config = settings_config("linux_scalable_cloud_kernel")
+
+    root: Path = Field(
+        default=Path("/"),
+        description="filesystem root holding proc/ and sys/ (a fixture tree in tests)",
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from shared_core.errors import SystemSpecificError, ValidationError
 
-__all__ = ["KernelToolkitError", "KernelToolkitInputError"]
+__all__ = ["KernelToolkitError", "KernelToolkitInputError", "KernelToolkitParseError"]
 
 
 class KernelToolkitError(SystemSpecificError):
@@ -22,3 +22,7 @@ class KernelToolkitInputError(KernelToolkitError, ValidationError):
 
     exit_code = ValidationError.exit_code
     kind = ValidationError.kind
+
+
+class KernelToolkitParseError(KernelToolkitInputError):
+    """A /proc or /sys file (or a fixture standing for one) is malformed; ``path`` and ``line`` say where."""
