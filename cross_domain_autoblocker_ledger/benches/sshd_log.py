@@ -38,14 +38,26 @@ def generate(path: Path, lines: int, seed: int = 7) -> Path:
     attackers += [
         f"2001:db8:{rng.randint(0, 65535):x}::{rng.randint(1, 65535):x}" for _ in range(200)
     ]
+    bursts = [
+        f"198.51.100.{i}" for i in range(1, 60)
+    ]  # brute forcers: bursts the scenarios must catch
     friends = [f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}" for _ in range(20)]
     second = 0
+    pid = 1000
     out = []
-    for _ in range(lines):
+    while len(out) < lines:
         second += rng.random() < 0.3
         day, rest = divmod(second, 86400)
         stamp = f"{_MONTHS[(day // 28) % 12]} {day % 28 + 1:2d} {rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
-        pid = rng.randint(1000, 65000)
+        pid += rng.randint(1, 3)  # each line its own sshd process, as on a real host
+        if rng.random() < 0.002:
+            ip = rng.choice(bursts)
+            for _ in range(min(8, lines - len(out))):
+                pid += 1
+                out.append(
+                    f"{stamp} bastion sshd[{pid}]: Failed password for root from {ip} port {rng.randint(1024, 65535)} ssh2"
+                )
+            continue
         if rng.random() < 0.85:
             text = rng.choice(_TEMPLATES_ATTACK).format(
                 pid=pid,

@@ -367,3 +367,39 @@ def test_printable_prefix_garbage() -> None:
     for i, ch in enumerate(string.printable):
         parser.feed(f"Jun  1 12:00:0{i % 10} h{ch} sshd[{ch}]: Failed {ch} for {ch} from {ch}")
     assert parser.stats.lines == len(string.printable)
+
+
+_TOKEN = st.text(alphabet="abcXYZ019:.-_ ", min_size=0, max_size=12)
+
+
+class TestSshdFastPath:
+    @settings(max_examples=400, deadline=None)
+    @given(
+        st.sampled_from(["password", "publickey", "keyboard-interactive/pam", "none", "hostbased"]),
+        st.sampled_from(["", "invalid user "]),
+        _TOKEN,
+        st.sampled_from(
+            ["192.0.2.1", "2001:db8::7", "::ffff:10.0.0.1", "host.example", "1.2.3", ":::"]
+        )
+        | _TOKEN,
+        st.sampled_from([" port 22 ssh2", " port 22", " port 22 ssh2: RSA SHA256:x", "", " port x"])
+        | _TOKEN,
+    )
+    def test_fast_path_agrees_with_the_general_rule(
+        self, method: str, invalid: str, user: str, host: str, tail: str
+    ) -> None:
+        """The 'Failed password' fast path gives exactly what fail2ban's general rule gives."""
+        from cross_domain_autoblocker_ledger import SshdRules
+
+        message = f"Failed {method} for {invalid}{user} from {host}{tail}"
+        fast = SshdRules().match(message)
+        slow = SshdRules(fast_paths=False).match(message)
+        if fast is None or slow is None:
+            assert fast is slow
+        else:
+            assert (fast[0].kind, fast[1], fast[2], fast[3]) == (
+                slow[0].kind,
+                slow[1],
+                slow[2],
+                slow[3],
+            )

@@ -247,8 +247,7 @@ class DetectionEngine:
                 bucket.level = max(0.0, bucket.level - elapsed / scenario.leakspeed)
                 if bucket.level == 0.0:  # drained: a fresh bucket, as CrowdSec does
                     bucket.reset(now)
-        if now > bucket.last:
-            bucket.last = now
+        bucket.last = max(bucket.last, now)
         if not self._admit(scenario, bucket, event):
             return False
         capacity = scenario.capacity

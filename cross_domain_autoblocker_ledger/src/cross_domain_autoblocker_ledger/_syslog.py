@@ -68,7 +68,9 @@ _RFC5424 = re.compile(
 )
 
 
-@dataclass(slots=True)  # not frozen: built once per log line, and frozen construction costs twice as much
+@dataclass(
+    slots=True
+)  # not frozen: built once per log line, and frozen construction costs twice as much
 class SyslogLine:
     """A syslog line taken apart.
 
