@@ -296,9 +296,13 @@ class Checker:
     def __init__(self, decls: Declarations, *, container: str = "") -> None:
         self.decls = decls
         self.container = container
-        self.functions = dict(STANDARD_FUNCTIONS)
-        for name, overloads in (decls.functions or {}).items():
-            self.functions[name] = list(self.functions.get(name, [])) + list(overloads)
+        self.functions: Mapping[str, list[FunctionDecl]] = STANDARD_FUNCTIONS
+        self.custom = set(decls.functions or {})
+        if decls.functions:
+            merged = dict(STANDARD_FUNCTIONS)
+            for name, overloads in decls.functions.items():
+                merged[name] = list(merged.get(name, [])) + list(overloads)
+            self.functions = merged
         self.scopes: list[dict[str, CelTypeT]] = []
         self.diags: list[Diagnostic] = []
         self.counter = 0
@@ -499,6 +503,12 @@ class Checker:
             )
         if any(t.kind == "error" for t in arg_types):
             return T.ERROR
+        key = (e.function, member, tuple(arg_types))
+        cacheable = e.function not in self.custom and all(_concrete(t) for t in arg_types)
+        if cacheable and key in _CALL_CACHE:
+            cached = _CALL_CACHE[key]
+            if cached is not None:
+                return cached
         results: list[CelTypeT] = []
         for ov in overloads:
             if ov.member != member or len(ov.params) != len(arg_types):
@@ -509,6 +519,16 @@ class Checker:
             params = [_fresh(p, suffix) for p in ov.params]
             if all(s.unify(p, a) for p, a in zip(params, arg_types, strict=True)):
                 results.append(s.resolve(_fresh(ov.result, suffix)))
+        if cacheable:
+            first_result = results[0] if results else None
+            if (
+                first_result is not None
+                and all(r == first_result for r in results)
+                and _concrete(first_result)
+            ):
+                _CALL_CACHE[key] = first_result
+            elif len(results) > 1 and all(_concrete(r) for r in results):
+                _CALL_CACHE[key] = T.DYN
         if not results:
             shown = ", ".join(str(_finalize(a)) for a in arg_types)
             name = e.function
@@ -553,6 +573,16 @@ class Checker:
         result = self._t(e.result)
         self.scopes.pop()
         return result
+
+
+_CALL_CACHE: dict[tuple[str, bool, tuple[CelTypeT, ...]], CelTypeT | None] = {}
+
+
+def _concrete(t: CelTypeT) -> bool:
+    """No type parameters inside (so resolution does not depend on a substitution)."""
+    if t.kind == "param":
+        return False
+    return all(_concrete(p) for p in t.params)
 
 
 def _strict_same(a: CelTypeT, b: CelTypeT) -> bool:

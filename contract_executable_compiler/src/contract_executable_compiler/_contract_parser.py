@@ -106,11 +106,13 @@ class ContractParser(ExprParser):
         """A CEL expression, bounded in height like standalone expressions."""
         saved = self.no_struct
         self.no_struct = no_struct
+        first = self.pos
         try:
             e = self.parse_expr()
         finally:
             self.no_struct = saved
-        if tree_height(e) > MAX_HEIGHT:
+        # A tree cannot be higher than its token count; only long expressions need measuring.
+        if self.pos - first > MAX_HEIGHT and tree_height(e) > MAX_HEIGHT:
             self.error(
                 f"expression tree is more than {MAX_HEIGHT} levels high",
                 e.start,

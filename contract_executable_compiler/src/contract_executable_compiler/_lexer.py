@@ -55,6 +55,13 @@ _NUM_RE: Final = re.compile(
     r"|(?P<dec>[0-9]+)(?P<du>[uU])?"
 )
 _WS: Final = frozenset(" \t\n\r\f\v")
+_WS_RE: Final = re.compile(r"[ \t\n\r\f\v]+")
+_PLAIN: Final = {
+    "'": re.compile(r"[^\\'\n]+"),
+    '"': re.compile(r'[^\\"\n]+'),
+    "'''": re.compile(r"[^\\']+"),
+    '"""': re.compile(r'[^\\"]+'),
+}
 _PUNCT3: Final = ("...",)
 _PUNCT2: Final = frozenset({"==", "!=", "<=", ">=", "&&", "||", "->", "?.", "::", "=>"})
 _PUNCT1: Final = frozenset("+-*/%<>!?:.,()[]{}=;@|&")
@@ -80,7 +87,8 @@ def tokenize(
     while i < n:
         c = text[i]
         if c in _WS:
-            i += 1
+            m = _WS_RE.match(text, i)
+            i = m.end() if m is not None else i + 1
             continue
         if c == "/" and text.startswith("//", i):
             j = text.find("\n", i)
@@ -213,8 +221,10 @@ def _string(
             j += 1
             continue
         if c != "\\":
-            _emit(parts, out_bytes, c, is_bytes)
-            j += 1
+            m = _PLAIN[quote].match(text, j)
+            chunk = m.group() if m is not None else c
+            _emit(parts, out_bytes, chunk, is_bytes)
+            j += len(chunk)
             continue
         esc = text[j + 1 : j + 2]
         if esc in _SIMPLE_ESC:

@@ -52,6 +52,11 @@ _REL_OPS: Final = {
 }
 _ADD_OPS: Final = {"+": "_+_", "-": "_-_"}
 _MUL_OPS: Final = {"*": "_*_", "/": "_/_", "%": "_%_"}
+_BINARY_OPS: Final = {
+    **{k: (v, 4) for k, v in _REL_OPS.items()},
+    **{k: (v, 5) for k, v in _ADD_OPS.items()},
+    **{k: (v, 6) for k, v in _MUL_OPS.items()},
+}
 _FOLLOW: Final = frozenset({",", ")", "]", "}", ":", "eof", ";"})
 
 
@@ -176,15 +181,23 @@ class ExprParser:
         return _balance("_||_" if level == 2 else "_&&_", terms)
 
     def _binary(self, level: int) -> Expr:
-        if level == 7:
-            return self.parse_unary()
-        left = self._binary(level + 1)
-        table = _REL_OPS if level == 4 else (_ADD_OPS if level == 5 else _MUL_OPS)
-        while self.tok.kind in table:
-            fn = table[self.advance().kind]
-            right = self._binary(level + 1)
-            left = Call(fn, None, [left, right], left.start, right.end)
-        return left
+        """Precedence climbing over the relational, additive and multiplicative levels."""
+        return self._climb(self.parse_unary(), level)
+
+    def _climb(self, left: Expr, min_level: int) -> Expr:
+        tokens = self.tokens
+        while True:
+            op = _BINARY_OPS.get(tokens[self.pos].kind)
+            if op is None or op[1] < min_level:
+                return left
+            self.pos += 1
+            right = self.parse_unary()
+            while True:
+                nxt = _BINARY_OPS.get(tokens[self.pos].kind)
+                if nxt is None or nxt[1] <= op[1]:
+                    break
+                right = self._climb(right, op[1] + 1)
+            left = Call(op[0], None, [left, right], left.start, right.end)
 
     def parse_unary(self) -> Expr:
         """``Unary = Member | "!" {"!"} Member | "-" {"-"} Member``."""
