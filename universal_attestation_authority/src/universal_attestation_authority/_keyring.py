@@ -15,6 +15,7 @@ they are the same in PEM files, DSSE envelopes and securesystemslib.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -30,6 +31,12 @@ from universal_attestation_authority.errors import AttestationInputError, Attest
 __all__ = ["KEYRING_FORMAT", "KeyRecord", "KeyStatus", "Keyring"]
 
 KEYRING_FORMAT: Final = "uaa-keyring/v1"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_public_pem(pem: str) -> VerifyKey:
+    # Verification parses the same few keys again and again; keys are immutable.
+    return load_public_pem(pem.encode("ascii"))
 
 
 class KeyStatus(StrEnum):
@@ -87,7 +94,7 @@ class KeyRecord:
             AttestationKeyError: the stored PEM is not a supported public key.
         """
         try:
-            return load_public_pem(self.public_pem.encode("ascii"))
+            return _parse_public_pem(self.public_pem)
         except (CryptoError, UnicodeEncodeError) as exc:
             raise AttestationKeyError(
                 f"key {self.name!r} has an unusable public key: {exc}",

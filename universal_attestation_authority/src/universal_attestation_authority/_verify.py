@@ -21,12 +21,20 @@ The attestation passes when one rule passes every check.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from shared_core.crypto import Checkpoint, hash_leaf, open_note, verify_inclusion
+from shared_core.crypto import (
+    Checkpoint,
+    NoteVerifier,
+    VerifiedNote,
+    hash_leaf,
+    open_note,
+    verify_inclusion,
+)
 from shared_core.errors import CoreError
 from universal_attestation_authority._bundle import Bundle, LogEvidence
 from universal_attestation_authority._clock import format_time, utcnow
@@ -115,6 +123,15 @@ _HINTS = {
 }
 
 
+@functools.lru_cache(maxsize=256)
+def _open_checkpoint(
+    note: bytes, verifiers: tuple[NoteVerifier, ...]
+) -> tuple[VerifiedNote, Checkpoint]:
+    # Many bundles share one checkpoint; its signatures need checking once.
+    verified = open_note(note, verifiers)
+    return verified, Checkpoint.from_text(verified.text)
+
+
 def verify_log_evidence(
     evidence: LogEvidence, envelope_id: str, requirement: LogRequirement
 ) -> LogEntry:
@@ -135,8 +152,9 @@ def verify_log_evidence(
     if not requirement.verifiers:
         raise fail("the policy names no log verifier key to check the checkpoint")
     try:
-        verified = open_note(evidence.checkpoint, [*requirement.verifiers, *requirement.witnesses])
-        checkpoint = Checkpoint.from_text(verified.text)
+        verified, checkpoint = _open_checkpoint(
+            evidence.checkpoint, (*requirement.verifiers, *requirement.witnesses)
+        )
     except CoreError as exc:
         raise fail(f"checkpoint does not verify: {exc.message}") from None
     log_names = set(requirement.origins)
