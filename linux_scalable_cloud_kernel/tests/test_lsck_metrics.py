@@ -24,6 +24,7 @@ from linux_scalable_cloud_kernel import (
     parse_net_dev,
     parse_pressure,
     parse_snmp,
+    parse_snmp6,
     parse_sockstat,
     parse_stat,
     rates,
@@ -35,7 +36,7 @@ from linux_scalable_cloud_kernel.cli import main
 from shared_core.testing import run_cli
 
 STAT = """cpu  1000 10 300 5000 20 0 5 1 0 0
-cpu0 600 10 200 2500 10 0 3 1 0 0
+cpu0 600 10 200 2500 10 0 3 1 40 2
 cpu1 400 0 100 2500 10 0 2 0 0 0
 intr 12345 0 0
 ctxt 777
@@ -82,6 +83,7 @@ def make_tree(root: Path, **overrides: str | None) -> Path:
         "proc/net/dev": NET_DEV,
         "proc/net/snmp": SNMP,
         "proc/net/sockstat": SOCKSTAT,
+        "proc/net/snmp6": "Ip6InReceives                   \t17\nUdp6InDatagrams 4\nIcmp6OutMsgs 2\n",
         "proc/sys/fs/file-nr": "1810\t0\t2466165\n",
         "proc/sys/net/netfilter/nf_conntrack_count": "12\n",
         "proc/sys/net/netfilter/nf_conntrack_max": "65536\n",
@@ -114,6 +116,7 @@ class TestParsers:
         stat = parse_stat(STAT, clock_ticks=100)
         assert stat.cpus[0].seconds["user"] == 6.0
         assert stat.cpus[1].seconds["idle"] == 25.0
+        assert stat.cpus[0].guest_seconds == {"user": 0.4, "nice": 0.02}
         assert (stat.context_switches, stat.forks, stat.boot_time) == (777, 4242, 1700000000)
         assert (stat.procs_running, stat.procs_blocked, stat.interrupts) == (3, 1, 12345)
 
@@ -184,6 +187,7 @@ class TestParsers:
             parse_diskstats,
             parse_net_dev,
             parse_snmp,
+            parse_snmp6,
             parse_sockstat,
             parse_file_nr,
             parse_loadavg,
@@ -206,6 +210,10 @@ class TestScrape:
         assert got["node_disk_read_bytes_total"][json.dumps({"device": "sda"})] == 2000 * 512
         assert got["node_network_receive_drop_total"][json.dumps({"device": "eth0"})] == 2
         assert got["node_netstat_Tcp_CurrEstab"]["{}"] == 5
+        assert got["node_netstat_Udp6_InDatagrams"]["{}"] == 4
+        assert got["node_netstat_Icmp6_OutMsgs"]["{}"] == 2
+        assert "node_netstat_Ip6_InReceives" not in got  # not in node_exporter's default fields
+        assert got["node_cpu_guest_seconds_total"][json.dumps({"cpu": "0", "mode": "user"})] == 0.4
         assert "node_netstat_Ip_DefaultTTL" not in got  # filtered like node_exporter's defaults
         assert got["node_sockstat_TCP_mem_bytes"]["{}"] == 149 * 4096
         assert got["node_filefd_maximum"]["{}"] == 2466165
@@ -325,3 +333,14 @@ def test_public_api_is_complete() -> None:
     for private in ("_procfs", "_node_metrics", "_serve", "_top"):
         module = importlib.import_module(f"linux_scalable_cloud_kernel.{private}")
         assert set(module.__all__) <= set(lsck.__all__), private
+
+
+def test_example_scrapes_its_fixture() -> None:
+    """The shipped example reads its own fixture tree."""
+    import runpy
+
+    example = Path(__file__).parent.parent / "examples" / "scrape_fixture.py"
+    assert runpy.run_path(str(example))["main"]() == {
+        "node_load1": 0.42,
+        "node_memory_MemTotal_bytes": 2048 * 1024,
+    }

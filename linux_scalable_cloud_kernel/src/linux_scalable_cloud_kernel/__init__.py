@@ -35,6 +35,7 @@ from linux_scalable_cloud_kernel._procfs import (
     parse_net_dev,
     parse_pressure,
     parse_snmp,
+    parse_snmp6,
     parse_sockstat,
     parse_stat,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "parse_net_dev",
     "parse_pressure",
     "parse_snmp",
+    "parse_snmp6",
     "parse_sockstat",
     "parse_stat",
     "rates",

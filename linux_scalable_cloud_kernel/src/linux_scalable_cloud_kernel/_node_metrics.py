@@ -103,6 +103,16 @@ def _cpu(files: NodeFiles, out: _Builder) -> None:
                     cpu=str(cpu.cpu),
                     mode=mode,
                 )
+    for cpu in stat.cpus:
+        for mode, value in cpu.guest_seconds.items():
+            out.add(
+                "node_cpu_guest_seconds_total",
+                "counter",
+                "Seconds the CPUs spent in guests (VMs) for each mode.",
+                value,
+                cpu=str(cpu.cpu),
+                mode=mode,
+            )
     out.add("node_boot_time_seconds", "gauge", "Node boot time, in unixtime.", stat.boot_time)
     out.add(
         "node_context_switches_total",

@@ -35,6 +35,7 @@ __all__ = [
     "parse_net_dev",
     "parse_pressure",
     "parse_snmp",
+    "parse_snmp6",
     "parse_sockstat",
     "parse_stat",
 ]
@@ -42,6 +43,7 @@ __all__ = [
 T = TypeVar("T")
 
 CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+GUEST_MODES = ("user", "nice")  # /proc/stat's guest and guest_nice columns
 
 
 def _fail(path: str, line: int, what: str) -> KernelToolkitParseError:
@@ -66,6 +68,7 @@ class CpuTimes:
 
     cpu: int | None
     seconds: dict[str, float]
+    guest_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,12 +98,16 @@ def parse_stat(text: str, path: str = "/proc/stat", clock_ticks: int = 100) -> S
         if key.startswith("cpu"):
             if len(parts) < 5:
                 raise _fail(path, number, "a cpu line has fewer than 4 fields")
-            ticks = [_int(p, path, number) for p in parts[1 : 1 + len(CPU_MODES)]]
+            ticks = [_int(p, path, number) for p in parts[1 : 1 + len(CPU_MODES) + 2]]
             seconds = {mode: t / clock_ticks for mode, t in zip(CPU_MODES, ticks, strict=False)}
+            guest = {
+                mode: t / clock_ticks
+                for mode, t in zip(GUEST_MODES, ticks[len(CPU_MODES) :], strict=False)
+            }
             if key == "cpu":
-                total = CpuTimes(None, seconds)
+                total = CpuTimes(None, seconds, guest)
             else:
-                cpus.append(CpuTimes(_int(key[3:], path, number), seconds))
+                cpus.append(CpuTimes(_int(key[3:], path, number), seconds, guest))
         elif key in ("btime", "ctxt", "processes", "procs_running", "procs_blocked", "intr"):
             if len(parts) < 2:
                 raise _fail(path, number, f"{key} has no value")
@@ -280,6 +287,25 @@ def parse_snmp(text: str, path: str = "/proc/net/snmp") -> dict[str, int]:
     return result
 
 
+_SNMP6_PROTOS = ("UdpLite6", "Icmp6", "Udp6", "Ip6")
+
+
+def parse_snmp6(text: str, path: str = "/proc/net/snmp6") -> dict[str, int]:
+    """``/proc/net/snmp6`` (``Ip6InReceives 123`` per line) as ``Ip6_InReceives -> 123``."""
+    result: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2:
+            raise _fail(path, number, "expected 'Name value'")
+        name = parts[0]
+        proto = next((p for p in _SNMP6_PROTOS if name.startswith(p)), None)
+        key = f"{proto}_{name[len(proto) :]}" if proto else name
+        result[key] = _int(parts[1], path, number)
+    return result
+
+
 def parse_sockstat(text: str, path: str = "/proc/net/sockstat") -> dict[str, dict[str, int]]:
     """``/proc/net/sockstat``: ``{"TCP": {"inuse": 11, ...}, "sockets": {"used": 38}}``."""
     result: dict[str, dict[str, int]] = {}
@@ -382,11 +408,14 @@ class NodeFiles:
         return self._parsed("proc/net/dev", parse_net_dev)
 
     def snmp(self) -> dict[str, int] | None:
-        snmp = self._parsed("proc/net/snmp", parse_snmp)
-        netstat = self._parsed("proc/net/netstat", parse_snmp)
-        if snmp is None and netstat is None:
+        parts = [
+            self._parsed("proc/net/snmp", parse_snmp),
+            self._parsed("proc/net/netstat", parse_snmp),
+            self._parsed("proc/net/snmp6", parse_snmp6),
+        ]
+        if all(part is None for part in parts):
             return None
-        return {**(snmp or {}), **(netstat or {})}
+        return {k: v for part in parts if part for k, v in part.items()}
 
     def sockstat(self) -> dict[str, dict[str, int]] | None:
         return self._parsed("proc/net/sockstat", parse_sockstat)
