@@ -10,6 +10,7 @@ DAG makes that stage an implicit input of the validator.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,7 +128,9 @@ def parse_expectations(raw: object, *, stage: str) -> list[Expectation]:
                 raise _bad(stage, "'in' must be a non-empty list", "in: [a, b]")
         elif rule == "regex":
             try:
-                re.compile(str(value))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)
+                    re.compile(str(value))
             except re.error as exc:
                 raise _bad(
                     stage, f"regex {value!r} does not compile: {exc}", "fix the pattern"
@@ -200,7 +203,9 @@ def evaluate(
     if rule == "in":
         allowed = pl.Series(list(value))
         try:
-            bad = non_null.filter(~non_null.is_in(allowed.cast(non_null.dtype, strict=False)))
+            bad = non_null.filter(
+                ~non_null.is_in(allowed.cast(non_null.dtype, strict=False).implode())
+            )
         except pl.exceptions.PolarsError:
             bad = non_null
         return ExpectationResult(
@@ -231,7 +236,7 @@ def evaluate(
         )
     parent = ref_frame.get_column(ref[1]).drop_nulls()
     try:
-        bad = non_null.filter(~non_null.is_in(parent.cast(non_null.dtype, strict=False)))
+        bad = non_null.filter(~non_null.is_in(parent.cast(non_null.dtype, strict=False).implode()))
     except pl.exceptions.PolarsError:
         bad = non_null
     return ExpectationResult(

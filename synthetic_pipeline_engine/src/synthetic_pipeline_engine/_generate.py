@@ -121,12 +121,16 @@ def _unique_ints(col: ColumnSpec, rows: int, rng: np.random.Generator) -> np.nda
             column=col.name,
             hint="widen min/max or lower rows",
         )
-    if span <= 50_000_000:
-        return rng.choice(span, size=rows, replace=False).astype(np.int64) + lo
-    out = np.unique(rng.integers(lo, hi + 1, size=int(rows * 1.1) + 16))
-    while len(out) < rows:
-        out = np.unique(np.concatenate([out, rng.integers(lo, hi + 1, size=rows)]))
-    return rng.permutation(out)[:rows]
+    if span <= 4 * rows:
+        return np.asarray(rng.permutation(span)[:rows].astype(np.int64) + lo)
+    # sparse: draw with replacement, keep first occurrences, top up; O(rows) memory
+    out = np.empty(0, dtype=np.int64)
+    while out.size < rows:
+        draw = rng.integers(lo, hi + 1, size=int((rows - out.size) * 1.2) + 16, dtype=np.int64)
+        merged = np.concatenate([out, draw])
+        _, first = np.unique(merged, return_index=True)
+        out = merged[np.sort(first)]
+    return np.asarray(out[:rows])
 
 
 def _unique_strings(make: Callable[[int], pl.Series], col: ColumnSpec, rows: int) -> pl.Series:

@@ -16,6 +16,7 @@ import re
 import re._constants as sre_c  # type: ignore[import-not-found]  # private module, no stubs
 import re._parser as sre_parse  # type: ignore[import-not-found]  # private module, no stubs
 import string
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,7 @@ def _charset(items: list[tuple[Any, Any]], pattern: str) -> np.ndarray:
             )
     if negate:
         chars = {int(c) for c in _PRINTABLE} - chars
+    chars.discard(0)  # NUL is the padding of the packed matrix; it cannot be generated
     if not chars:
         raise PipelineSchemaError(
             f"regex {pattern!r} has an empty character class", hint="check the brackets"
@@ -101,12 +103,24 @@ class RegexGenerator:
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         try:
-            self._tree = sre_parse.parse(pattern)
+            with warnings.catch_warnings():  # "possible nested set" and friends are not errors here
+                warnings.simplefilter("ignore", FutureWarning)
+                self._tree = sre_parse.parse(pattern)
         except (re.error, RecursionError, OverflowError) as exc:
             raise PipelineSchemaError(
                 f"regex {pattern!r} does not compile: {exc}", hint="fix the pattern"
             ) from None
-        self._check(list(self._tree), 0)
+        nodes = list(self._tree)
+        for index, (op, arg) in enumerate(nodes):
+            if op is sre_c.AT:
+                at_start = index == 0 and arg in (sre_c.AT_BEGINNING, sre_c.AT_BEGINNING_STRING)
+                at_end = index == len(nodes) - 1 and arg in (sre_c.AT_END, sre_c.AT_END_STRING)
+                if not (at_start or at_end):
+                    raise PipelineSchemaError(
+                        f"regex {pattern!r} has an anchor that is not at its start or end",
+                        hint="use ^ and $ only at the ends (they are implied anyway)",
+                    )
+        self._check([n for n in nodes if n[0] is not sre_c.AT], 0)
 
     def _check(self, nodes: list[tuple[Any, Any]], depth: int) -> None:
         if depth > 50:
@@ -122,9 +136,13 @@ class RegexGenerator:
             sre_c.MIN_REPEAT,
             sre_c.SUBPATTERN,
             sre_c.BRANCH,
-            sre_c.AT,
         }
         for op, arg in nodes:
+            if op is sre_c.LITERAL and int(arg) == 0:
+                raise PipelineSchemaError(
+                    f"regex {self.pattern!r} contains a NUL character",
+                    hint="remove \\0 from the pattern",
+                )
             if op not in allowed:
                 raise PipelineSchemaError(
                     f"regex {self.pattern!r} uses {op}, which cannot be generated",

@@ -133,6 +133,19 @@ def _string(raw: Mapping[str, Any], key: str, stage: str, *, required: bool = Tr
 def module_code_hash(func: TransformFunc) -> str:
     """Digest of the source of the module defining ``func`` (helpers included)."""
     module = inspect.getmodule(func)
+    cached = _CODE_HASHES.get(id(module)) if module is not None else None
+    if cached is not None and cached[0] is module:
+        return cached[1]
+    digest = _source_digest(func, module)
+    if module is not None:
+        _CODE_HASHES[id(module)] = (module, digest)
+    return digest
+
+
+_CODE_HASHES: dict[int, tuple[Any, str]] = {}
+
+
+def _source_digest(func: TransformFunc, module: Any) -> str:
     try:
         source = inspect.getsource(module) if module is not None else inspect.getsource(func)
     except (OSError, TypeError):
@@ -141,14 +154,22 @@ def module_code_hash(func: TransformFunc) -> str:
     return hashlib.sha256(source.encode()).hexdigest()
 
 
+_MODULES: dict[tuple[str, int, int], Any] = {}
+
+
 def _exec_file(mod_name: str, path: Path) -> Any:
-    """Import a Python file as module ``mod_name``."""
+    """Import a Python file as module ``mod_name`` (once per file version per process)."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key in _MODULES:
+        return _MODULES[key]
     spec = importlib.util.spec_from_file_location(mod_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[mod_name] = module
     spec.loader.exec_module(module)
+    _MODULES[key] = module
     return module
 
 

@@ -142,7 +142,8 @@ class RunStore:
                 path=str(self.state_dir),
                 hint="check that the state directory is writable and not a corrupt database",
             ) from exc
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._depth = 0
 
     def _migrate(self) -> None:
         """Add columns that newer releases record to a history made by an older one."""
@@ -161,8 +162,22 @@ class RunStore:
         self.close()
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group several writes into one commit (one fsync instead of several)."""
+        with self._tx():
+            yield
+
+    @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._db
+                finally:
+                    self._depth -= 1
+                return
+            self._depth = 1
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
@@ -177,6 +192,8 @@ class RunStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
