@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,70 +10,9 @@ from typing import Any
 import pytest
 
 from parallel_architecture_framework import Client
+from parallel_architecture_framework.testing import LeakCheck
 
 EXECUTORS = ["threads", "processes", "async", "dask"]
-
-
-def _children() -> set[int]:
-    pids: set[int] = set()
-    task_dir = Path(f"/proc/{os.getpid()}/task")
-    for task in task_dir.iterdir():
-        try:
-            pids.update(int(p) for p in (task / "children").read_text().split())
-        except OSError:
-            continue
-    # multiprocessing's forkserver is a process-wide singleton shared by every
-    # pool of this interpreter, started once and kept on purpose.
-    from multiprocessing import forkserver
-
-    server = getattr(forkserver._forkserver, "_forkserver_pid", None)
-    pids.discard(server)  # type: ignore[arg-type]
-    return {p for p in pids if Path(f"/proc/{p}").exists() and "Z" not in _state(p)}
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return "Z"
-
-
-def _sockets() -> set[str]:
-    found: set[str] = set()
-    for fd in Path("/proc/self/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:"):
-            found.add(target)
-    return found
-
-
-# Dask keeps process-wide helper threads alive after every client closes
-# (its offload executor and the profiler's watcher); they are not ours to stop.
-_GLOBAL_THREAD_PREFIXES = ("Dask-Offload", "Profile", "AsyncProcess", "TCP-Executor", "asyncio_")
-
-
-def _threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if not t.name.startswith(_GLOBAL_THREAD_PREFIXES)}
-
-
-class LeakCheck:
-    """Snapshot of threads, child processes and sockets, compared after a run."""
-
-    def __init__(self) -> None:
-        self.threads = _threads()
-        self.children = _children()
-        self.sockets = _sockets()
-
-    def assert_clean(self) -> None:
-        leaked_threads = [t.name for t in _threads() - self.threads if t.is_alive()]
-        leaked_children = sorted(_children() - self.children)
-        leaked_sockets = sorted(_sockets() - self.sockets)
-        assert not leaked_threads, f"threads leaked: {leaked_threads}"
-        assert not leaked_children, f"child processes leaked: {leaked_children}"
-        assert not leaked_sockets, f"sockets leaked: {leaked_sockets}"
 
 
 @pytest.fixture

@@ -19,11 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import pickle
 import uuid
 import warnings
 from typing import Any
 
-from parallel_architecture_framework._executor import CancelFiles, Executor, ReportFn
+from parallel_architecture_framework._executor import (
+    CancelFiles,
+    Executor,
+    ReportFn,
+    SendableFunctions,
+)
 from parallel_architecture_framework._task import Resources
 from parallel_architecture_framework._work import Outcome, WorkItem, run_item
 from parallel_architecture_framework.errors import ParallelExecutorError
@@ -31,8 +37,18 @@ from parallel_architecture_framework.errors import ParallelExecutorError
 __all__ = ["DaskExecutor"]
 
 
-def _run_on_dask(item: WorkItem) -> Outcome:
-    return run_item(item)
+# Dask errors meaning the worker (not the task) failed: the attempt is re-run.
+_LOST = frozenset({"KilledWorker", "CommClosedError", "FutureCancelledError"})
+
+
+def _run_on_dask(payload: bytes) -> bytes:
+    """Worker side: the item travels pre-pickled by cloudpickle, because Dask's
+    own serialiser pickles nested functions by reference and a worker cannot
+    import functions of scripts or test files by name."""
+    import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
+
+    item: WorkItem = pickle.loads(payload)  # noqa: S301 - sent by our driver
+    return bytes(cloudpickle.dumps(run_item(item), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 class DaskExecutor(Executor):
@@ -69,6 +85,7 @@ class DaskExecutor(Executor):
         self._token = uuid.uuid4().hex[:12]
         self._slots = 0
         self._cancel_files: CancelFiles | None = None
+        self._sendable = SendableFunctions()
 
     def describe(self) -> str:
         where = self.address or ("local processes" if self.processes else "local threads")
@@ -86,7 +103,7 @@ class DaskExecutor(Executor):
         if self.client is None:
             try:
                 if self.address is None:
-                    self._cluster = distributed.LocalCluster(
+                    self._cluster = distributed.LocalCluster(  # type: ignore[no-untyped-call,unused-ignore]
                         n_workers=self.workers,
                         threads_per_worker=self.threads_per_worker,
                         processes=self.processes,
@@ -95,9 +112,13 @@ class DaskExecutor(Executor):
                         dashboard_address=None,
                         scheduler_port=0,
                     )
-                    self.client = distributed.Client(self._cluster, set_as_default=False)
+                    self.client = distributed.Client(  # type: ignore[no-untyped-call,unused-ignore]
+                        self._cluster, set_as_default=False
+                    )
                 else:
-                    self.client = distributed.Client(self.address, set_as_default=False, timeout=10)
+                    self.client = distributed.Client(  # type: ignore[no-untyped-call,unused-ignore]
+                        self.address, set_as_default=False, timeout=10
+                    )
             except OSError as exc:
                 self.shutdown()
                 raise ParallelExecutorError(
@@ -123,12 +144,16 @@ class DaskExecutor(Executor):
             raise ParallelExecutorError(
                 "the dask executor is not running", hint="submit through a Client"
             )
+        import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
+
         for item in items:
+            self._sendable.prepare(item.func)
             if self._cancel_files is not None:
                 self._cancel_files.assign(item)
+            payload = cloudpickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
             future = self.client.submit(
                 _run_on_dask,
-                item,
+                payload,
                 key=f"{item.key}-a{item.attempt}-{self._token}",
                 pure=False,
                 priority=round(item.priority),
@@ -142,18 +167,23 @@ class DaskExecutor(Executor):
         status = future.status
         if status == "finished":
             try:
-                outcome: Outcome = future.result()
+                outcome: Outcome = pickle.loads(future.result())  # noqa: S301 - our own workers' replies
             except Exception as exc:  # the result was lost between finishing and fetching
                 outcome = Outcome(item.key, item.attempt, False, lost=True, error=exc)
         elif status == "cancelled":
             from parallel_architecture_framework._work import skipped
 
             outcome = skipped(item, "dask")
-        else:  # "error": our wrapper never raises, so Dask itself failed (KilledWorker, comm loss)
-            error = None
+        else:  # "error": our wrapper never raises, so Dask itself failed
+            error: BaseException | None = None
             with contextlib.suppress(Exception):
                 error = future.exception()
-            outcome = Outcome(item.key, item.attempt, False, lost=True, error=error)
+            if type(error).__name__ in _LOST:
+                outcome = Outcome(item.key, item.attempt, False, lost=True, error=error)
+            else:  # e.g. the task could not be deserialised on the worker
+                outcome = Outcome(
+                    item.key, item.attempt, False, error=error or RuntimeError("dask task failed")
+                )
         self._report([outcome])
 
     def cancel(self, item: WorkItem) -> None:

@@ -13,15 +13,25 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 from parallel_architecture_framework._task import Resources
 from parallel_architecture_framework._work import Outcome, WorkItem
 from parallel_architecture_framework.errors import ParallelInputError
 
-__all__ = ["CancelFiles", "Executor", "ReportFn", "default_workers", "make_executor"]
+__all__ = [
+    "CancelFiles",
+    "Executor",
+    "ReportFn",
+    "SendableFunctions",
+    "default_workers",
+    "make_executor",
+]
 
 ReportFn = Callable[[list[Outcome]], None]
 
@@ -45,7 +55,7 @@ class Executor(ABC):
 
     name: str = "executor"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, resources: Resources | None = None) -> None:
         if workers is not None and workers < 1:
             raise ParallelInputError(
                 f"workers={workers} must be at least 1",
@@ -53,6 +63,7 @@ class Executor(ABC):
                 hint="omit it to use one worker per available core",
             )
         self.workers = workers if workers is not None else default_workers()
+        self.resources = resources
         self._report: ReportFn | None = None
 
     @abstractmethod
@@ -72,7 +83,13 @@ class Executor(ABC):
         return self.workers
 
     def capacity(self) -> Resources:
-        """What the workers offer together, for tasks that declare resources."""
+        """What the workers offer together, for tasks that declare resources.
+
+        Defaults to one cpu per worker and the machine's memory; pass
+        ``resources=`` to the executor to declare tags such as ``{"gpu": 1}``.
+        """
+        if self.resources is not None:
+            return self.resources
         return Resources(cpu=float(self.workers), memory=_total_memory(), tags={})
 
     def cancel(self, item: WorkItem) -> None:
@@ -108,6 +125,52 @@ class CancelFiles:
     def close(self) -> None:
         """Remove the directory and every marker in it."""
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class SendableFunctions:
+    """Makes functions travel to other interpreters, by value when needed.
+
+    cloudpickle sends a function by reference (module and name) when its
+    module is importable, which a fresh worker can resolve, and by value
+    otherwise.  A module imported from a path a worker cannot resolve by name
+    (a script's helper, a test file loaded by path) looks importable here but
+    is not there: such modules are registered to travel by value.
+    """
+
+    def __init__(self) -> None:
+        self._checked: dict[str, bool] = {}
+
+    def prepare(self, func: Any) -> None:
+        """Register ``func``'s module for pickling by value if workers cannot import it."""
+        func = getattr(func, "func", func)  # functools.partial
+        module_name = getattr(func, "__module__", None)
+        if not module_name or module_name in self._checked:
+            return
+        module = sys.modules.get(module_name)
+        needs_value = module is not None and not importable_by_name(module)
+        self._checked[module_name] = needs_value
+        if needs_value and module is not None:
+            import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
+
+            cloudpickle.register_pickle_by_value(module)
+
+
+def importable_by_name(module: ModuleType) -> bool:
+    """Whether a fresh interpreter with our ``sys.path`` finds ``module`` under its name."""
+    name = module.__name__
+    if name == "__main__":
+        return True  # cloudpickle already sends __main__ functions by value
+    file = getattr(module, "__file__", None)
+    if not file:
+        return True  # built-in or namespace module
+    path = os.path.abspath(file)
+    top = name.partition(".")[0]
+    if top == name:
+        folders = {os.path.abspath(entry or os.curdir) for entry in sys.path}
+        return os.path.dirname(path) in folders
+    root = sys.modules.get(top)
+    roots = getattr(root, "__path__", None) or []
+    return any(path.startswith(os.path.abspath(entry) + os.sep) for entry in roots)
 
 
 def _total_memory() -> int:

@@ -28,17 +28,19 @@ from __future__ import annotations
 import functools
 import math
 import multiprocessing
-import os
 import pickle
-import sys
 import threading
 from concurrent.futures import Future as CfFuture
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from types import ModuleType
-from typing import Any
 
-from parallel_architecture_framework._executor import CancelFiles, Executor, ReportFn
+from parallel_architecture_framework._executor import (
+    CancelFiles,
+    Executor,
+    ReportFn,
+    SendableFunctions,
+)
+from parallel_architecture_framework._task import Resources
 from parallel_architecture_framework._work import Outcome, WorkItem, run_item, skipped, worker_name
 from parallel_architecture_framework.errors import (
     ParallelExecutorError,
@@ -68,8 +70,9 @@ class ProcessExecutor(Executor):
         start_method: str | None = None,
         target_batch_seconds: float = 0.02,
         max_batch: int = 2048,
+        resources: Resources | None = None,
     ) -> None:
-        super().__init__(workers)
+        super().__init__(workers, resources=resources)
         methods = multiprocessing.get_all_start_methods()
         if start_method is None:
             start_method = "forkserver" if "forkserver" in methods else "spawn"
@@ -92,7 +95,7 @@ class ProcessExecutor(Executor):
         self._generation = 0
         self._lock = threading.Lock()
         self._mean_seconds: float | None = None
-        self._by_value: dict[str, bool] = {}
+        self._sendable = SendableFunctions()
         self._cancel_files: CancelFiles | None = None
         self.pools_started = 0
 
@@ -128,7 +131,7 @@ class ProcessExecutor(Executor):
             )
         cancel_files = self._cancel_files
         for item in items:
-            self._prepare(item.func)
+            self._sendable.prepare(item.func)
             if cancel_files is not None:
                 cancel_files.assign(item)
         alone = [item for item in items if item.timeout is not None]
@@ -138,21 +141,6 @@ class ProcessExecutor(Executor):
             self._send([item])
         for start in range(0, len(packed), size):
             self._send(packed[start : start + size])
-
-    def _prepare(self, func: Any) -> None:
-        """Make functions of modules that workers cannot import travel by value."""
-        func = getattr(func, "func", func)  # functools.partial
-        module_name = getattr(func, "__module__", None)
-        if not module_name or module_name in self._by_value:
-            return
-        module = sys.modules.get(module_name)
-        needs_value = module is not None and not _importable_by_name(module)
-        self._by_value[module_name] = needs_value
-        if needs_value:
-            import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
-
-            assert module is not None  # noqa: S101 - checked above
-            cloudpickle.register_pickle_by_value(module)
 
     def _send(self, batch: list[WorkItem]) -> None:
         import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
@@ -257,24 +245,6 @@ class ProcessExecutor(Executor):
             pool = self._pool
         processes = getattr(pool, "_processes", None) or {}
         return sorted(pid for pid, proc in processes.items() if proc.is_alive())
-
-
-def _importable_by_name(module: ModuleType) -> bool:
-    """Whether a fresh interpreter with our ``sys.path`` finds ``module`` under its name."""
-    name = module.__name__
-    if name == "__main__":
-        return True  # cloudpickle already sends __main__ functions by value
-    file = getattr(module, "__file__", None)
-    if not file:
-        return True  # built-in or namespace module
-    path = os.path.abspath(file)
-    top = name.partition(".")[0]
-    if top == name:
-        folders = {os.path.abspath(entry or os.curdir) for entry in sys.path}
-        return os.path.dirname(path) in folders
-    root = sys.modules.get(top)
-    roots = getattr(root, "__path__", None) or []
-    return any(path.startswith(os.path.abspath(entry) + os.sep) for entry in roots)
 
 
 def _run_batch(payload: bytes) -> bytes:

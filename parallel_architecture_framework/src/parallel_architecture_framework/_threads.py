@@ -13,6 +13,7 @@ import queue
 import threading
 
 from parallel_architecture_framework._executor import Executor, ReportFn
+from parallel_architecture_framework._task import Resources
 from parallel_architecture_framework._work import WorkItem, run_item, skipped
 from parallel_architecture_framework.errors import ParallelExecutorError
 
@@ -28,8 +29,8 @@ class ThreadExecutor(Executor):
 
     name = "threads"
 
-    def __init__(self, workers: int | None = None) -> None:
-        super().__init__(workers)
+    def __init__(self, workers: int | None = None, *, resources: Resources | None = None) -> None:
+        super().__init__(workers, resources=resources)
         self._queue: queue.SimpleQueue[WorkItem | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
 
