@@ -296,7 +296,16 @@ class Engine:
         produced: dict[str, pl.DataFrame] = {}
         if seed is None:
             self.round += 1
-            candidates = [(r.head, self._eval_rule(r, None, None)) for r in rules]
+            full: dict[tuple[str, int], set[Any]] = {}
+            candidates = [
+                (r.head, self._eval_rule(r, None, None))
+                for r in rules
+                if all(
+                    self._may_match(lit, self.relation(lit.pred).frame, full)
+                    for lit in r.body
+                    if isinstance(lit, Atom) and not lit.negated
+                )
+            ]
             delta = self._merge(candidates, stats, produced)
         else:
             delta = {k: v for k, v in seed.items() if v.height}
@@ -304,13 +313,38 @@ class Engine:
             stats.iterations += 1
             self.round += 1
             candidates = []
+            present: dict[tuple[str, int], set[Any]] = {}
             for rule in rules:
                 for i, lit in enumerate(rule.body):
                     if isinstance(lit, Atom) and not lit.negated and lit.pred in delta:
+                        if not self._may_match(lit, delta[lit.pred], present):
+                            continue
                         candidates.append((rule.head, self._eval_rule(rule, i, delta[lit.pred])))
             delta = self._merge(candidates, stats, produced)
             delta = {k: v for k, v in delta.items() if k in component or seed is not None}
         return produced
+
+    def _may_match(
+        self, atom: Atom, frame: pl.DataFrame, present: dict[tuple[str, int], set[Any]]
+    ) -> bool:
+        """Cheap pre-check: every constant of ``atom`` occurs in its column of ``frame``.
+
+        Most rules over ``triple`` name a constant predicate; a delta that
+        holds no row with it cannot fire the rule, and a set lookup is far
+        cheaper than a vectorised scan.
+        """
+        rel = self.relation(atom.pred)
+        for i, arg in enumerate(atom.args):
+            if not isinstance(arg, Const) or (rel.lattice is not None and i == rel.decl.arity - 1):
+                continue
+            key = (atom.pred, i)
+            values = present.get(key)
+            if values is None:
+                values = set(frame.get_column(rel.column_name(i)).unique().to_list())
+                present[key] = values
+            if self.evaluator.encode_const(rel, i, arg.value) not in values:
+                return False
+        return True
 
     def _merge(
         self,
@@ -354,6 +388,8 @@ class Engine:
         bindings = self.evaluator.evaluate(body, lambda _i, a: self.relation(a.pred).frame)
         types = self.evaluator.var_types(body)
         names = [c for c in bindings.columns if c != UNIT]
+        if not names:  # a ground query: true (one empty answer) or false (none)
+            return [{}] if bindings.height else []
         value_rel = _value_relations(self, body)
         frame = bindings.select(names).unique(maintain_order=True)
         out_cols: dict[str, list[Any]] = {}

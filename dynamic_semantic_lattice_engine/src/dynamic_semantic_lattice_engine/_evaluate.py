@@ -238,9 +238,10 @@ class BodyEvaluator:
                 )
         if filters:
             frame = frame.filter(filters)
+        frame = frame.with_columns(pl.lit(0, dtype=pl.Int8).alias(UNIT))  # broadcast to the height
         return frame.select(
             [
-                pl.lit(0, dtype=pl.Int8).alias(UNIT),
+                pl.col(UNIT),
                 *(pl.col(c).alias(vcol(v)) for v, c in select.items()),
             ]
         )

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from rdflib import Graph
+import rdflib
+from rdflib import BNode, Graph, URIRef
 from rdflib.util import guess_format
 
 from dynamic_semantic_lattice_engine._engine import Derivation, Engine, EvaluationStats
@@ -38,15 +39,17 @@ from dynamic_semantic_lattice_engine._lattice import (
 from dynamic_semantic_lattice_engine._maintenance import insert as _insert
 from dynamic_semantic_lattice_engine._maintenance import retract as _retract
 from dynamic_semantic_lattice_engine._parser import parse_atom, parse_program, parse_query
-from dynamic_semantic_lattice_engine._program import Decl, Program
+from dynamic_semantic_lattice_engine._program import Atom, Const, Decl, Program, Term, Var
 from dynamic_semantic_lattice_engine._rdf import (
+    RECOGNISED,
     axiomatic_triples,
     decode_term,
     encode_term,
     literal_facts,
 )
 from dynamic_semantic_lattice_engine._relation import Relation
-from dynamic_semantic_lattice_engine._rulesets import ruleset
+from dynamic_semantic_lattice_engine._rulesets import RULESETS, ruleset
+from dynamic_semantic_lattice_engine._sparql import looks_like_sparql, parse_sparql
 from dynamic_semantic_lattice_engine._terms import TermDictionary
 from dynamic_semantic_lattice_engine.errors import (
     LatticeDeltaError,
@@ -57,6 +60,43 @@ from dynamic_semantic_lattice_engine.errors import (
 __all__ = ["DELTA_VERSION", "KnowledgeBase"]
 
 TRIPLE = "triple"
+TYPE_IRI = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
+_OWL = "http://www.w3.org/2002/07/owl#"
+RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
+RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
+RDF_NIL = "http://www.w3.org/1999/02/22-rdf-syntax-ns#nil"
+_DEFINING = frozenset(
+    [
+        *(
+            _OWL + name
+            for name in (
+                "onProperty",
+                "intersectionOf",
+                "unionOf",
+                "complementOf",
+                "oneOf",
+                "someValuesFrom",
+                "allValuesFrom",
+                "hasValue",
+                "maxCardinality",
+                "minCardinality",
+                "cardinality",
+                "onClass",
+                "maxQualifiedCardinality",
+                "minQualifiedCardinality",
+                "qualifiedCardinality",
+                "inverseOf",
+                "onDatatype",
+                "withRestrictions",
+                "hasSelf",
+                "datatypeComplementOf",
+            )
+        ),
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#first",
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest",
+    ]
+)
 KV = "kv"
 DELTA_VERSION = 1
 _FORMATS = {
@@ -75,6 +115,88 @@ _FORMATS = {
 }
 
 
+def read_graph(
+    source: str | Path | None = None, *, data: str | None = None, format: str = "turtle"
+) -> Graph:
+    """Parse RDF with literals kept as written (this engine canonicalises them itself).
+
+    Raises:
+        LatticeRdfError: the document does not parse in that format.
+    """
+    graph = Graph()
+    saved = rdflib.NORMALIZE_LITERALS
+    try:
+        rdflib.NORMALIZE_LITERALS = False
+        with warnings.catch_warnings():  # rdflib's JSON-LD plugin uses its own deprecated API
+            warnings.simplefilter("ignore")
+            if data is not None:
+                graph.parse(data=data, format=format)
+            else:
+                graph.parse(str(source), format=format)
+    except Exception as exc:  # rdflib raises many unrelated types for bad input
+        where = "the given text" if data is not None else str(source)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise LatticeRdfError(
+            f"cannot parse {where} as {format}: {type(exc).__name__}: {first}",
+            hint="check the file and pass --format turtle|nt|xml|json-ld",
+        ) from exc
+    finally:
+        rdflib.NORMALIZE_LITERALS = saved
+    return graph
+
+
+_REFUTABLE = frozenset(
+    f"<{_OWL}{name}>" for name in ("differentFrom", "disjointWith", "propertyDisjointWith")
+)
+_NARY = {
+    _OWL + "AllDifferent": _OWL + "differentFrom",
+    _OWL + "AllDisjointClasses": _OWL + "disjointWith",
+    _OWL + "AllDisjointProperties": _OWL + "propertyDisjointWith",
+}
+
+
+def _expand_nary_axioms(graph: Graph) -> Graph:
+    """Replace ``AllDifferent``/``AllDisjoint*`` axioms in a conclusion by their pairwise form.
+
+    An n-ary axiom holds exactly when every pair of its members is related
+    (RDF-Based semantics, tables 5.10, 5.12, 5.15); the pairs can then be
+    checked one by one.
+    """
+    rdf_type = URIRef(TYPE_IRI[1:-1])
+    axioms = [
+        (s, str(o))
+        for s, p, o in graph
+        if p == rdf_type and str(o) in _NARY and isinstance(s, BNode)
+    ]
+    if not axioms:
+        return graph
+    drop: set[Any] = set()
+    extra: list[tuple[Any, Any, Any]] = []
+    for node, kind in axioms:
+        drop.add(node)
+        for _, p, head in graph.triples((node, None, None)):
+            if str(p) in (_OWL + "members", _OWL + "distinctMembers"):
+                cells: list[Any] = []
+                cell: Any = head
+                while cell is not None and str(cell) != RDF_NIL and cell not in cells:
+                    cells.append(cell)
+                    cell = graph.value(cell, URIRef(RDF_REST))
+                drop.update(cells)
+                members = [graph.value(c, URIRef(RDF_FIRST)) for c in cells]
+                extra.extend(
+                    (a, URIRef(_NARY[kind]), b)
+                    for i, a in enumerate(members)
+                    for b in members[i + 1 :]
+                )
+    out = Graph()
+    for triple in graph:
+        if triple[0] not in drop:
+            out.add(triple)
+    for triple in extra:
+        out.add(triple)
+    return out
+
+
 class KnowledgeBase:
     """Facts, their lattice values, and (after :meth:`reason`) their closure.
 
@@ -89,6 +211,9 @@ class KnowledgeBase:
         self.relations: dict[str, Relation] = {}
         self.rules: str | None = None
         self.closure: Engine | None = None
+        self.stored_closure: dict[str, list[list[Any]]] | None = None
+        self.recognised: frozenset[str] = RECOGNISED
+        self._defined: dict[str, str] = {}
         self.declare(TRIPLE, ["s", "p", "o"])
 
     # -- schema ------------------------------------------------------------
@@ -269,20 +394,7 @@ class KnowledgeBase:
         fmt = format or (guess_format(str(source)) if source is not None else None) or "turtle"
         if fmt == "ttl":
             fmt = "turtle"
-        graph = Graph()
-        try:
-            with warnings.catch_warnings():  # rdflib's JSON-LD plugin uses its own deprecated API
-                warnings.simplefilter("ignore", DeprecationWarning)
-                if data is not None:
-                    graph.parse(data=data, format=fmt)
-                else:
-                    graph.parse(str(source), format=fmt)
-        except Exception as exc:  # rdflib raises many unrelated types for bad input
-            where = "the given text" if data is not None else str(source)
-            raise LatticeRdfError(
-                f"cannot parse {where} as {fmt}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                hint="check the file and pass --format turtle|nt|xml|json-ld",
-            ) from exc
+        graph = read_graph(source, data=data, format=fmt)
         return self.add_graph(graph)
 
     def graph(self, *, inferred: bool = False) -> Graph:
@@ -334,6 +446,8 @@ class KnowledgeBase:
             clone.values = copy.deepcopy(rel.values)
             other.relations[name] = clone
         other.rules = self.rules
+        other.recognised = self.recognised
+        other._defined = dict(self._defined)
         return other
 
     def merge(self, other: KnowledgeBase) -> KnowledgeBase:
@@ -431,7 +545,7 @@ class KnowledgeBase:
     # -- reasoning -----------------------------------------------------------
     def program_for(self, rules: str) -> Program:
         """The program for a rule set name (``rdfs``, ``owl-rl``), a ``.dl`` path, or Datalog text."""
-        if rules in ("rdfs", "owl-rl", "rdfs+owl-rl", "owl2-rl"):
+        if rules in RULESETS:
             program = parse_program(ruleset(rules), source=f"<{rules}>", allow_include=False)
         elif rules.endswith(".dl") and Path(rules).is_file():
             program = parse_program(Path(rules).read_text(encoding="utf-8"), source=rules)
@@ -441,13 +555,22 @@ class KnowledgeBase:
             program.decls.setdefault(name, rel.decl)
         return program
 
-    def reason(self, rules: str = "rdfs", *, axioms: bool = True) -> EvaluationStats:
+    def reason(
+        self,
+        rules: str = "rdfs",
+        *,
+        axioms: bool = True,
+        recognised: frozenset[str] | None = None,
+    ) -> EvaluationStats:
         """Materialise the closure of the base facts under ``rules``.
 
         For the RDF rule sets, axiomatic triples and literal datatype facts
         (``dt-type2``) join the base facts; ill-typed literals become
-        ``clash("ill-typed-literal", lit)`` facts.
+        ``clash("ill-typed-literal", lit)`` facts.  ``recognised`` is the set of
+        datatype IRIs whose value spaces are known (default: the XSD numeric,
+        boolean and string types and ``rdf:langString``).
         """
+        self.recognised = recognised if recognised is not None else RECOGNISED
         program = self.program_for(rules)
         engine = Engine(program, terms=self.terms, lattices=self.lattices)
         for name, rel in self.relations.items():
@@ -456,26 +579,41 @@ class KnowledgeBase:
                 target.values = rel.values
             if rel.frame.height:
                 target.merge(rel.frame.select(rel.columns), 0)
-        if (
-            axioms
-            and rules in ("rdfs", "owl-rl", "rdfs+owl-rl", "owl2-rl")
-            and TRIPLE in engine.relations
-        ):
-            self._add_rdf_facts(engine, rdfs="rdfs" in rules)
+        if axioms and rules in RULESETS and TRIPLE in engine.relations:
+            self._add_rdf_facts(engine, rdfs="rdfs" in rules or "owl" in rules)
         stats = engine.run()
         self.closure = engine
+        self.stored_closure = None
         self.rules = rules
         return stats
 
     def _add_rdf_facts(self, engine: Engine, *, rdfs: bool) -> None:
         terms = self.terms.terms()
-        extra = list(axiomatic_triples(terms, rdfs=rdfs))
-        typed, bad = literal_facts(terms)
+        extra = list(axiomatic_triples(terms, rdfs=rdfs, recognised=self.recognised))
+        typed, bad = literal_facts(terms, recognised=self.recognised)
         extra.extend(typed)
         if extra:
             engine.add_facts(TRIPLE, extra)
+        if bad:  # only literals that occur in facts make the graph inconsistent
+            used = self.relation(TRIPLE).frame
+            ids = set(used.get_column("c0").to_list()) | set(used.get_column("c2").to_list())
+            bad = [b for b in bad if self.terms.get(b) in ids]
         if bad and "clash" in engine.relations:
             engine.add_facts("clash", [("ill-typed-literal", b) for b in bad])
+
+    def closure_rows(self) -> dict[str, list[list[Any]]]:
+        """The closure's rows per relation (values JSON-encoded), for persistence."""
+        if self.closure is None:
+            return dict(self.stored_closure or {})
+        out: dict[str, list[list[Any]]] = {}
+        for name, rel in self.closure.relations.items():
+            rows = self.closure.rows(name)
+            if rel.lattice is not None:
+                lat = rel.lattice
+                out[name] = [[*r[:-1], lat.encode(r[-1])] for r in rows]
+            else:
+                out[name] = [list(r) for r in rows]
+        return out
 
     def _engine(self) -> Engine:
         if self.closure is not None:
@@ -483,15 +621,39 @@ class KnowledgeBase:
         program = Program()
         for name, rel in self.relations.items():
             program.decls[name] = rel.decl
+        stored = self.stored_closure or {}
+        for name, rows in stored.items():
+            if name not in program.decls and rows:
+                program.decls[name] = Decl(
+                    name,
+                    [
+                        (f"c{i}", "number" if isinstance(v, int | float) else "symbol")
+                        for i, v in enumerate(rows[0])
+                    ],
+                )
         engine = Engine(program, terms=self.terms, lattices=self.lattices)
         for name, rel in self.relations.items():
             target = engine.relation(name)
             target.values = rel.values
             target.frame = rel.frame
+        for name, stored_rows in stored.items():
+            target = engine.relation(name)
+            rows = stored_rows
+            if target.lattice is not None:
+                lat = target.lattice
+                rows = [[*r[:-1], lat.decode(r[-1])] for r in stored_rows]
+            engine.add_facts(name, rows)
         return engine
 
     def query(self, text: str) -> list[dict[str, Any]]:
-        """Answer a Datalog conjunctive query over the closure (or the base facts before reasoning)."""
+        """Answer a conjunctive query over the closure (or the base facts before reasoning).
+
+        ``text`` is Datalog (``triple(X, "<p>", Y), !r(X)``) or a SPARQL
+        basic graph pattern (``SELECT ?x WHERE { ?x a <C> }``).
+        """
+        if looks_like_sparql(text):
+            sparql = parse_sparql(text)
+            return sparql.finish(self._engine().query(sparql.body))
         return self._engine().query(parse_query(text))
 
     def explain(self, fact: str) -> Derivation:
@@ -505,9 +667,195 @@ class KnowledgeBase:
     def inconsistencies(self) -> list[tuple[str, str]]:
         """The ``clash`` facts of the closure: (rule, resource) pairs."""
         engine = self._engine()
-        if "clash" not in engine.relations:
+        out: list[tuple[str, str]] = []
+        if "clash" in engine.relations:
+            out = [(str(a), str(b)) for a, b in engine.rows("clash")]
+        return out + self._datatype_clashes(engine) + self._literal_equalities(engine)
+
+    def _literal_equalities(self, engine: Engine) -> list[tuple[str, str]]:
+        """``dt-diff``: two literals with different values stated ``owl:sameAs``."""
+        same = self.terms.get(f"<{OWL_SAME_AS}>")
+        if same is None or TRIPLE not in engine.relations:
             return []
-        return [(str(a), str(b)) for a, b in engine.rows("clash")]
+        out = []
+        rows = (
+            engine.relation(TRIPLE)
+            .frame.filter(pl.col("c1") == same)
+            .filter(pl.col("c0") != pl.col("c2"))
+        )
+        for a, b in rows.select(["c0", "c2"]).iter_rows():
+            left, right = self.terms.term(a), self.terms.term(b)
+            if (
+                left.startswith('"')
+                and right.startswith('"')
+                and self._known_value(left)
+                and self._known_value(right)
+            ):
+                out.append(("dt-diff", left))
+        return sorted(set(out))
+
+    def _known_value(self, literal: str) -> bool:
+        """Whether a literal's value is determined (plain, language-tagged or a recognised datatype)."""
+        if "^^<" not in literal:
+            return True
+        return literal[literal.rindex("^^<") + 3 : -1] in self.recognised
+
+    def _datatype_clashes(self, engine: Engine) -> list[tuple[str, str]]:
+        """``dt-not-type``: a literal typed with a recognised datatype that cannot hold its value."""
+        type_id = self.terms.get(TYPE_IRI)
+        if type_id is None or TRIPLE not in engine.relations:
+            return []
+        recognised_ids = {self.terms.get(f"<{dt}>"): dt for dt in self.recognised}
+        recognised_ids.pop(None, None)
+        frame = engine.relation(TRIPLE).frame
+        hits = frame.filter((pl.col("c1") == type_id) & pl.col("c2").is_in(list(recognised_ids)))
+        literals = {self.terms.term(s) for s in hits.get_column("c0").to_list()}
+        literals = {lit for lit in literals if lit.startswith('"')}
+        if not literals:
+            return []
+        typed, _ = literal_facts(sorted(literals), recognised=self.recognised)
+        allowed = {(s, o) for s, _, o in typed}
+        out = []
+        for s, o in hits.select(["c0", "c2"]).iter_rows():
+            lit, dt = self.terms.term(s), self.terms.term(o)
+            if lit.startswith('"') and (lit, dt) not in allowed:
+                out.append(("dt-not-type", lit))
+        return sorted(set(out))
+
+    def entails(self, conclusion: Graph, *, same_as_reflexive: bool = False) -> bool:
+        """Whether the closure entails ``conclusion`` (its blank nodes are existential).
+
+        Call after :meth:`reason`; an inconsistent closure entails everything.
+        Intern the conclusion's terms with :meth:`intern_graph` (or use
+        :meth:`prepare_conclusion`) *before* reasoning so the axioms about
+        them (``rdf:_n``, literal types) exist.  Ground negative statements
+        that rules cannot derive directly (``x owl:differentFrom y``, ``x
+        rdf:type`` a complement class) are checked by refutation: the premise
+        plus their negation must be inconsistent.
+        """
+        if self.inconsistencies():
+            return True
+        body: list[Atom] = []
+        negative: list[tuple[str, str, str]] = []
+        complements = self._complements()
+        for s, p, o in conclusion:
+            args: list[Term] = []
+            for node in (s, p, o):
+                defined = self._defined.get(f"<{node}>")
+                if defined is not None:
+                    args.append(Const(defined))
+                elif isinstance(node, BNode):
+                    args.append(Var("B" + "".join(ch if ch.isalnum() else "_" for ch in str(node))))
+                else:
+                    args.append(Const(encode_term(node)))
+            if same_as_reflexive and args[1] == Const(f"<{OWL_SAME_AS}>") and args[0] == args[2]:
+                continue
+            ground = all(isinstance(a, Const) for a in args)
+            values = tuple(str(a.value) for a in args if isinstance(a, Const))
+            if ground and (
+                values[1] in _REFUTABLE or (values[1] == TYPE_IRI and values[2] in complements)
+            ):
+                negative.append((values[0], values[1], values[2]))
+                continue
+            body.append(Atom(TRIPLE, tuple(args)))
+        if body:
+            for atom in body:
+                for arg in atom.args:
+                    if isinstance(arg, Const) and self.terms.get(str(arg.value)) is None:
+                        return False
+            if not self._engine().query(list(body)):
+                return False
+        return all(self._refutes(triple, complements) for triple in negative)
+
+    def _complements(self) -> dict[str, str]:
+        """Complement classes in the closure: ``{complement: class}``."""
+        engine = self._engine()
+        pid = self.terms.get(f"<{_OWL}complementOf>")
+        if pid is None or TRIPLE not in engine.relations:
+            return {}
+        rows = engine.relation(TRIPLE).frame.filter(pl.col("c1") == pid).select(["c0", "c2"])
+        return {self.terms.term(a): self.terms.term(b) for a, b in rows.iter_rows()}
+
+    def _refutes(self, triple: tuple[str, str, str], complements: dict[str, str]) -> bool:
+        """Whether the premise plus the negation of ``triple`` is inconsistent."""
+        s, p, o = triple
+        if self._engine().query([Atom(TRIPLE, (Const(s), Const(p), Const(o)))]):
+            return True
+        if self.rules is None:
+            return False
+        trial = self.copy()
+        fresh = ("<urn:dsle:refute:x>", "<urn:dsle:refute:y>")
+        if p == TYPE_IRI:
+            trial.add(TRIPLE, s, TYPE_IRI, complements[o])
+        elif p == f"<{_OWL}disjointWith>":  # a fresh instance of both classes
+            trial.add(TRIPLE, fresh[0], TYPE_IRI, s)
+            trial.add(TRIPLE, fresh[0], TYPE_IRI, o)
+        elif p == f"<{_OWL}propertyDisjointWith>":  # a fresh pair in both properties
+            trial.add(TRIPLE, fresh[0], s, fresh[1])
+            trial.add(TRIPLE, fresh[0], o, fresh[1])
+        else:
+            trial.add(TRIPLE, s, f"<{OWL_SAME_AS}>", o)
+        trial.reason(self.rules, recognised=self.recognised)
+        return bool(trial.inconsistencies())
+
+    def prepare_conclusion(self, conclusion: Graph) -> Graph:
+        """Split an entailment conclusion: class-expression definitions join the base facts.
+
+        A conclusion such as ``a rdf:type [owl:onProperty p; owl:someValuesFrom C]``
+        names a class by a blank node.  Defining that fresh class in the
+        premise is a conservative extension (it says nothing new about the
+        existing vocabulary), and it lets the rules classify individuals into
+        it; what remains (returned) is then checked by graph matching with
+        those blank nodes as constants.  Also interns every term (see
+        :meth:`intern_graph`).
+        """
+        header = [
+            t for t in conclusion if str(t[1]) == TYPE_IRI[1:-1] and str(t[2]) == _OWL + "Ontology"
+        ]
+        if header:  # ontology headers are not axioms (OWL 2 Structural Specification, 3)
+            kept = Graph()
+            for t in conclusion:
+                if t not in header:
+                    kept.add(t)
+            conclusion = kept
+        conclusion = _expand_nary_axioms(conclusion)
+        defined: set[BNode] = set()
+        for s, p, _ in conclusion:
+            if isinstance(s, BNode) and str(p) in _DEFINING:
+                defined.add(s)
+        changed = True
+        while changed:  # list cells and nested expressions under a defined node
+            changed = False
+            for s, _p, o in conclusion:
+                if s in defined and isinstance(o, BNode) and o not in defined:
+                    defined.add(o)
+                    changed = True
+        definitions = Graph()
+        rest = Graph()
+        for triple in conclusion:
+            (definitions if triple[0] in defined else rest).add(triple)
+        if len(definitions):
+            self.add_graph(definitions)
+        for s, p, o in list(rest):
+            if s in defined or o in defined:
+                rest.remove((s, p, o))
+                rest.add(
+                    (
+                        URIRef(f"urn:dsle:defined:{s}") if s in defined else s,
+                        p,
+                        URIRef(f"urn:dsle:defined:{o}") if o in defined else o,
+                    )
+                )
+        self.intern_graph(rest)
+        self._defined = {f"<urn:dsle:defined:{b}>": encode_term(b) for b in defined}
+        return rest
+
+    def intern_graph(self, graph: Graph) -> None:
+        """Intern every term of ``graph`` without adding its triples."""
+        for triple in graph:
+            for node in triple:
+                if not isinstance(node, BNode):
+                    self.terms.intern(encode_term(node))
 
 
 _ = (Iterable, _FORMATS)

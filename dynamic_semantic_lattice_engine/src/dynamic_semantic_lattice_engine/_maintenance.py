@@ -179,12 +179,16 @@ def _rederive(engine: Engine, rule: Rule, rows: pl.DataFrame) -> pl.DataFrame:
         start = start.filter(filters)
     if start.height == 0:
         return start
-    bindings = start.select(
-        [
-            pl.lit(0, dtype=pl.Int8).alias(UNIT),
-            *(pl.col(c).alias(vcol(v)) for v, c in names.items()),
-        ]
-    ).unique()
+    bindings = (
+        start.with_columns(pl.lit(0, dtype=pl.Int8).alias(UNIT))
+        .select(
+            [
+                pl.col(UNIT),
+                *(pl.col(c).alias(vcol(v)) for v, c in names.items()),
+            ]
+        )
+        .unique()
+    )
     result = engine.evaluator.evaluate(
         rule.body,
         lambda _i, a: engine.relation(a.pred).frame,

@@ -15,9 +15,12 @@ ill-typed literals of a recognised datatype are inconsistencies).
 
 from __future__ import annotations
 
+import math
 import re
+import struct
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
+from xml.etree import ElementTree
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
@@ -65,20 +68,101 @@ RECOGNISED = frozenset(
 
 
 def encode_term(node: Node) -> str:
-    """The interned form of an rdflib term."""
+    """The interned form of an rdflib term (literals in their canonical form)."""
     if isinstance(node, URIRef):
         return f"<{node}>"
     if isinstance(node, BNode):
         return f"_:{node}"
     if isinstance(node, Literal):
-        if node.datatype == XSD.string:
-            node = Literal(str(node))
-        elif node.language:
-            node = Literal(str(node), lang=node.language.lower())
-        return node.n3()
+        return canonical_literal(node).n3()
     raise LatticeRdfError(
         f"unsupported RDF term {node!r}", hint="use IRIs, blank nodes and literals"
     )
+
+
+_INTEGER_LEX = re.compile(r"^[+-]?[0-9]+$")
+_DECIMAL_LEX = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+_FLOAT_LEX = re.compile(
+    r"^(?:[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[Ee][+-]?[0-9]+)?|INF)|-INF|NaN)$"
+)
+_BOOLEAN = {"true": "true", "1": "true", "false": "false", "0": "false"}
+
+
+def _float_text(value: float, single: bool) -> str:
+    if single and math.isfinite(value):
+        try:
+            value = struct.unpack("f", struct.pack("f", value))[0]
+        except OverflowError:
+            value = math.copysign(math.inf, value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "INF" if value > 0 else "-INF"
+    return repr(value)
+
+
+def canonical_literal(node: Literal) -> Literal:
+    """One literal per value: canonical lexical forms, ``xsd:string`` as plain, lower-case tags.
+
+    Integers of every XSD integer type and integral decimals become
+    ``xsd:integer`` (they share one value space); floats are rounded to
+    single precision.  A lexical form outside its datatype's lexical space is
+    kept verbatim: the literal is ill-typed, which :func:`literal_facts`
+    reports.
+    """
+    lexical = str(node)
+    if node.language:
+        return Literal(lexical, lang=node.language.lower())
+    dt = node.datatype
+    if dt is None or dt == XSD.string:
+        return Literal(lexical)
+    local = str(dt)[len(XSD_NS) :] if str(dt).startswith(XSD_NS) else ""
+    if local in _INTEGER_RANGES or local == "decimal":
+        if _INTEGER_LEX.match(lexical) or (local == "decimal" and _DECIMAL_LEX.match(lexical)):
+            value = Decimal(lexical)
+            if value == value.to_integral_value():
+                return Literal(
+                    str(int(value)),
+                    datatype=XSD.integer if local == "decimal" else dt,
+                    normalize=False,
+                )
+            text = format(value.normalize(), "f")
+            return Literal(text, datatype=XSD.decimal, normalize=False)
+        return Literal(lexical, datatype=dt, normalize=False)
+    if local in ("float", "double"):
+        if _FLOAT_LEX.match(lexical):
+            return Literal(
+                _float_text(float(lexical.replace("INF", "inf")), local == "float"),
+                datatype=dt,
+                normalize=False,
+            )
+        return Literal(lexical, datatype=dt, normalize=False)
+    if local == "boolean":
+        return Literal(_BOOLEAN.get(lexical, lexical), datatype=dt, normalize=False)
+    return Literal(lexical, datatype=dt, normalize=False)
+
+
+def well_typed(lexical: str, datatype: str) -> bool:
+    """Whether ``lexical`` is in the lexical space of a recognised XSD datatype."""
+    local = datatype[len(XSD_NS) :] if datatype.startswith(XSD_NS) else ""
+    if local in _INTEGER_RANGES:
+        if not _INTEGER_LEX.match(lexical):
+            return False
+        low, high = _INTEGER_RANGES[local]
+        value = int(lexical)
+        return (low is None or value >= low) and (high is None or value <= high)
+    if local == "decimal":
+        return bool(_DECIMAL_LEX.match(lexical))
+    if local in ("float", "double"):
+        return bool(_FLOAT_LEX.match(lexical))
+    if local == "boolean":
+        return lexical in _BOOLEAN
+    if datatype == f"{RDF_NS}XMLLiteral":
+        try:  # expat refuses entity expansion attacks; the fragment is wrapped in one element
+            ElementTree.fromstring(f"<r>{lexical}</r>")  # noqa: S314
+        except ElementTree.ParseError:
+            return False
+    return True
 
 
 def decode_term(text: str) -> Node:
@@ -137,18 +221,15 @@ def literal_facts(
             dt = str(RDF.langString) if match.group("lang") else str(XSD.string)
         if dt not in recognised:
             continue
-        try:
-            node = from_n3(term)
-        except Exception:  # noqa: S112 - an undecodable literal is simply not typed
-            continue
-        if isinstance(node, Literal) and node.ill_typed:
+        lexical = match.group("lex").replace('\\"', '"').replace("\\\\", "\\")
+        if not well_typed(lexical, dt):
             bad.append(term)
             continue
         out.append((term, TYPE, f"<{dt}>"))
         local = dt[len(XSD_NS) :] if dt.startswith(XSD_NS) else ""
         if local in _INTEGER_RANGES:
             try:
-                value = int(Decimal(str(node)))
+                value = int(Decimal(lexical))
             except (InvalidOperation, ValueError):
                 continue
             out.append((term, TYPE, _iri(XSD_NS, "decimal")))

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["OWL_RL_RULES", "RDFS_RULES", "ruleset"]
+__all__ = ["OWL_RL_RULES", "RDFS_RULES", "RDF_RULES", "RULESETS", "ruleset"]
+
+RULESETS = ("rdf", "rdfs", "owl-rl", "rdfs+owl-rl")
 
 NAMESPACES = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -43,8 +45,13 @@ DECLS = """
 .decl clash(rule:symbol, x:symbol)
 """
 
+RDF_RULES = """
+// RDF 1.1 semantics, section 8: the rdf entailment pattern.
+triple(P, rdf:type, rdf:Property) :- triple(_, P, _).                                   // rdfD2
+"""
+
 RDFS_RULES = """
-// RDF 1.1 semantics, section 8/9: the rdf and rdfs entailment patterns.
+// RDF 1.1 semantics, section 9: the rdfs entailment patterns (with rdfD2).
 triple(P, rdf:type, rdf:Property) :- triple(_, P, _).                                   // rdfD2
 triple(X, rdf:type, C) :- triple(P, rdfs:domain, C), triple(X, P, _).                  // rdfs2
 triple(Y, rdf:type, C) :- triple(P, rdfs:range, C), triple(_, P, Y).                   // rdfs3
@@ -64,6 +71,7 @@ triple(D, rdfs:subClassOf, rdfs:Literal) :- triple(D, rdf:type, rdfs:Datatype). 
 OWL_RL_RULES = """
 .decl list_member(l:symbol, x:symbol)
 .decl member_list(l:symbol)
+.decl list_cell(head:symbol, cell:symbol)
 .decl all_types(l:symbol, x:symbol)
 .decl chain_list(l:symbol)
 .decl chain(l:symbol, x:symbol, y:symbol)
@@ -80,8 +88,9 @@ member_list(L) :- triple(_, owl:oneOf, L).
 member_list(L) :- triple(_, owl:members, L).
 member_list(L) :- triple(_, owl:distinctMembers, L).
 member_list(L) :- triple(_, owl:disjointUnionOf, L).
-member_list(R) :- member_list(L), triple(L, rdf:rest, R).
-list_member(L, X) :- member_list(L), triple(L, rdf:first, X).
+list_cell(H, H) :- member_list(H).
+list_cell(H, R) :- list_cell(H, C), triple(C, rdf:rest, R).
+list_member(H, X) :- list_cell(H, C), triple(C, rdf:first, X).
 
 // equality (eq-ref is not materialised, see the module docstring)
 triple(Y, owl:sameAs, X) :- triple(X, owl:sameAs, Y).                                       // eq-sym
@@ -111,6 +120,10 @@ chain_list(R) :- chain_list(L), triple(L, rdf:rest, R).
 chain(L, X, Y) :- chain_list(L), triple(L, rdf:first, P), triple(L, rdf:rest, rdf:nil), triple(X, P, Y).
 chain(L, X, Y) :- chain_list(L), triple(L, rdf:first, P), triple(L, rdf:rest, R), R != rdf:nil, triple(X, P, Z), chain(R, Z, Y).
 triple(X, P, Y) :- triple(P, owl:propertyChainAxiom, L), chain(L, X, Y).                  // prp-spo2
+// a chain (P P) below P is transitivity of P (RDF-Based semantics, 5.11)
+triple(P, rdf:type, owl:TransitiveProperty) :- triple(P, owl:propertyChainAxiom, L), triple(L, rdf:first, P), triple(L, rdf:rest, R), triple(R, rdf:first, P), triple(R, rdf:rest, rdf:nil).
+// reflexive properties relate every named individual to itself (beyond RL, sound under RDF-Based semantics)
+triple(X, P, X) :- triple(P, rdf:type, owl:ReflexiveProperty), triple(X, rdf:type, owl:NamedIndividual).
 triple(X, Q, Y) :- triple(P, owl:equivalentProperty, Q), triple(X, P, Y).                 // prp-eqp1
 triple(X, P, Y) :- triple(P, owl:equivalentProperty, Q), triple(X, Q, Y).                 // prp-eqp2
 clash("prp-pdw", X) :- triple(P1, owl:propertyDisjointWith, P2), triple(X, P1, Y), triple(X, P2, Y).
@@ -130,8 +143,8 @@ clash("prp-npa2", I) :- triple(X, owl:sourceIndividual, I), triple(X, owl:assert
 triple(owl:Thing, rdf:type, owl:Class) :- triple(_, _, _).                                  // cls-thing
 triple(owl:Nothing, rdf:type, owl:Class) :- triple(_, _, _).                                // cls-nothing1
 clash("cls-nothing2", X) :- triple(X, rdf:type, owl:Nothing).
-all_types(L, X) :- member_list(L), triple(L, rdf:first, C), triple(L, rdf:rest, rdf:nil), triple(X, rdf:type, C).
-all_types(L, X) :- member_list(L), triple(L, rdf:first, C), triple(L, rdf:rest, R), R != rdf:nil, all_types(R, X), triple(X, rdf:type, C).
+all_types(L, X) :- list_cell(_, L), triple(L, rdf:first, C), triple(L, rdf:rest, rdf:nil), triple(X, rdf:type, C).
+all_types(L, X) :- list_cell(_, L), triple(L, rdf:first, C), triple(L, rdf:rest, R), R != rdf:nil, all_types(R, X), triple(X, rdf:type, C).
 triple(Y, rdf:type, C) :- triple(C, owl:intersectionOf, L), all_types(L, Y).               // cls-int1
 triple(Y, rdf:type, C1) :- triple(C, owl:intersectionOf, L), list_member(L, C1), triple(Y, rdf:type, C).  // cls-int2
 triple(Y, rdf:type, C) :- triple(C, owl:unionOf, L), list_member(L, C1), triple(Y, rdf:type, C1).        // cls-uni
@@ -148,6 +161,25 @@ clash("cls-maxqc2", U) :- triple(X, owl:maxQualifiedCardinality, "\\"0\\"^^<http
 triple(Y1, owl:sameAs, Y2) :- triple(X, owl:maxQualifiedCardinality, "\\"1\\"^^<http://www.w3.org/2001/XMLSchema#nonNegativeInteger>"), triple(X, owl:onProperty, P), triple(X, owl:onClass, C), triple(U, rdf:type, X), triple(U, P, Y1), triple(Y1, rdf:type, C), triple(U, P, Y2), triple(Y2, rdf:type, C), Y1 != Y2.  // cls-maxqc3
 triple(Y1, owl:sameAs, Y2) :- triple(X, owl:maxQualifiedCardinality, "\\"1\\"^^<http://www.w3.org/2001/XMLSchema#nonNegativeInteger>"), triple(X, owl:onProperty, P), triple(X, owl:onClass, owl:Thing), triple(U, rdf:type, X), triple(U, P, Y1), triple(U, P, Y2), Y1 != Y2.  // cls-maxqc4
 triple(Y, rdf:type, C) :- triple(C, owl:oneOf, L), list_member(L, Y).                     // cls-oo
+
+// the XSD numeric datatype hierarchy: value-space inclusion is subclassing (extensional semantics)
+triple(xsd:byte, rdfs:subClassOf, xsd:short) :- triple(_, _, _).
+triple(xsd:short, rdfs:subClassOf, xsd:int) :- triple(_, _, _).
+triple(xsd:int, rdfs:subClassOf, xsd:long) :- triple(_, _, _).
+triple(xsd:long, rdfs:subClassOf, xsd:integer) :- triple(_, _, _).
+triple(xsd:unsignedByte, rdfs:subClassOf, xsd:unsignedShort) :- triple(_, _, _).
+triple(xsd:unsignedShort, rdfs:subClassOf, xsd:unsignedInt) :- triple(_, _, _).
+triple(xsd:unsignedInt, rdfs:subClassOf, xsd:unsignedLong) :- triple(_, _, _).
+triple(xsd:unsignedLong, rdfs:subClassOf, xsd:nonNegativeInteger) :- triple(_, _, _).
+triple(xsd:positiveInteger, rdfs:subClassOf, xsd:nonNegativeInteger) :- triple(_, _, _).
+triple(xsd:nonNegativeInteger, rdfs:subClassOf, xsd:integer) :- triple(_, _, _).
+triple(xsd:negativeInteger, rdfs:subClassOf, xsd:nonPositiveInteger) :- triple(_, _, _).
+triple(xsd:nonPositiveInteger, rdfs:subClassOf, xsd:integer) :- triple(_, _, _).
+triple(xsd:integer, rdfs:subClassOf, xsd:decimal) :- triple(_, _, _).
+
+// n-ary disjointness axioms state the pairwise ones (RDF-Based semantics, 5.10 and 5.12)
+triple(C1, owl:disjointWith, C2) :- triple(A, rdf:type, owl:AllDisjointClasses), triple(A, owl:members, L), list_member(L, C1), list_member(L, C2), C1 != C2.
+triple(P1, owl:propertyDisjointWith, P2) :- triple(A, rdf:type, owl:AllDisjointProperties), triple(A, owl:members, L), list_member(L, P1), list_member(L, P2), P1 != P2.
 
 // class axioms
 triple(X, rdf:type, C2) :- triple(C1, rdfs:subClassOf, C2), triple(X, rdf:type, C1).     // cax-sco
@@ -194,6 +226,8 @@ def ruleset(name: str) -> str:
     (which also includes the RDFS rules' schema reasoning through its own
     ``scm-*``/``prp-*``/``cax-*`` rules).
     """
+    if name == "rdf":
+        return expand(DECLS + RDF_RULES)
     if name == "rdfs":
         return expand(DECLS + RDFS_RULES)
     if name in ("owl-rl", "owl2-rl", "owlrl"):
@@ -203,5 +237,5 @@ def ruleset(name: str) -> str:
     from dynamic_semantic_lattice_engine.errors import LatticeInputError
 
     raise LatticeInputError(
-        f"unknown rule set {name!r}", hint="use rdfs, owl-rl, rdfs+owl-rl or a .dl file"
+        f"unknown rule set {name!r}", hint="use rdf, rdfs, owl-rl, rdfs+owl-rl or a .dl file"
     )
