@@ -12,6 +12,12 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
+from linux_scalable_cloud_kernel._cgroup import (
+    LIMIT_FILES,
+    CgroupError,
+    CgroupTree,
+    find_cgroup2_mount,
+)
 from linux_scalable_cloud_kernel._node_metrics import (
     NETSTAT_DEFAULT_FIELDS,
     NodeCollector,
@@ -50,7 +56,10 @@ from linux_scalable_cloud_kernel.errors import (
 
 __all__ = [
     "CPU_MODES",
+    "LIMIT_FILES",
     "NETSTAT_DEFAULT_FIELDS",
+    "CgroupError",
+    "CgroupTree",
     "CpuTimes",
     "DiskStats",
     "KernelToolkitError",
@@ -65,6 +74,7 @@ __all__ = [
     "Scrape",
     "StatFile",
     "__version__",
+    "find_cgroup2_mount",
     "parse_diskstats",
     "parse_file_nr",
     "parse_listen_address",

@@ -11,11 +11,13 @@ from typing import NoReturn, cast
 from prometheus_client import CollectorRegistry, generate_latest
 
 from linux_scalable_cloud_kernel import __version__
+from linux_scalable_cloud_kernel._cgroup import CgroupTree
 from linux_scalable_cloud_kernel._node_metrics import NodeCollector, rates, scrape
 from linux_scalable_cloud_kernel._procfs import NodeFiles
 from linux_scalable_cloud_kernel._serve import parse_listen_address, serve_metrics
 from linux_scalable_cloud_kernel._top import render_top
 from linux_scalable_cloud_kernel.config import KernelToolkitSettings
+from linux_scalable_cloud_kernel.errors import KernelToolkitInputError
 from shared_core.cli import CliApp, Context
 from shared_core.errors import ExitCode
 
@@ -89,6 +91,68 @@ def _top(ctx: Context, args: argparse.Namespace) -> int:
         ctx.stdout.flush()
         previous = current
         shown += 1
+    return ExitCode.OK
+
+
+def _cgroup_setup(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="create a group (and its parents)")
+    create.add_argument("name")
+    create.add_argument("--controller", action="append", default=[], help="enable (repeatable)")
+    limit = actions.add_parser("set", help="set limits: cpu.max='50000 100000' memory.max=256M ...")
+    limit.add_argument("name")
+    limit.add_argument("limits", nargs="+", metavar="KEY=VALUE")
+    move = actions.add_parser("move", help="move a process into a group")
+    move.add_argument("name")
+    move.add_argument("pid", type=int)
+    run_cmd = actions.add_parser("run", help="run a command inside a new group with limits")
+    run_cmd.add_argument("name")
+    run_cmd.add_argument("--limit", action="append", default=[], metavar="KEY=VALUE")
+    run_cmd.add_argument("command", nargs=argparse.REMAINDER)
+    stat = actions.add_parser("stat", help="usage, events and pressure of a group")
+    stat.add_argument("name")
+    remove = actions.add_parser("rm", help="remove an empty group")
+    remove.add_argument("name")
+
+
+def _limits(pairs: Sequence[str]) -> dict[str, str]:
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise KernelToolkitInputError(
+                f"expected KEY=VALUE, got {pair!r}", hint="e.g. memory.max=256M"
+            )
+        result[key.strip()] = value
+    return result
+
+
+@app.command("cgroup", help="cgroup v2: create, set, move, run, stat, rm", setup=_cgroup_setup)
+def _cgroup(ctx: Context, args: argparse.Namespace) -> int:
+    settings = cast(KernelToolkitSettings, ctx.settings)
+    tree = (
+        CgroupTree(settings.cgroup_mount)
+        if settings.cgroup_mount is not None
+        else CgroupTree.discover(settings.root)
+    )
+    if args.action == "create":
+        path = tree.create(args.name, args.controller)
+        ctx.emit({"created": str(path)}, human=f"created {path}")
+    elif args.action == "set":
+        limits = _limits(args.limits)
+        tree.set_limits(args.name, limits)
+        ctx.emit({"set": limits}, human="\n".join(f"{k} = {v}" for k, v in limits.items()))
+    elif args.action == "move":
+        tree.move(args.name, args.pid)
+        ctx.emit({"moved": args.pid, "to": args.name}, human=f"moved {args.pid} to {args.name}")
+    elif args.action == "run":
+        command = args.command[1:] if args.command[:1] == ["--"] else args.command
+        return tree.run(args.name, command, _limits(args.limit))
+    elif args.action == "stat":
+        ctx.emit(tree.stat(args.name))
+    else:
+        tree.remove(args.name)
+        ctx.emit({"removed": args.name}, human=f"removed {args.name}")
     return ExitCode.OK
 
 

@@ -22,3 +22,7 @@ class KernelToolkitSettings(CoreSettings):
         default=Path("/"),
         description="filesystem root holding proc/ and sys/ (a fixture tree in tests)",
     )
+    cgroup_mount: Path | None = Field(
+        default=None,
+        description="cgroup2 mount point (default: found in ROOT/proc/self/mountinfo)",
+    )
