@@ -33,19 +33,31 @@ def bindings() -> dict[str, Any]:
     return {"x": 42, "name": "alice", "items": items, "tags": ["a", "vip"]}
 
 
-def median_us(fn: Callable[[], Any], *, rounds: int = 7, budget_s: float = 1.5) -> float:
-    """Median per-call time over ``rounds`` timed batches, sized to the time budget."""
-    start = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - start, 1e-7)
-    number = max(1, int(budget_s / rounds / one))
-    samples = []
-    for _ in range(rounds):
+def paired_medians(
+    a: Callable[[], Any], b: Callable[[], Any], *, rounds: int = 9, budget_s: float = 3.0
+) -> tuple[float, float]:
+    """Median per-call microseconds of ``a`` and ``b``, timed in alternating batches.
+
+    Alternating the two keeps a noisy machine (other processes) from favouring
+    either side.
+    """
+
+    def calibrate(fn: Callable[[], Any]) -> int:
         t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - t0) / number * 1e6)
-    return statistics.median(samples)
+        fn()
+        one = max(time.perf_counter() - t0, 1e-7)
+        return max(1, int(budget_s / 2 / rounds / one))
+
+    na, nb = calibrate(a), calibrate(b)
+    sa: list[float] = []
+    sb: list[float] = []
+    for _ in range(rounds):
+        for fn, n, out in ((a, na, sa), (b, nb, sb)):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            out.append((time.perf_counter() - t0) / n * 1e6)
+    return statistics.median(sa), statistics.median(sb)
 
 
 def ours(expr: str, b: dict[str, Any]) -> tuple[Callable[[], Any], Any]:
@@ -69,19 +81,18 @@ def main() -> int:
     results: dict[str, Any] = {}
     for label, expr in (("simple", SIMPLE), ("moderate", MODERATE)):
         fn, value = ours(expr, b)
-        row: dict[str, Any] = {
-            "expression": expr,
-            "ours_us": round(median_us(fn), 3),
-            "ours_value": value,
-        }
+        row: dict[str, Any] = {"expression": expr, "ours_value": value}
         try:
             pfn, pvalue = peer(expr, b)
         except ImportError:
             row["peer"] = "cel-python not installed (install the `compare` extra)"
+            row["ours_us"] = round(paired_medians(fn, fn)[0], 3)
         else:
-            row["peer_us"] = round(median_us(pfn), 3)
+            ours_us, peer_us = paired_medians(fn, pfn)
+            row["ours_us"] = round(ours_us, 3)
+            row["peer_us"] = round(peer_us, 3)
             row["peer_value"] = bool(pvalue)
-            row["speedup"] = round(row["peer_us"] / row["ours_us"], 1)
+            row["speedup"] = round(peer_us / ours_us, 1)
         results[label] = row
     json.dump(results, sys.stdout, indent=2)
     print()

@@ -76,6 +76,10 @@ class Op:
     APPEND_TO = 30  # (slot)                 pop v; append it to the list in a local
     QUANTIFY = 31  # (slot, exit, is_all)    all/exists step: pop a predicate value
     ASSERT = 32  # (message)                 pop; anything but true fails the run
+    VAR_BINARY_K = 33  # (name, function, const)      push f(variable, const)
+    LOCAL_BINARY_K = 34  # (slot, function, const)    push f(local, const)
+    FIELD_BINARY_K = 35  # (slot, field, function, const)  push f(local.field, const)
+    CALL_K = 36  # (function, consts, member)  replace top with f(top, *consts)
 
 
 OP_NAMES: Final = {v: k for k, v in vars(Op).items() if not k.startswith("_")}

@@ -316,6 +316,9 @@ class CodeGen:
                 return gas + 1
             if len(args) == 2 and fn in BINARY_OPERATORS:
                 if isinstance(args[1], Const):
+                    fused = self._fused_binary_k(fn, args[0], args[1].value)
+                    if fused:
+                        return 1
                     gas = self.expr(args[0])
                     self.emit(Op.BINARY_K, fn, args[1].value)
                     return gas + 1
@@ -329,9 +332,35 @@ class CodeGen:
             gas = sum(self.expr(a) for a in args)
             self.emit(Op.CALL, fn, len(args), False, delta=1 - len(args))
             return gas + 1
-        gas = self.expr(e.target) + sum(self.expr(a) for a in args)
+        gas = self.expr(e.target)
+        if args and all(isinstance(a, Const) for a in args):
+            self.emit(Op.CALL_K, fn, [a.value for a in args if isinstance(a, Const)], True)
+            return gas + 1
+        gas += sum(self.expr(a) for a in args)
         self.emit(Op.CALL, fn, len(args) + 1, True, delta=-len(args))
         return gas + 1
+
+    def _fused_binary_k(self, fn: str, left: Expr, const: Any) -> bool:
+        """One instruction for ``var OP const``, ``local OP const``, ``local.f OP const``."""
+        if isinstance(left, Ident) and not left.name.startswith("."):
+            slot = self.lookup_local(left.name)
+            if slot is not None:
+                self.emit(Op.LOCAL_BINARY_K, slot, fn, const, delta=1)
+                return True
+            if not self.container and left.name not in self.constants:
+                self.emit(Op.VAR_BINARY_K, left.name, fn, const, delta=1)
+                return True
+        if (
+            isinstance(left, Select)
+            and not left.test_only
+            and isinstance(left.operand, Ident)
+            and not left.operand.name.startswith(".")
+        ):
+            slot = self.lookup_local(left.operand.name)
+            if slot is not None:
+                self.emit(Op.FIELD_BINARY_K, slot, left.field, fn, const, delta=1)
+                return True
+        return False
 
     def _fast_parts(self, e: Comprehension) -> tuple[str, Expr | None, Expr | None] | None:
         """(kind, predicate, value) when the comprehension is a recognisable macro."""

@@ -74,14 +74,22 @@ class CompiledExpression:
         self, bindings: Mapping[str, Any] | None = None, *, gas_limit: int | None = None
     ) -> Any:
         """The value of the expression; a CEL error raises :class:`ContractEvalError`."""
-        result = self.run(bindings, gas_limit=gas_limit)
-        if result.error is not None:
+        try:
+            value, error, _ = self._loaded.execute(
+                bindings or {}, self.program.gas_bound if gas_limit is None else gas_limit
+            )
+        except GasExhausted as exc:
+            raise ContractGasError(
+                f"evaluation ran out of gas (limit {exc.used})",
+                hint=f"raise the limit; the static bound of this expression is {self.gas_bound}",
+            ) from None
+        if error is not None:
             raise ContractEvalError(
-                f"expression evaluated to an error: {result.error.message}",
+                f"expression evaluated to an error: {error.message}",
                 hint="check the bindings' types and values",
                 expression=self.source,
             )
-        return result.value
+        return value
 
     def to_bytes(self) -> bytes:
         """The versioned, hashed binary form (byte-identical for identical input)."""

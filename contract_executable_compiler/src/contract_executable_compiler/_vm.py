@@ -128,6 +128,17 @@ class LoadedProgram:
                 if fn is None:
                     raise ContractBytecodeError(f"unknown operator {args[0]!r} in bytecode")
                 linked.append((op, (fn, args[1])))
+            elif op in (Op.VAR_BINARY_K, Op.LOCAL_BINARY_K, Op.FIELD_BINARY_K):
+                fn = BINARY_OPERATORS.get(args[-2])
+                if fn is None:
+                    raise ContractBytecodeError(f"unknown operator {args[-2]!r} in bytecode")
+                head = tuple(
+                    int(a) if op != Op.VAR_BINARY_K and i == 0 else a
+                    for i, a in enumerate(args[:-2])
+                )
+                linked.append((op, (*head, fn, args[-1])))
+            elif op == Op.CALL_K:
+                linked.append((op, (_resolve_call(args[0], bool(args[2]), ext), tuple(args[1]))))
             elif op == Op.LOCAL_SELECT:
                 linked.append((op, (int(args[0]), str(args[1]))))
             elif op == Op.APPEND_TO:
@@ -175,8 +186,19 @@ class LoadedProgram:
         Returns the value or the CEL error it evaluated to; raises
         :class:`GasExhausted` when the limit is reached.
         """
-        code = self.code
         limit = self.program.gas_bound if gas_limit is None else gas_limit
+        value, error, used = self.execute(activation, limit, state, events)
+        return RunResult(value, error, used)
+
+    def execute(
+        self,
+        activation: Mapping[str, Any],
+        limit: int,
+        state: dict[str, Any] | None = None,
+        events: list[tuple[str, list[Any]]] | None = None,
+    ) -> tuple[Any, CelEvalError | None, int]:
+        """The interpreter loop: ``(value, error, gas used)``; the hot path behind :meth:`run`."""
+        code = self.code
         gas = limit
         stack: list[Any] = []
         push = stack.append
@@ -331,6 +353,29 @@ class LoadedProgram:
                             push(select_field(v, arg[1]))
                     elif op == 28:  # BINARY_K
                         stack[-1] = arg[0](stack[-1], arg[1])
+                    elif op == 35:  # FIELD_BINARY_K
+                        v = local[arg[0]]
+                        if type(v) is dict:
+                            v = v.get(arg[1], _MISSING)
+                            if v is _MISSING:
+                                raise CelEvalError(f"no such key: {arg[1]}")
+                        else:
+                            v = select_field(v, arg[1])
+                        push(arg[2](v, arg[3]))
+                    elif op == 33:  # VAR_BINARY_K
+                        v = activation.get(arg[0], _MISSING)
+                        if v is _MISSING:
+                            v = TYPE_VALUES.get(arg[0], _MISSING)
+                            if v is _MISSING:
+                                raise CelEvalError(f"undeclared reference to '{arg[0]}'")
+                        push(arg[1](v, arg[2]))
+                    elif op == 34:  # LOCAL_BINARY_K
+                        v = local[arg[0]]
+                        if type(v) is ErrorValue:
+                            raise v.error
+                        push(arg[1](v, arg[2]))
+                    elif op == 36:  # CALL_K
+                        stack[-1] = arg[0](stack[-1], *arg[1])
                     elif op == 31:  # QUANTIFY
                         slot, exit_to, is_all = arg
                         v = pop()
@@ -353,7 +398,7 @@ class LoadedProgram:
                             raise acc.error
                         acc.append(pop())
                     elif op == 24:  # RETURN
-                        return RunResult(pop(), None, limit - gas)
+                        return pop(), None, limit - gas
                     elif op == 25:  # STORE_STATE
                         if state is None:
                             raise CelEvalError("no contract state to store into")
@@ -386,7 +431,7 @@ class LoadedProgram:
                 )
                 h = self._handler(pc - 1)
                 if h is None:
-                    return RunResult(None, err, limit - gas)
+                    return None, err, limit - gas
                 del stack[h[2] :]
                 push(ErrorValue(err))
                 pc = h[1]
