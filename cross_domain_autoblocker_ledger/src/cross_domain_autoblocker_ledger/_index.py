@@ -45,6 +45,7 @@ class BlockIndex:
         self._v4 = pytricia.PyTricia(32, socket.AF_INET)
         self._v6 = pytricia.PyTricia(128, socket.AF_INET6)
         self._other: dict[tuple[str, str], _Slot] = {}
+        self._slots: dict[str, _Slot] = {}  # trie key -> its slot (exact access without the trie)
         self._by_id: dict[int, Decision] = {}
         self._expiry: list[tuple[float, int]] = []
 
@@ -68,11 +69,10 @@ class BlockIndex:
         self._by_id[decision.id] = decision
         if decision.scope in ("Ip", "Range"):
             v6, key = _prefix(decision)
-            trie = self._v6 if v6 else self._v4
-            slot = trie.get(key) if trie.has_key(key) else None
+            slot = self._slots.get(key)
             if slot is None:
-                slot = {}
-                trie.insert(key, slot)
+                slot = self._slots[key] = {}
+                (self._v6 if v6 else self._v4).insert(key, slot)
             slot[decision.id] = decision
         else:
             self._other.setdefault((decision.scope, decision.value), {})[decision.id] = decision
@@ -90,12 +90,12 @@ class BlockIndex:
             return None
         if decision.scope in ("Ip", "Range"):
             v6, key = _prefix(decision)
-            trie = self._v6 if v6 else self._v4
-            if trie.has_key(key):
-                slot = trie.get(key)
+            slot = self._slots.get(key)
+            if slot is not None:
                 slot.pop(decision_id, None)
                 if not slot:
-                    trie.delete(key)
+                    del self._slots[key]
+                    (self._v6 if v6 else self._v4).delete(key)
         else:
             other_key = (decision.scope, decision.value)
             other_slot = self._other.get(other_key)
@@ -130,13 +130,19 @@ class BlockIndex:
             self._check_address(address)
         trie = self._v6 if v6 else self._v4
         try:
-            key = trie.get_key(address)
+            slot: _Slot | None = trie.get(address)
         except ValueError:
             self._check_address(address)
             raise  # unreachable: _check_address raised; pytricia refuses no valid address
+        if slot is None:
+            return []
+        found = [d for d in slot.values() if d.until > now]
+        if found:  # the common case: one C call, one small dict
+            return found
+        # The longest prefix only holds expired decisions: walk up to shorter ones.
+        key = trie.parent(trie.get_key(address))
         while key is not None:
-            slot: _Slot = trie.get(key)
-            found = [d for d in slot.values() if d.until > now]
+            found = [d for d in trie.get(key).values() if d.until > now]
             if found:
                 return found
             key = trie.parent(key)
