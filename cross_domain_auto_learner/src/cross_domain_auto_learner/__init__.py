@@ -18,6 +18,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 _EXPORTS: dict[str, str] = {
     "DriftAdaptive": "_adaptive",
+    "HalfSpaceTrees": "_anomaly",
     "GaussianNB": "_bayes",
     "class_moments": "_bayes",
     "CLASSIFIERS": "_catalog",
@@ -68,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "AutoSelector": "_selection",
     "Candidate": "_selection",
     "default_portfolio": "_selection",
+    "OnlineClassifier": "_sklearn",
     "AGRAWAL_FEATURES": "_streams",
     "Stream": "_streams",
     "agrawal": "_streams",
@@ -75,6 +77,14 @@ _EXPORTS: dict[str, str] = {
     "hyperplane": "_streams",
     "sea": "_streams",
     "synthetic_stream": "_streams",
+    "DomainRegistry": "_transfer",
+    "META_FEATURES": "_transfer",
+    "adaptation_gain": "_transfer",
+    "coral": "_transfer",
+    "importance_weights": "_transfer",
+    "map_features": "_transfer",
+    "meta_features": "_transfer",
+    "warm_start_curve": "_transfer",
     "HoeffdingTree": "_tree",
     "AutoLearnerSettings": "config",
     "LearnerDomainError": "errors",
@@ -92,17 +102,20 @@ __all__ = [
     "FORMAT_VERSION",
     "KSWIN",
     "MAGIC",
+    "META_FEATURES",
     "REGRESSORS",
     "AdaptiveRandomForest",
     "AutoLearnerSettings",
     "AutoSelector",
     "Candidate",
     "Classifier",
+    "DomainRegistry",
     "DriftAdaptive",
     "DriftDetector",
     "EvaluationResult",
     "FeatureHasher",
     "GaussianNB",
+    "HalfSpaceTrees",
     "HoeffdingTree",
     "KNNClassifier",
     "KNNRegressor",
@@ -115,6 +128,7 @@ __all__ = [
     "LearnerModelSignatureError",
     "LinearRegression",
     "LogisticRegression",
+    "OnlineClassifier",
     "OnlineOneHot",
     "OnlineScaler",
     "Optimizer",
@@ -125,21 +139,26 @@ __all__ = [
     "Regressor",
     "Stream",
     "__version__",
+    "adaptation_gain",
     "agrawal",
     "as_matrix",
     "class_moments",
     "classification_metrics",
     "concept_drift",
+    "coral",
     "default_portfolio",
     "detection_report",
     "dumps_model",
     "hash_token",
     "holdout",
     "hyperplane",
+    "importance_weights",
     "load_model",
     "loads_model",
     "make_detector",
     "make_model",
+    "map_features",
+    "meta_features",
     "parse_csv",
     "parse_jsonl",
     "prequential",
@@ -150,6 +169,7 @@ __all__ = [
     "sea",
     "split_target",
     "synthetic_stream",
+    "warm_start_curve",
     "write_report",
 ]
 
@@ -169,6 +189,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from cross_domain_auto_learner._adaptive import DriftAdaptive as DriftAdaptive
+    from cross_domain_auto_learner._anomaly import HalfSpaceTrees as HalfSpaceTrees
     from cross_domain_auto_learner._bayes import GaussianNB as GaussianNB
     from cross_domain_auto_learner._bayes import class_moments as class_moments
     from cross_domain_auto_learner._catalog import CLASSIFIERS as CLASSIFIERS
@@ -219,6 +240,7 @@ if TYPE_CHECKING:
     from cross_domain_auto_learner._selection import AutoSelector as AutoSelector
     from cross_domain_auto_learner._selection import Candidate as Candidate
     from cross_domain_auto_learner._selection import default_portfolio as default_portfolio
+    from cross_domain_auto_learner._sklearn import OnlineClassifier as OnlineClassifier
     from cross_domain_auto_learner._streams import AGRAWAL_FEATURES as AGRAWAL_FEATURES
     from cross_domain_auto_learner._streams import Stream as Stream
     from cross_domain_auto_learner._streams import agrawal as agrawal
@@ -226,6 +248,14 @@ if TYPE_CHECKING:
     from cross_domain_auto_learner._streams import hyperplane as hyperplane
     from cross_domain_auto_learner._streams import sea as sea
     from cross_domain_auto_learner._streams import synthetic_stream as synthetic_stream
+    from cross_domain_auto_learner._transfer import META_FEATURES as META_FEATURES
+    from cross_domain_auto_learner._transfer import DomainRegistry as DomainRegistry
+    from cross_domain_auto_learner._transfer import adaptation_gain as adaptation_gain
+    from cross_domain_auto_learner._transfer import coral as coral
+    from cross_domain_auto_learner._transfer import importance_weights as importance_weights
+    from cross_domain_auto_learner._transfer import map_features as map_features
+    from cross_domain_auto_learner._transfer import meta_features as meta_features
+    from cross_domain_auto_learner._transfer import warm_start_curve as warm_start_curve
     from cross_domain_auto_learner._tree import HoeffdingTree as HoeffdingTree
     from cross_domain_auto_learner.config import AutoLearnerSettings as AutoLearnerSettings
     from cross_domain_auto_learner.errors import LearnerDomainError as LearnerDomainError

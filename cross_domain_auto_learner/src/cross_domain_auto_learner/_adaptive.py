@@ -113,6 +113,12 @@ class DriftAdaptive(Classifier):
             self._react()
         self.n_seen += n
 
+    def rebaseline(self) -> None:
+        self._detector = self._detector.clone()
+        self._warn = self._warn.clone()
+        self.background = None
+        self.model.rebaseline()
+
     def _react(self) -> None:
         # a fresh detector: the replacement's falling error must not read as another change
         self._detector = self._detector.clone()

@@ -188,6 +188,13 @@ class AdaptiveRandomForest(Classifier):
             self._detector = ADWIN(delta=self.ensemble_delta)
         self.n_seen += n
 
+    def rebaseline(self) -> None:
+        self._detector = ADWIN(delta=self.ensemble_delta)
+        for member in self.members:
+            member.warn = ADWIN(delta=self.warning_delta)
+            member.drift = ADWIN(delta=self.drift_delta)
+            member.background = None
+
     def _reset_members(self) -> None:
         """The ensemble as a whole got worse: every member starts over on the new concept.
 

@@ -85,6 +85,16 @@ class Classifier(Learner):
         """Update on one example."""
         self.learn_many(as_matrix(x), np.asarray([y], dtype=np.int64), np.asarray([w]))
 
+    def rebaseline(self) -> None:
+        """Forget what "normal" error looks like, keeping what was learned.
+
+        Called when a trained model is moved to a new domain (warm start):
+        its drift detectors must not read the new domain's different error
+        rate as a change and throw the transferred knowledge away.  Learners
+        without drift monitoring have nothing to forget.
+        """
+        return
+
     def predict_many(self, X: ArrayLike) -> IntArray:
         """Most probable class per row (0 before any training)."""
         proba = self.predict_proba_many(X)

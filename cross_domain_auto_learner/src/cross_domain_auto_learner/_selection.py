@@ -135,6 +135,10 @@ class AutoSelector(Classifier):
             if len(self.live) > 1 and self.n_seen >= self._rung_end:
                 self._halve()
 
+    def rebaseline(self) -> None:
+        for cand in self.live:
+            cand.model.rebaseline()
+
     def _halve(self) -> None:
         ranked = sorted(self.live, key=lambda c: c.score, reverse=True)
         keep = max(1, int(len(ranked) * self.keep_fraction))

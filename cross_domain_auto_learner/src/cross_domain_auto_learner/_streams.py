@@ -417,6 +417,8 @@ _NAMED: dict[str, Callable[[int, int | None], Stream]] = {
     "agrawal": lambda n, s: agrawal(n, function=1, seed=s),
     "agrawal-drift": _agrawal_drift,
     "agrawal-gradual": lambda n, s: _agrawal_drift(n, s, width=max(2, n // 10)),
+    "agrawal-perturbed": lambda n, s: agrawal(n, function=1, perturbation=0.1, seed=s),
+    "sea-shifted": lambda n, s: sea(n, variant=1, noise=0.02, seed=s),
     "hyperplane": lambda n, s: hyperplane(n, seed=s),
     "hyperplane-drift": lambda n, s: hyperplane(n, mag_change=0.001, seed=s),
 }
@@ -427,6 +429,7 @@ def synthetic_stream(name: str, n: int = 10000, seed: int | None = 42) -> Stream
 
     Names: ``sea``, ``sea-drift`` (abrupt at n/2), ``sea-gradual``, ``agrawal``,
     ``agrawal-drift`` (function 1 to 2, abrupt at n/2), ``agrawal-gradual``,
+    ``agrawal-perturbed`` and ``sea-shifted`` (related domains of ``agrawal`` and ``sea``),
     ``hyperplane`` and ``hyperplane-drift`` (incremental rotation).
     """
     try:

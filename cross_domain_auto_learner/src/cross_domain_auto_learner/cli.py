@@ -281,6 +281,76 @@ def _report(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def _setup_domains(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=("list", "add", "transfer"))
+    p.add_argument("name", nargs="?", help="domain name (for add)")
+    p.add_argument("--stream", metavar="FILE|synthetic:NAME", help="the domain's labelled data")
+    p.add_argument("--target", metavar="COL", help="target column of a file stream")
+    p.add_argument("--task", choices=("classification",), default="classification")
+    p.add_argument("--model", metavar="NAME", help="learner for add (default: --auto selection)")
+    p.add_argument("--auto", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--source", metavar="DOMAIN", help="transfer from this domain (default: the most similar)"
+    )
+    p.add_argument(
+        "--registry", metavar="FILE", help="registry file (default: the registry setting)"
+    )
+    p.add_argument("--out", metavar="MODEL", help="transfer: write the warm-started model here")
+
+
+@app.command(
+    "domains",
+    help="list known domains, add one, or warm-start a new domain from the most similar",
+    setup=_setup_domains,
+)
+def _domains(ctx: Context, args: argparse.Namespace) -> int:
+    from cross_domain_auto_learner._domains_cli import domains
+
+    return domains(ctx, args, _settings(ctx), _build)
+
+
+def _setup_serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--input", metavar="FILE", help="JSON lines to read instead of stdin")
+    p.add_argument("--learn", action="store_true", help="learn from records that carry the target")
+    p.add_argument(
+        "--save", metavar="MODEL", help="with --learn: write the updated model at the end"
+    )
+
+
+@app.command(
+    "serve",
+    help="predict JSON-lines records from stdin as they arrive (test-then-train with --learn)",
+    setup=_setup_serve,
+)
+def _serve(ctx: Context, args: argparse.Namespace) -> int:
+    from cross_domain_auto_learner._domains_cli import serve
+
+    return serve(ctx, args)
+
+
+def _setup_anomalies(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stream", required=True, metavar="FILE|synthetic:NAME")
+    p.add_argument(
+        "--top", type=int, default=10, help="how many of the most anomalous rows to show"
+    )
+    p.add_argument("--window-size", type=int, default=250, help="half-space trees' mass window")
+    p.add_argument(
+        "--ignore", metavar="COLS", help="comma-separated columns to leave out (ids, labels)"
+    )
+
+
+@app.command(
+    "anomalies",
+    help="score a stream's records with half-space trees and show the most anomalous",
+    setup=_setup_anomalies,
+)
+def _anomalies(ctx: Context, args: argparse.Namespace) -> int:
+    from cross_domain_auto_learner._domains_cli import anomalies
+
+    return anomalies(ctx, args, _settings(ctx))
+
+
 @app.command("models", help="list the learners the CLI can build")
 def _models(ctx: Context, _args: argparse.Namespace) -> int:
     from cross_domain_auto_learner._catalog import CLASSIFIERS, REGRESSORS
