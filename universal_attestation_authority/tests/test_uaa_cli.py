@@ -160,6 +160,24 @@ class TestFlows:
         assert uaa("keys", "import", "k.pem", "--name", "imported")[0] == 0
         assert "imported" in uaa("keys", "list")[1]
 
+    def test_private_export_round_trips(self, workdir: Path) -> None:
+        """keys export --private writes a 0600 PEM that imports elsewhere with the same keyid."""
+        code, out, _ = uaa(
+            "--json", "keys", "export", "--private", "attestation-1", "--out", "exported.pem"
+        )
+        assert code == 0
+        assert (workdir / "exported.pem").stat().st_mode & 0o777 == 0o600
+        keyid = json.loads(out)["keyid"]
+        other = str(workdir / "other")
+        assert uaa("--data-dir", other, "init", "--origin", "other.example/log")[0] == 0
+        code, out, _ = uaa(
+            "--json", "--data-dir", other, "keys", "import", "exported.pem", "--name", "carried"
+        )
+        assert json.loads(out)["keyid"] == keyid
+        code, _, err = uaa("keys", "export", "--private", "attestation-1")
+        assert code == 2
+        assert "--out" in err
+
 
 class TestBadInput:
     @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -71,6 +72,24 @@ class TestIssuing:
             f"{url}/api/v1/attestations", params={"digest": f"sha256:{digest}"}
         ).json()
         assert body["id"] in found["attestations"]
+
+    def test_concurrent_issuers_are_batched(self, service: tuple[Authority, str]) -> None:
+        """Concurrent POSTs all get distinct log indexes, a covering checkpoint and valid bundles."""
+        authority, url = service
+        with httpx.Client(base_url=url, headers=AUTH) as client, ThreadPoolExecutor(8) as pool:
+            results = list(
+                pool.map(
+                    lambda i: client.post(
+                        "/api/v1/attestations",
+                        json={"statement": statement_json(b"concurrent" + bytes([i]))},
+                    ).json(),
+                    range(24),
+                )
+            )
+        assert len({r["log_index"] for r in results}) == 24
+        assert all(r["published"] for r in results)
+        policy = Policy.loads(policy_for(authority))
+        assert all(verify_bundle(Bundle.from_dict(r["bundle"]), policy).ok for r in results)
 
     def test_verify_failure_names_rule(self, service: tuple[Authority, str]) -> None:
         """/verify of a subject outside the rule reports the subjects check."""

@@ -207,6 +207,19 @@ class Authority:
             self._signing_keys[record.keyid] = key
         return record
 
+    def export_private_key(self, ref: str, path: str | Path) -> KeyRecord:
+        """Write key ``ref``'s private key as PKCS#8 PEM (0600) to ``path`` (never overwrites).
+
+        Raises:
+            AttestationKeyError: unknown key or no private key stored for it.
+        """
+        record = self.keyring.resolve(ref)
+        try:
+            write_private_key(path, self._signing_key(record.keyid))
+        except CoreError as exc:
+            raise AttestationKeyError(exc.message, hint=exc.hint, path=str(path)) from None
+        return record
+
     def rotate(
         self,
         old: str,

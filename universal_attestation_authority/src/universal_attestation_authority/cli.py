@@ -161,9 +161,13 @@ def _keys_setup(p: argparse.ArgumentParser) -> None:
     imp.add_argument("file")
     imp.add_argument("--name", required=True)
     exp = sub.add_parser(
-        "export", help="write the public keyring (uaa-keyring/v1 JSON) for policies"
+        "export",
+        help="write the public keyring (uaa-keyring/v1 JSON), or one private key with --private",
     )
-    exp.add_argument("--out", help="file to write (default: stdout)")
+    exp.add_argument("--out", help="file to write (default: stdout; required with --private)")
+    exp.add_argument(
+        "--private", metavar="KEY", help="export this key's private PEM (0600) instead"
+    )
     rot = sub.add_parser("rotate", help="retire a key and make a new one current")
     rot.add_argument("old")
     rot.add_argument("new_name")
@@ -201,6 +205,16 @@ def _keys(ctx: Context, args: argparse.Namespace) -> int:
         elif action == "import":
             record = authority.import_key(args.file, args.name)
             ctx.emit(record.to_dict(), human=f"imported key {record.name} {record.keyid}")
+        elif action == "export" and args.private:
+            if not args.out:
+                raise AttestationInputError(
+                    "--private needs --out FILE", hint="private keys are never printed"
+                )
+            record = authority.export_private_key(args.private, args.out)
+            ctx.emit(
+                {"written": args.out, "keyid": record.keyid},
+                human=f"wrote the private key of {record.name} to {args.out} (mode 0600)",
+            )
         elif action == "export":
             text = authority.keyring.to_json()
             if args.out:
