@@ -47,6 +47,15 @@ from linux_scalable_cloud_kernel._procfs import (
 )
 from linux_scalable_cloud_kernel._serve import parse_listen_address, serve_metrics
 from linux_scalable_cloud_kernel._top import render_top
+from linux_scalable_cloud_kernel._tuning import (
+    Profile,
+    ProfileChange,
+    Setting,
+    TuningError,
+    list_profiles,
+    load_profile,
+    rollback,
+)
 from linux_scalable_cloud_kernel.config import KernelToolkitSettings
 from linux_scalable_cloud_kernel.errors import (
     KernelToolkitError,
@@ -70,11 +79,17 @@ __all__ = [
     "NodeCollector",
     "NodeFiles",
     "PressureStats",
+    "Profile",
+    "ProfileChange",
     "Sample",
     "Scrape",
+    "Setting",
     "StatFile",
+    "TuningError",
     "__version__",
     "find_cgroup2_mount",
+    "list_profiles",
+    "load_profile",
     "parse_diskstats",
     "parse_file_nr",
     "parse_listen_address",
@@ -88,6 +103,7 @@ __all__ = [
     "parse_stat",
     "rates",
     "render_top",
+    "rollback",
     "scrape",
     "serve_metrics",
 ]

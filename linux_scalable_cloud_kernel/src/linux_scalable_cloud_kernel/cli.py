@@ -16,6 +16,7 @@ from linux_scalable_cloud_kernel._node_metrics import NodeCollector, rates, scra
 from linux_scalable_cloud_kernel._procfs import NodeFiles
 from linux_scalable_cloud_kernel._serve import parse_listen_address, serve_metrics
 from linux_scalable_cloud_kernel._top import render_top
+from linux_scalable_cloud_kernel._tuning import ProfileChange, list_profiles, load_profile, rollback
 from linux_scalable_cloud_kernel.config import KernelToolkitSettings
 from linux_scalable_cloud_kernel.errors import KernelToolkitInputError
 from shared_core.cli import CliApp, Context
@@ -153,6 +154,85 @@ def _cgroup(ctx: Context, args: argparse.Namespace) -> int:
     else:
         tree.remove(args.name)
         ctx.emit({"removed": args.name}, human=f"removed {args.name}")
+    return ExitCode.OK
+
+
+def _tune_setup(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="the shipped profiles")
+    for name, text in (
+        ("apply", "apply a profile (snapshot first)"),
+        ("verify", "which settings drifted (exit 1 if any)"),
+    ):
+        sub = actions.add_parser(name, help=text)
+        sub.add_argument("profile", help="a shipped profile name, or a path to a tuned.conf")
+        if name == "apply":
+            sub.add_argument("--dry-run", action="store_true", help="show the diff, change nothing")
+    actions.add_parser("rollback", help="restore the values saved by the last apply")
+
+
+def _change_line(change: ProfileChange) -> str:
+    setting = change.setting
+    label = f"[{setting.section}] {setting.key}" + (
+        f" ({setting.path})" if setting.section == "cpu" else ""
+    )
+    if change.status == "missing":
+        return f"  skip  {label}: not on this kernel"
+    if change.status == "same":
+        return f"  same  {label} = {setting.value}"
+    return f"  set   {label}: {change.current} -> {setting.value}"
+
+
+@app.command(
+    "tune",
+    help="tuned-format profiles: list, apply [--dry-run], verify, rollback",
+    setup=_tune_setup,
+)
+def _tune(ctx: Context, args: argparse.Namespace) -> int:
+    settings = cast(KernelToolkitSettings, ctx.settings)
+    snapshot = settings.state_dir / "tuning-snapshot.json"
+    if args.action == "list":
+        profiles = list_profiles()
+        ctx.emit(profiles, human="\n".join(f"{k:24} {v}" for k, v in profiles.items()))
+        return ExitCode.OK
+    if args.action == "rollback":
+        restored = rollback(settings.root, snapshot)
+        ctx.emit({"restored": restored}, human=f"restored {len(restored)} setting(s)")
+        return ExitCode.OK
+    profile = load_profile(args.profile)
+    if args.action == "verify":
+        drift = profile.verify(settings.root)
+        rows = [
+            {"path": c.setting.path, "want": c.setting.value, "have": c.current, "status": c.status}
+            for c in drift
+        ]
+        drifted = [c for c in drift if c.status == "change"]
+        ctx.emit(
+            {"profile": profile.name, "drifted": rows},
+            human="\n".join(_change_line(c) for c in drift)
+            or f"{profile.name}: every setting holds",
+        )
+        return ExitCode.FAILED if drifted else ExitCode.OK
+    changes = (
+        profile.changes(settings.root) if args.dry_run else profile.apply(settings.root, snapshot)
+    )
+    verb = "would apply" if args.dry_run else "applied"
+    ctx.emit(
+        {
+            "profile": profile.name,
+            "dry_run": args.dry_run,
+            "changes": [
+                {
+                    "path": c.setting.path,
+                    "from": c.current,
+                    "to": c.setting.value,
+                    "status": c.status,
+                }
+                for c in changes
+            ],
+        },
+        human=f"{verb} {profile.name}:\n" + "\n".join(_change_line(c) for c in changes),
+    )
     return ExitCode.OK
 
 

@@ -22,6 +22,10 @@ class KernelToolkitSettings(CoreSettings):
         default=Path("/"),
         description="filesystem root holding proc/ and sys/ (a fixture tree in tests)",
     )
+    state_dir: Path = Field(
+        default=Path("/var/lib/lsck"),
+        description="where tuning snapshots are kept for rollback",
+    )
     cgroup_mount: Path | None = Field(
         default=None,
         description="cgroup2 mount point (default: found in ROOT/proc/self/mountinfo)",
