@@ -319,8 +319,8 @@ class _Run:
             stop.wait(self.options.hypothesis_frequency)
 
     # -- method and rollbacks -------------------------------------------------------------
-    def _activities(self, key: str, level: str) -> list[dict[str, Any]]:
-        runs: list[dict[str, Any]] = []
+    def _activities(self, key: str, level: str, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Run the ``key`` activities, appending each run to ``runs`` (the journal's own list) as it starts."""
         activities = self.experiment.get(key) or []
         background = sum(1 for a in activities if a.get("background"))
         pool = (
@@ -346,16 +346,16 @@ class _Run:
         return runs
 
     def method(self) -> list[dict[str, Any]] | None:
-        self.journal["run"] = []
+        runs: list[dict[str, Any]] = []
+        self.journal["run"] = runs
         try:
-            runs = self._activities("method", "method")
+            self._activities("method", "method", runs)
         except (ExperimentInterrupted, KeyboardInterrupt, SystemExit):
             raise
         except Exception:
             self.journal["status"] = "aborted"
             log.critical("the method ran into an unexpected error; aborting", exc_info=True)
             return None
-        self.journal["run"] = runs
         return runs
 
     def rollbacks(self) -> None:
@@ -367,8 +367,10 @@ class _Run:
         )
         if not play:
             return
+        runs: list[dict[str, Any]] = []
+        self.journal["rollbacks"] = runs
         try:
-            self.journal["rollbacks"] = self._activities("rollbacks", "rollback")
+            self._activities("rollbacks", "rollback", runs)
         except (ExperimentInterrupted, KeyboardInterrupt, SystemExit):
             self.journal["status"] = "interrupted"
             log.warning("interrupted during the rollbacks; the remaining ones were not run")

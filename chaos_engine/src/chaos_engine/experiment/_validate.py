@@ -88,9 +88,10 @@ class _Checker:
         self.experiment = experiment
         self.problems: list[tuple[str, str]] = []
         hypo = experiment.get("steady-state-hypothesis")
-        named = list(experiment.get("method") or [])
-        if isinstance(hypo, dict):
-            named += list(hypo.get("probes") or [])
+        method = experiment.get("method")
+        named = list(method) if isinstance(method, list) else []
+        if isinstance(hypo, dict) and isinstance(hypo.get("probes"), list):
+            named += hypo["probes"]
         self.names = {
             a.get("name") for a in named if isinstance(a, dict) and isinstance(a.get("name"), str)
         }
