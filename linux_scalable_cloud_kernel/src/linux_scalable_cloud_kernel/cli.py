@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn, cast
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -14,6 +17,16 @@ from linux_scalable_cloud_kernel import __version__
 from linux_scalable_cloud_kernel._cgroup import CgroupTree
 from linux_scalable_cloud_kernel._node_metrics import NodeCollector, rates, scrape
 from linux_scalable_cloud_kernel._procfs import NodeFiles
+from linux_scalable_cloud_kernel._rules import (
+    NFT_TABLE,
+    EnforcementError,
+    apply_nftables,
+    parse_rules,
+    push_to_module,
+    read_module_rules,
+    render_module_batch,
+    render_nftables,
+)
 from linux_scalable_cloud_kernel._serve import parse_listen_address, serve_metrics
 from linux_scalable_cloud_kernel._top import render_top
 from linux_scalable_cloud_kernel._tuning import ProfileChange, list_profiles, load_profile, rollback
@@ -233,6 +246,83 @@ def _tune(ctx: Context, args: argparse.Namespace) -> int:
         },
         human=f"{verb} {profile.name}:\n" + "\n".join(_change_line(c) for c in changes),
     )
+    return ExitCode.OK
+
+
+def _module_setup(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    load = actions.add_parser("load", help="insmod the module (a .ko path)")
+    load.add_argument("path", type=Path)
+    load.add_argument("params", nargs="*", help="module parameters, e.g. max_rules=100000")
+    actions.add_parser("unload", help="rmmod the module")
+    push = actions.add_parser(
+        "push", help="replace the blocklist atomically (module batch, or nftables without it)"
+    )
+    push.add_argument("rules", type=Path, help="one ADDR[/LEN] [ttl SECONDS] per line; - for stdin")
+    push.add_argument(
+        "--nft", action="store_true", help="use nftables even if the module is loaded"
+    )
+    push.add_argument("--netns", help="apply the nftables set inside this network namespace")
+    push.add_argument("--dry-run", action="store_true", help="print what would be applied")
+    actions.add_parser("stats", help="per-rule hits and bytes from /proc/lsck/rules")
+
+
+def _run_tool(argv: list[str]) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise EnforcementError(
+            f"{argv[0]} failed: {proc.stderr.strip() or proc.returncode}",
+            hint="run as root on a kernel that allows loading modules",
+        )
+
+
+@app.command("module", help="the kernel module: load, unload, push, stats", setup=_module_setup)
+def _module(ctx: Context, args: argparse.Namespace) -> int:
+    settings = cast(KernelToolkitSettings, ctx.settings)
+    device = settings.root / "dev/lsck"
+    if args.action == "load":
+        _run_tool(["insmod", str(args.path), *args.params])
+        ctx.emit({"loaded": str(args.path)}, human=f"loaded {args.path}")
+    elif args.action == "unload":
+        _run_tool(["rmmod", "lsck"])
+        ctx.emit({"unloaded": "lsck"}, human="unloaded lsck")
+    elif args.action == "stats":
+        rows = read_module_rules(settings.root / "proc/lsck/rules")
+        ctx.emit(
+            rows,
+            human="\n".join(
+                f"{r['rule']:43} hits {r['hits']:>10} bytes {r['bytes']:>12}" for r in rows
+            ),
+        )
+    else:
+        source = "<stdin>" if str(args.rules) == "-" else str(args.rules)
+        try:
+            text = sys.stdin.read() if source == "<stdin>" else args.rules.read_text()
+        except OSError as exc:
+            raise KernelToolkitInputError(
+                f"cannot read {source}: {exc.strerror}", path=source
+            ) from exc
+        rules = parse_rules(text, source)
+        use_module = device.exists() and not args.nft
+        if args.dry_run:
+            rendered = render_module_batch(rules) if use_module else render_nftables(rules)
+            ctx.emit(
+                {"target": "module" if use_module else "nftables", "script": rendered},
+                human=rendered,
+            )
+        elif use_module:
+            count = push_to_module(rules, device)
+            ctx.emit(
+                {"target": "module", "rules": count}, human=f"pushed {count} rule(s) to {device}"
+            )
+        else:
+            apply_nftables(rules, args.netns)
+            where = f" in netns {args.netns}" if args.netns else ""
+            ctx.emit(
+                {"target": "nftables", "rules": len(rules), "table": f"inet {NFT_TABLE}"},
+                human=f"the lsck module is not loaded: applied {len(rules)} rule(s) as nftables "
+                f"table inet {NFT_TABLE}{where} instead",
+            )
     return ExitCode.OK
 
 
