@@ -67,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000, help="attestations per timed run")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=1000, help="attestations per issue_many transaction")
     parser.add_argument("--http-count", type=int, default=300)
     parser.add_argument("--entries", type=int, default=1_000_000, help="log size for proof timing")
     args = parser.parse_args()
@@ -96,8 +97,8 @@ def main() -> None:
     def issue_batched() -> None:
         b = next(batches)
         chunk = statements[b * n : (b + 1) * n]
-        for i in range(0, n, 256):
-            authority.issue_many(chunk[i : i + 256])
+        for i in range(0, n, args.batch):
+            authority.issue_many(chunk[i : i + args.batch])
         authority.publish()
 
     results["library_issue_batched_per_s"] = median_rate(runs, n, issue_batched)

@@ -13,6 +13,7 @@ Reference: https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -181,8 +182,26 @@ class ResourceDescriptor(BaseModel):
         return self
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The descriptor as the spec's JSON object (camelCase, no empty fields)."""
-        return self.model_dump(by_alias=True, exclude_none=True, exclude_defaults=False)
+        """The descriptor as the spec's JSON object (camelCase, unset fields left out).
+
+        Written out by hand: it is on the issuing hot path, and an explicit
+        mapping keeps the signed bytes independent of pydantic's dump rules.
+        """
+        data: dict[str, Any] = {}
+        if self.name is not None:
+            data["name"] = self.name
+        if self.uri is not None:
+            data["uri"] = self.uri
+        data["digest"] = dict(self.digest)
+        if self.content is not None:
+            data["content"] = self.content
+        if self.download_location is not None:
+            data["downloadLocation"] = self.download_location
+        if self.media_type is not None:
+            data["mediaType"] = self.media_type
+        if self.annotations is not None:
+            data["annotations"] = self.annotations
+        return data
 
 
 class Statement(BaseModel):
@@ -270,11 +289,15 @@ class Statement(BaseModel):
             data["predicate"] = self.predicate
         return data
 
-    def canonical_bytes(self) -> bytes:
-        """Sorted-key, compact UTF-8 JSON: the payload we sign, byte-for-byte reproducible."""
+    @functools.cached_property
+    def _canonical(self) -> bytes:
         return json.dumps(
             self.to_json_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode("utf-8")
+
+    def canonical_bytes(self) -> bytes:
+        """Sorted-key, compact UTF-8 JSON: the payload we sign, byte-for-byte reproducible."""
+        return self._canonical
 
     def subject_names(self) -> list[str]:
         """Names of the subjects (unnamed subjects appear as ``""``)."""
