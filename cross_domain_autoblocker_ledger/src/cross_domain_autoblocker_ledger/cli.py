@@ -64,7 +64,7 @@ def _table(decisions: Sequence[Decision], now: float) -> str:
         return "no decisions"
     rows = [("ID", "TYPE", "SCOPE:VALUE", "ORIGIN", "SCENARIO", "EXPIRES IN")]
     for d in decisions:
-        left = "never" if math.isinf(d.until) else format_duration(max(d.until - now, 0))
+        left = "never" if math.isinf(d.until) else format_duration(max(round(d.until - now), 0))
         rows.append((str(d.id), d.type, f"{d.scope}:{d.value}", d.origin, d.scenario, left))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join(
