@@ -89,6 +89,11 @@ class TestCli:
         debug = run_cli(_toy_app().main, ["--debug", "bug"])
         assert "Traceback" in debug.err
 
+    def test_json_after_the_command(self) -> None:
+        """--json works after the sub-command as well as before it."""
+        result = run_cli(_toy_app().main, ["greet", "bob", "--json"])
+        assert json.loads(result.out) == {"text": "hello bob"}
+
     def test_json_errors(self) -> None:
         """With --json, errors are JSON on stderr too."""
         result = run_cli(_toy_app().main, ["--json", "fail"])

@@ -280,6 +280,17 @@ class CliApp:
             sub = subparsers.add_parser(
                 command.name, help=command.help, description=command.help, aliases=command.aliases
             )
+            # Users type `tool cmd --json` as often as `tool --json cmd`; accept both.
+            # SUPPRESS keeps the sub-command from resetting a flag given before it.
+            sub.add_argument(
+                "--json",
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help="print results as JSON",
+            )
+            sub.add_argument(
+                "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            )
             if command.setup is not None:
                 command.setup(sub)
             sub.set_defaults(_command=command.name)
@@ -298,7 +309,7 @@ class CliApp:
         err = stderr if stderr is not None else sys.stderr
         args_list = list(sys.argv[1:] if argv is None else argv)
         debug = "--debug" in args_list
-        json_errors = "--json" in args_list
+        json_errors = "--json" in args_list  # before or after the sub-command
         try:
             parser = self.build_parser()
             try:
