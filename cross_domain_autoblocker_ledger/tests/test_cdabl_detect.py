@@ -284,3 +284,40 @@ class TestJails:
             14400.0,
             18000.0,
         ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_arbitrary_jail_text_is_jails_or_our_error(text: str) -> None:
+    """Any jail text either loads or raises LedgerScenarioError."""
+    with contextlib.suppress(LedgerScenarioError):
+        load_jails(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "[sshd]",
+                "[DEFAULT]",
+                "enabled = true",
+                "maxretry = x",
+                "maxretry = 0",
+                "findtime = 1h",
+                "bantime = -1",
+                "bantime.increment = true",
+                "bantime.multipliers = 1 a",
+                "filter = sshd[mode=ddos]",
+                "filter = nope",
+                "= x",
+                "[x",
+            ]
+        ),
+        max_size=8,
+    )
+)
+def test_jail_like_text_is_jails_or_our_error(lines: list[str]) -> None:
+    """Near-valid jail files are handled the same way."""
+    with contextlib.suppress(LedgerScenarioError):
+        load_jails("\n".join(lines))

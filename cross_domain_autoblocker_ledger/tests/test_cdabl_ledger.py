@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cross_domain_autoblocker_ledger import (
     Alert,
     Autoblocker,
     Decision,
+    Entry,
     Event,
     Ledger,
     LedgerDecisionError,
@@ -238,3 +243,33 @@ class TestAutoblocker:
         )
         assert isinstance(report.alerts[0], Alert)
         assert report.decisions == []
+
+
+class TestDecoders:
+    @settings(max_examples=300, deadline=None)
+    @given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+    def test_entry_parse_arbitrary_bytes(self, data: bytes) -> None:
+        """Any stored leaf is an entry or a LedgerIntegrityError, never another exception."""
+        try:
+            entry = Entry.parse(data)
+        except LedgerIntegrityError:
+            return
+        assert entry.leaf() == data
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.dictionaries(
+            st.sampled_from(["v", "seq", "op", "time", "decision", "id", "reason"]),
+            st.none()
+            | st.integers()
+            | st.floats()
+            | st.text(max_size=10)
+            | st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=4),
+            max_size=7,
+        )
+    )
+    def test_entry_parse_arbitrary_json(self, body: dict[str, object]) -> None:
+        """JSON objects shaped almost like entries are refused with our error."""
+        data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        with contextlib.suppress(LedgerIntegrityError):
+            Entry.parse(data)
