@@ -62,6 +62,11 @@ _PLAIN: Final = {
     "'''": re.compile(r"[^\\']+"),
     '"""': re.compile(r'[^\\"]+'),
 }
+_FAST: Final = re.compile(
+    r"(?P<ws>[ \t\n\r\f\v]+)"
+    r"|(?P<id>[_a-zA-Z][_a-zA-Z0-9]*)(?![_a-zA-Z0-9'\"])"
+    r"|(?P<p>==|!=|<=|>=|&&|\|\||->|\?\.|::|=>|\.(?![.0-9])|[-+*%<>!?:,()\[\]{}=;@|&])"
+)  # the common tokens in one step; everything else goes through the dispatch below
 _PUNCT3: Final = ("...",)
 _PUNCT2: Final = frozenset({"==", "!=", "<=", ">=", "&&", "||", "->", "?.", "::", "=>"})
 _PUNCT1: Final = frozenset("+-*/%<>!?:.,()[]{}=;@|&")
@@ -84,7 +89,21 @@ def tokenize(
     append = tokens.append
     n = len(text)
     i = 0
+    fast = _FAST.match
+    keywords = KEYWORDS
     while i < n:
+        m = fast(text, i)
+        if m is not None:
+            j = m.end()
+            group = m.lastgroup
+            if group == "id":
+                word = m.group()
+                append(Token(word if word in keywords else IDENT, word, i, j))
+            elif group == "p":
+                p = m.group()
+                append(Token(p, p, i, j))
+            i = j
+            continue
         c = text[i]
         if c in _WS:
             m = _WS_RE.match(text, i)

@@ -342,17 +342,6 @@ class LoadedProgram:
                             stack[-1] = stack[-1] is not False
                         else:  # pragma: no cover - the loader refuses unknown opcodes
                             raise CelEvalError(f"bad opcode {op}")
-                    elif op == 29:  # LOCAL_SELECT
-                        v = local[arg[0]]
-                        if type(v) is dict:
-                            v = v.get(arg[1], _MISSING)
-                            if v is _MISSING:
-                                raise CelEvalError(f"no such key: {arg[1]}")
-                            push(v)
-                        else:
-                            push(select_field(v, arg[1]))
-                    elif op == 28:  # BINARY_K
-                        stack[-1] = arg[0](stack[-1], arg[1])
                     elif op == 35:  # FIELD_BINARY_K
                         v = local[arg[0]]
                         if type(v) is dict:
@@ -376,6 +365,15 @@ class LoadedProgram:
                         push(arg[1](v, arg[2]))
                     elif op == 36:  # CALL_K
                         stack[-1] = arg[0](stack[-1], *arg[1])
+                    elif op == 29:  # LOCAL_SELECT
+                        v = local[arg[0]]
+                        if type(v) is dict:
+                            v = v.get(arg[1], _MISSING)
+                            if v is _MISSING:
+                                raise CelEvalError(f"no such key: {arg[1]}")
+                            push(v)
+                        else:
+                            push(select_field(v, arg[1]))
                     elif op == 31:  # QUANTIFY
                         slot, exit_to, is_all = arg
                         v = pop()
@@ -397,6 +395,8 @@ class LoadedProgram:
                         if type(acc) is ErrorValue:
                             raise acc.error
                         acc.append(pop())
+                    elif op == 28:  # BINARY_K
+                        stack[-1] = arg[0](stack[-1], arg[1])
                     elif op == 24:  # RETURN
                         return pop(), None, limit - gas
                     elif op == 25:  # STORE_STATE
