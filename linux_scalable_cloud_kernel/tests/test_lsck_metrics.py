@@ -227,6 +227,15 @@ class TestScrape:
             got["node_thermal_zone_temp"][json.dumps({"type": "x86_pkg_temp", "zone": "0"})] == 40.0
         )
 
+    def test_module_counters_become_metrics(self, tmp_path: Path) -> None:
+        """With /proc/lsck/rules present, per-rule hits and bytes are exported."""
+        root = make_tree(
+            tmp_path, **{"proc/lsck/rules": "203.0.113.7 hits 4 bytes 336 expires never\n"}
+        )
+        got = values(root)
+        assert got["lsck_rule_hits_total"][json.dumps({"rule": "203.0.113.7"})] == 4
+        assert got["lsck_rule_bytes_total"][json.dumps({"rule": "203.0.113.7"})] == 336
+
     def test_missing_sources_are_listed_not_fatal(self, tmp_path: Path) -> None:
         """A kernel without PSI or conntrack still scrapes; the gaps are reported."""
         root = make_tree(

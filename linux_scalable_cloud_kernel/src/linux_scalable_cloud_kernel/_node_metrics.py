@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from linux_scalable_cloud_kernel._procfs import CPU_MODES, NodeFiles
+from linux_scalable_cloud_kernel._rules import read_module_rules
 
 __all__ = [
     "NETSTAT_DEFAULT_FIELDS",
@@ -385,7 +386,40 @@ def _thermal(files: NodeFiles, out: _Builder) -> None:
         )
 
 
-_COLLECTORS = (_cpu, _memory, _load, _disks, _network, _kernel_tables, _pressure, _thermal)
+def _blocklist(files: NodeFiles, out: _Builder) -> None:
+    """The lsck module's per-rule counters, when the module is loaded."""
+    path = files.path("proc/lsck/rules")
+    if not path.exists():
+        return
+    for row in read_module_rules(path):
+        rule = str(row["rule"])
+        out.add(
+            "lsck_rule_hits_total",
+            "counter",
+            "Packets dropped by a blocklist rule.",
+            float(str(row["hits"])),
+            rule=rule,
+        )
+        out.add(
+            "lsck_rule_bytes_total",
+            "counter",
+            "Bytes dropped by a blocklist rule.",
+            float(str(row["bytes"])),
+            rule=rule,
+        )
+
+
+_COLLECTORS = (
+    _cpu,
+    _memory,
+    _load,
+    _disks,
+    _network,
+    _kernel_tables,
+    _pressure,
+    _thermal,
+    _blocklist,
+)
 
 
 def scrape(files: NodeFiles | None = None) -> Scrape:
