@@ -152,3 +152,38 @@ class TestDeterminism:
         assert all(proc.returncode == 0 for proc in procs)
         assert len(digests) == 1
         assert len(next(iter(digests))) == 64
+
+
+JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+JSON = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+EVENT = st.fixed_dictionaries(
+    {"at": st.sampled_from(["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "bad", 5])},
+    optional={
+        "create": st.one_of(JSON, st.just({"signed_by": ["owner"]})),
+        "party": st.one_of(st.sampled_from(["owner", "viewer"]), JSON),
+        "choice": st.one_of(st.sampled_from(["bump", "reset", "nope"]), JSON),
+        "args": st.one_of(st.just({"by": 1}), JSON),
+    },
+)
+
+
+class TestRuntimeFuzz:
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(EVENT, max_size=6))
+    def test_arbitrary_events_never_crash(self, events: list[dict[str, object]]) -> None:
+        """Malformed traces raise ContractInputError or record a failure, nothing else."""
+        contract = compile_contract(
+            "contract C { party owner: signatory; party viewer: observer; state n: int = 0;"
+            " choice bump(by: int) by owner { n = n + by; } choice reset() by owner { n = 0; } }"
+        )
+        trace = [{"at": "2026-01-01T00:00:00Z", "create": {"signed_by": ["owner"]}}, *events]
+        try:
+            run = run_trace(contract, trace)
+        except ContractError:
+            return
+        doc = run.to_json()
+        assert isinstance(doc["state"]["n"], int)

@@ -178,7 +178,13 @@ class ContractRun:
         if self.created:
             raise _StepError("check", "the contract already exists")
         spec = event["create"]
-        signed = set(spec.get("signed_by", [])) if isinstance(spec, Mapping) else set()
+        names = spec.get("signed_by", []) if isinstance(spec, Mapping) else None
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ContractInputError(
+                f"event {index}: create needs signed_by, a list of party names",
+                hint='{"create": {"signed_by": ["alice", "bob"]}}',
+            )
+        signed = set(names)
         needed = {p for p, role in self.contract.parties if role == "signatory"}
         if needed - signed:
             raise _StepError("authorisation", f"signatories {sorted(needed - signed)} did not sign")
@@ -190,6 +196,11 @@ class ContractRun:
     def _choice(self, index: int, event: Mapping[str, Any], at: int) -> None:
         name = event["choice"]
         party = event.get("party", "")
+        if not isinstance(name, str) or not isinstance(party, str):
+            raise ContractInputError(
+                f"event {index}: choice and party must be strings",
+                hint='{"party": "alice", "choice": "pay", "args": {}}',
+            )
         choice = self.contract.choices.get(name)
         if choice is None:
             raise ContractInputError(f"event {index}: the contract has no choice {name!r}")
