@@ -33,6 +33,7 @@ import threading
 from concurrent.futures import Future as CfFuture
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from parallel_architecture_framework._executor import (
     CancelFiles,
@@ -110,9 +111,10 @@ class ProcessExecutor(Executor):
 
     def _new_pool(self) -> ProcessPoolExecutor:
         self.pools_started += 1
-        return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context(self.start_method)
-        )
+        context = multiprocessing.get_context(self.start_method)
+        if self.start_method == "forkserver":
+            _preload_worker_module(context)
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
 
     def batch_size(self) -> int:
         """Tasks per message given the measured mean task time (1 until measured)."""
@@ -245,6 +247,20 @@ class ProcessExecutor(Executor):
             pool = self._pool
         processes = getattr(pool, "_processes", None) or {}
         return sorted(pid for pid, proc in processes.items() if proc.is_alive())
+
+
+def _preload_worker_module(context: Any) -> None:
+    """Have the forkserver import our worker code once, before it starts.
+
+    Every worker is forked from the server, so each then starts with this
+    module (and cloudpickle) already imported instead of importing it on its
+    first task.  The default preload (``__main__``) is kept.  Once the server
+    runs, its preload list can no longer change, so this is a no-op then.
+    """
+    from multiprocessing import forkserver
+
+    if getattr(forkserver._forkserver, "_forkserver_pid", None) is None:
+        context.set_forkserver_preload(["__main__", "cloudpickle", __name__])
 
 
 def _run_batch(payload: bytes) -> bytes:

@@ -14,7 +14,7 @@ import threading
 
 from parallel_architecture_framework._executor import Executor, ReportFn
 from parallel_architecture_framework._task import Resources
-from parallel_architecture_framework._work import WorkItem, run_item, skipped
+from parallel_architecture_framework._work import WorkItem, run_item, skipped, worker_name
 from parallel_architecture_framework.errors import ParallelExecutorError
 
 __all__ = ["ThreadExecutor"]
@@ -49,7 +49,7 @@ class ThreadExecutor(Executor):
         get = self._queue.get
         report = self._report
         assert report is not None  # noqa: S101 - set before threads start
-        name = threading.current_thread().name
+        name = worker_name()
         while True:
             item = get()
             if item is None:
