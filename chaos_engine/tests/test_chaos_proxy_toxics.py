@@ -93,6 +93,34 @@ while True:
 """
 
 
+_PROXY_PIDS: dict[int, int] = {}
+
+
+def proxy_process_pid(port: int) -> int:
+    return _PROXY_PIDS[port]
+
+
+@contextlib.contextmanager
+def _realtime(*pids: int) -> Iterator[bool]:
+    """SCHED_FIFO for ``pids`` (all threads) and the calling thread, restored after; a no-op if refused."""
+    changed: list[tuple[int, int, os.sched_param]] = []
+    try:
+        for pid in (*pids, 0):
+            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")] if pid else [0]
+            for tid in tids:
+                policy, param = os.sched_getscheduler(tid), os.sched_getparam(tid)
+                os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(10))
+                changed.append((tid, policy, param))
+    except (PermissionError, OSError):
+        pass
+    try:
+        yield bool(changed)
+    finally:
+        for tid, policy, param in changed:
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(tid, policy, param)
+
+
 def _api(port: int, method: str, path: str, body: object = None) -> object:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
@@ -110,6 +138,7 @@ def proxy_process() -> Iterator[int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    _PROXY_PIDS[port] = proc.pid
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -157,18 +186,25 @@ class TestLatency:
                     assert sock.recv(16) == b"x"
                     samples.append((time.perf_counter() - start) * 1000)
 
-        client(1000)  # one connection, one thread: the test process adds no GIL contention
+        # One connection, one thread: the test process adds no GIL contention.  The proxy, the
+        # echo server and this thread run with real-time priority when allowed, so that other
+        # work on a shared machine does not stand between a timer firing and its thread running.
+        with _realtime(proxy_process_pid(proxy_process), echo.pid) as realtime:
+            client(1000)
         assert len(samples) == 1000
         assert abs(statistics.median(samples) - latency) <= 2
         assert min(samples) >= latency - jitter - 2  # never early: that bound is the proxy's alone
         late = [x for x in samples if x > latency + jitter + 2]
-        # A late sample can also be the scheduler of a busy machine (a direct loopback echo with
-        # the same pacing shows 8-16 ms outliers at load 5 on 2 cores), so "every sample" is held
-        # strictly when the machine is not oversubscribed, and to 95% when it is.
+        # A late sample can also be the scheduler of a busy machine: a direct loopback echo with
+        # the same pacing shows 8-16 ms outliers at load 5 on 2 cores.  So "every sample" holds
+        # strictly when the machine is not oversubscribed; when it is, real-time priority keeps
+        # all but a handful (0-2 seen at load 12) and without it 95% is what can be asked.
         if os.getloadavg()[0] < (os.cpu_count() or 1):
             assert not late, sorted(late)
         else:
-            assert len(late) <= len(samples) // 20, sorted(late)
+            assert len(late) <= (len(samples) // 200 if realtime else len(samples) // 20), sorted(
+                late
+            )
         _api(proxy_process, "DELETE", "/proxies/lat")
         echo.kill()
         echo.communicate()
@@ -224,7 +260,7 @@ def test_toxicity_within_three_sigma(proxies: ProxyCollection) -> None:
     for _ in range(n):
         with _connect(addr) as sock:
             data = _recv_all(sock)
-        assert data in (b"h", b"hello")
+        assert data in (b"h", b"hello"), data
         affected += data == b"h"
     sigma = (n * 0.5 * 0.5) ** 0.5
     assert abs(affected - n * 0.5) <= 3 * sigma, affected
