@@ -190,3 +190,34 @@ class TestOperatorApi:
         text = client.get("/metrics").text
         assert "cross_domain_autoblocker_ledger_decisions_active_count 1.0" in text
         assert "cross_domain_autoblocker_ledger_ledger_entries_count 1.0" in text
+
+
+@pytest.mark.network
+class TestStockBouncerClient:
+    def test_pycrowdsec_stream_and_query_clients(
+        self, node: tuple[httpx.Client, Ledger, Clock]
+    ) -> None:
+        """CrowdSec's own Python bouncer library works against our server unchanged."""
+        client_module = pytest.importorskip(
+            "pycrowdsec.client", reason="pycrowdsec is in the 'compare' extra"
+        )
+        client, _, clock = node
+        base = str(client.base_url).rstrip("/") + "/"
+        client.post("/v1/decisions", json={"value": "192.0.2.10", "type": "ban"}, headers=admin())
+        client.post(
+            "/v1/decisions",
+            json={"scope": "Range", "value": "198.51.100.0/24", "type": "captcha"},
+            headers=admin(),
+        )
+        stream = client_module.StreamClient(BOUNCER_KEY, lapi_url=base, interval=3600)
+        stream.cycle("true")  # what StreamClient.run() does first, without its polling thread
+        assert stream.get_action_for("192.0.2.10") == "ban"
+        assert stream.get_action_for("198.51.100.77") == "captcha"
+        assert stream.get_action_for("203.0.113.1") is None
+        client.delete("/v1/decisions/1", headers=admin())
+        clock.now += 1
+        stream.cycle("false")
+        assert stream.get_action_for("192.0.2.10") is None
+        assert stream.get_current_decisions() == {"198.51.100.0/24": "captcha"}
+        query = client_module.QueryClient(BOUNCER_KEY, lapi_url=base)
+        assert query.get_action_for("198.51.100.5") == "captcha"
