@@ -25,6 +25,7 @@ __all__ = [
     "cpu_quota",
     "create_lab",
     "freeze",
+    "heal",
     "kill_process",
     "limit_bandwidth",
     "packet_loss",
@@ -167,6 +168,16 @@ def revert(undo: int) -> dict[str, Any]:
         if record is not None
         else {"undone": False, "reason": "nothing pending with that token"}
     )
+
+
+def heal(lab: str) -> list[dict[str, Any]]:
+    """Undo every network fault (loss, partition, bandwidth) on a lab's hosts, keeping the lab (a rollback)."""
+    marker = f"{host.PREFIX}{lab}-"
+
+    def on_lab(description: str) -> bool:
+        return marker in description and not description.startswith(f"lab {lab}:")
+
+    return [r.to_dict() for r in host.UNDO.undo_matching(on_lab)]
 
 
 def revert_all() -> list[dict[str, Any]]:

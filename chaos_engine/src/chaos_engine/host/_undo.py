@@ -102,6 +102,17 @@ class UndoRegistry:
         entry.done.set()
         return UndoRecord(entry.token, entry.description, ok=error is None, error=error)
 
+    def undo_matching(self, predicate: Callable[[str], bool]) -> list[UndoRecord]:
+        """Undo, newest first, every pending fault whose description satisfies ``predicate``."""
+        with self._lock:
+            entries = sorted(
+                (e for e in self._entries.values() if predicate(e.description)),
+                key=lambda e: -e.token,
+            )
+            for e in entries:
+                self._entries.pop(e.token, None)
+        return [self._run(e) for e in entries]
+
     def undo_since(self, mark: int) -> list[UndoRecord]:
         """Undo, newest first, every fault registered after ``mark``."""
         with self._lock:
