@@ -237,3 +237,48 @@ class TestChecks:
             )
         assert info.value.diagnostics[0].code == "E0205"
         assert str(info.value).startswith("x.cec:1:")
+
+
+class TestMoney:
+    SOURCE = """
+    contract Wallet {
+      party owner: signatory;
+      state balance: money = money("0 EUR");
+      event Paid(amount: money);
+      choice deposit(amount: money) by owner
+        ensure pre amount > money("0 EUR");
+      {
+        balance = balance + amount;
+        emit Paid(amount);
+      }
+    }
+    """
+
+    def test_exact_amounts_and_state_round_trip(self) -> None:
+        """Money is exact, typed in state and arguments, and survives a state file."""
+        c = compile_contract(self.SOURCE)
+        trace = [{"at": T0, "create": {"signed_by": ["owner"]}}]
+        trace += [
+            {"at": at(1), "party": "owner", "choice": "deposit", "args": {"amount": "0.10 EUR"}}
+        ] * 3
+        doc = run_trace(c, trace).to_json()
+        assert doc["state"]["balance"] == "0.30 EUR"
+        assert doc["events"][0]["fields"] == {"amount": "0.10 EUR"}
+        again = run_trace(
+            c,
+            [{"at": at(2), "party": "owner", "choice": "deposit", "args": {"amount": "1 EUR"}}],
+            state=doc,
+        )
+        assert again.to_json()["state"]["balance"] == "1.30 EUR"
+
+    def test_currency_mismatch_fails_the_choice(self) -> None:
+        """Another currency is a run-time error and the state is kept."""
+        c = compile_contract(self.SOURCE)
+        trace = [
+            {"at": T0, "create": {"signed_by": ["owner"]}},
+            {"at": at(1), "party": "owner", "choice": "deposit", "args": {"amount": "5 USD"}},
+        ]
+        run = run_trace(c, trace)
+        assert run.failure is not None
+        assert "currency mismatch" in run.failure.message
+        assert run.to_json()["state"]["balance"] == "0.00 EUR"

@@ -24,7 +24,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from contract_executable_compiler._values import CelType, Duration, Timestamp, UInt
+from contract_executable_compiler._money import Money
+from contract_executable_compiler._values import CelEvalError, CelType, Duration, Timestamp, UInt
 from contract_executable_compiler.errors import ContractBytecodeError
 
 __all__ = [
@@ -139,6 +140,7 @@ class Program:
 # ---------------------------------------------------------------- canonical value encoding
 _T_NULL, _T_FALSE, _T_TRUE, _T_INT, _T_UINT, _T_DOUBLE = 0, 1, 2, 3, 4, 5
 _T_STR, _T_BYTES, _T_LIST, _T_MAP, _T_TS, _T_DUR, _T_TYPE = 6, 7, 8, 9, 10, 11, 12
+_T_MONEY = 13
 
 
 def _varint(n: int, out: bytearray) -> None:
@@ -206,6 +208,10 @@ def _enc(v: Any, out: bytearray) -> None:
     elif t is CelType:
         out.append(_T_TYPE)
         _enc(v.name, out)
+    elif t is Money:
+        out.append(_T_MONEY)
+        _enc(v.currency, out)
+        _varint(_zigzag(v.units), out)
     else:
         from contract_executable_compiler._values import BoolKey
 
@@ -301,6 +307,14 @@ def _dec(r: _Reader, depth: int = 0) -> Any:
             return Duration(_unzig(r.varint()))
     except Exception as exc:  # CelEvalError: out of range
         raise ContractBytecodeError(f"bytecode time value out of range: {exc}") from None
+    if t == _T_MONEY:
+        code = _dec(r, depth + 1)
+        if type(code) is not str:
+            raise ContractBytecodeError("bytecode money value has no currency")
+        try:
+            return Money(code, _unzig(r.varint()))
+        except CelEvalError:
+            raise ContractBytecodeError("bytecode money value out of range") from None
     if t == _T_TYPE:
         name = _dec(r, depth + 1)
         if type(name) is not str:

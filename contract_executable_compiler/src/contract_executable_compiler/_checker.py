@@ -28,6 +28,7 @@ from contract_executable_compiler._ast import (
     StructExpr,
 )
 from contract_executable_compiler._diagnostics import Diagnostic
+from contract_executable_compiler._money import Money
 from contract_executable_compiler._values import CelType, Duration, Timestamp, UInt
 
 __all__ = ["CelTypeT", "Checker", "Declarations", "FunctionDecl", "T", "assignable"]
@@ -62,6 +63,7 @@ class T:
     ERROR: Final = CelTypeT("error")
     TIMESTAMP: Final = CelTypeT("google.protobuf.Timestamp")
     DURATION: Final = CelTypeT("google.protobuf.Duration")
+    MONEY: Final = CelTypeT("money")
 
     @staticmethod
     def list_(elem: CelTypeT) -> CelTypeT:
@@ -87,7 +89,9 @@ class T:
 _A = T.param("A")
 _B = T.param("B")
 _NUMS: Final = (T.INT, T.UINT, T.DOUBLE)
-_ORDERED: Final = (T.INT, T.UINT, T.DOUBLE, T.STRING, T.BYTES, T.BOOL, T.TIMESTAMP, T.DURATION)
+_ORDERED: Final = (
+    T.INT, T.UINT, T.DOUBLE, T.STRING, T.BYTES, T.BOOL, T.TIMESTAMP, T.DURATION, T.MONEY,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +120,15 @@ def _standard() -> dict[str, list[FunctionDecl]]:
         _o((T.TIMESTAMP, T.DURATION), T.TIMESTAMP),
         _o((T.DURATION, T.DURATION), T.DURATION),
     ]
-    f["_*_"] = [_o((t, t), t) for t in _NUMS]
+    f["_+_"].append(_o((T.MONEY, T.MONEY), T.MONEY))
+    f["_-_"].append(_o((T.MONEY, T.MONEY), T.MONEY))
+    f["_*_"] = [_o((t, t), t) for t in _NUMS] + [
+        _o((T.MONEY, T.INT), T.MONEY),
+        _o((T.INT, T.MONEY), T.MONEY),
+    ]
     f["_/_"] = [_o((t, t), t) for t in _NUMS]
     f["_%_"] = [_o((t, t), t) for t in (T.INT, T.UINT)]
-    f["-_"] = [_o((t,), t) for t in (T.INT, T.DOUBLE)]
+    f["-_"] = [_o((t,), t) for t in (T.INT, T.DOUBLE, T.MONEY)]
     f["!_"] = [_o((T.BOOL,), T.BOOL)]
     f["_&&_"] = [_o((T.BOOL, T.BOOL), T.BOOL)]
     f["_||_"] = [_o((T.BOOL, T.BOOL), T.BOOL)]
@@ -148,13 +157,22 @@ def _standard() -> dict[str, list[FunctionDecl]]:
     f["uint"] = [_o((t,), T.UINT) for t in (*_NUMS, T.STRING)]
     f["double"] = [_o((t,), T.DOUBLE) for t in (*_NUMS, T.STRING)]
     f["string"] = [
-        _o((t,), T.STRING) for t in (*_NUMS, T.STRING, T.BYTES, T.BOOL, T.TIMESTAMP, T.DURATION)
+        _o((t,), T.STRING)
+        for t in (*_NUMS, T.STRING, T.BYTES, T.BOOL, T.TIMESTAMP, T.DURATION, T.MONEY)
     ]
     f["bytes"] = [_o((t,), T.BYTES) for t in (T.STRING, T.BYTES)]
     f["bool"] = [_o((t,), T.BOOL) for t in (T.BOOL, T.STRING)]
     f["timestamp"] = [_o((t,), T.TIMESTAMP) for t in (T.STRING, T.INT, T.TIMESTAMP)]
     f["duration"] = [_o((t,), T.DURATION) for t in (T.STRING, T.DURATION)]
     f["dyn"] = [_o((_A,), T.DYN)]
+    f["money"] = [
+        _o((T.STRING,), T.MONEY),
+        _o((T.MONEY,), T.MONEY),
+        _o((T.STRING, T.STRING), T.MONEY),
+        _o((T.INT, T.STRING), T.MONEY),
+    ]
+    f["currency"] = [_o((T.MONEY,), T.STRING, True)]
+    f["amount"] = [_o((T.MONEY,), T.STRING, True)]
     f["type"] = [_o((_A,), T.type_(_A))]
     for g in (
         "getFullYear", "getMonth", "getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear",
@@ -183,6 +201,7 @@ TYPE_NAMES: Final[dict[str, CelTypeT]] = {
     "type": T.type_(T.DYN),
     "google.protobuf.Timestamp": T.TIMESTAMP,
     "google.protobuf.Duration": T.DURATION,
+    "money": T.MONEY,
 }
 
 
@@ -206,6 +225,7 @@ def type_of_value(v: Any) -> CelTypeT:
     simple = {
         bool: T.BOOL, int: T.INT, UInt: T.UINT, float: T.DOUBLE, str: T.STRING,
         bytes: T.BYTES, type(None): T.NULL, Timestamp: T.TIMESTAMP, Duration: T.DURATION,
+        Money: T.MONEY,
     }  # fmt: skip
     if t in simple:
         return simple[t]

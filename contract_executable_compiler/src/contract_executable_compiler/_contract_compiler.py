@@ -51,6 +51,7 @@ _PRIMITIVES: Final = {
     "timestamp": T.TIMESTAMP,
     "duration": T.DURATION,
     "dyn": T.DYN,
+    "money": T.MONEY,
 }
 
 
@@ -284,7 +285,7 @@ class _ContractCompiler:
         if (t.name in self.records or t.name in self.enums) and not t.args:
             return CelTypeT(t.name)
         note: tuple[str, ...] = ()
-        if t.name in ("optional", "money"):
+        if t.name == "optional":
             note = (f"`{t.name}` is not supported by this version of the compiler",)
         self.err(
             "E0204",

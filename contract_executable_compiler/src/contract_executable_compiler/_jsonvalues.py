@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from contract_executable_compiler._checker import CelTypeT, T
+from contract_executable_compiler._money import Money, money_from_text
 from contract_executable_compiler._timefmt import (
     format_duration,
     format_timestamp,
@@ -64,6 +65,8 @@ def to_json(v: Any) -> Any:
         return format_duration(v.ns)
     if t is CelType:
         return v.name
+    if t is Money:
+        return str(v)
     return str(v)
 
 
@@ -149,6 +152,10 @@ def typed_from_json(
             if type(v) is not str:
                 raise _bad(repr(v), t, path)
             return Duration(parse_duration(v.removesuffix("s") + "s" if v.endswith("s") else v))
+        if k == "money":
+            if type(v) is not str:
+                raise _bad(repr(v), t, path)
+            return money_from_text(v)
         if k == "list":
             if type(v) is not list:
                 raise _bad(type(v).__name__, t, path)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
 
+from contract_executable_compiler._money import Money, money_from_text, money_of, same_currency
 from contract_executable_compiler._timefmt import (
     format_duration,
     format_timestamp,
@@ -96,6 +97,9 @@ def add(a: Any, b: Any) -> Any:
         return a + b
     if ta is Duration:
         return Duration(a.ns + b.ns)
+    if ta is Money:
+        same_currency(a, b)
+        return Money(a.currency, a.units + b.units)
     raise _overload("_+_", a, b)
 
 
@@ -116,6 +120,9 @@ def sub(a: Any, b: Any) -> Any:
         return Duration(a.ns - b.ns)
     if ta is Timestamp:
         return Duration(a.ns - b.ns)
+    if ta is Money:
+        same_currency(a, b)
+        return Money(a.currency, a.units - b.units)
     raise _overload("_-_", a, b)
 
 
@@ -123,6 +130,10 @@ def mul(a: Any, b: Any) -> Any:
     """``a * b``."""
     ta = type(a)
     if ta is not type(b):
+        if ta is Money and type(b) is int:
+            return Money(a.currency, a.units * b)
+        if ta is int and type(b) is Money:
+            return Money(b.currency, a * b.units)
         raise _overload("_*_", a, b)
     if ta is int:
         return _int(a * b)
@@ -182,6 +193,8 @@ def neg(a: Any) -> Any:
         return -a
     if ta is Duration:
         return Duration(-a.ns)
+    if ta is Money:
+        return Money(a.currency, -a.units)
     raise _overload("-_", a)
 
 
@@ -489,6 +502,8 @@ def to_string(a: Any) -> str:
         return format_timestamp(a.ns)
     if ta is Duration:
         return format_duration(a.ns)
+    if ta is Money:
+        return str(a)
     raise _overload("string", a)
 
 
@@ -539,6 +554,29 @@ def to_duration(a: Any) -> Duration:
     if type(a) is int:
         return Duration(a * _NS)
     raise _overload("duration", a)
+
+
+def to_money(a: Any, currency: Any = None) -> Money:
+    """``money("12.34 EUR")``, ``money("12.34", "EUR")`` or ``money(12, "EUR")``."""
+    if currency is None:
+        if type(a) is Money:
+            return a
+        return money_from_text(a)
+    return money_of(a, currency)
+
+
+def money_currency(a: Any) -> str:
+    """``m.currency()``."""
+    if type(a) is not Money:
+        raise _overload("currency", a)
+    return a.currency
+
+
+def money_amount(a: Any) -> str:
+    """``m.amount()``: the exact amount as decimal text."""
+    if type(a) is not Money:
+        raise _overload("amount", a)
+    return a.amount_text()
 
 
 def dyn(a: Any) -> Any:
@@ -606,6 +644,7 @@ GLOBAL_FUNCTIONS: Final[dict[str, Fn]] = {
     "timestamp": to_timestamp,
     "duration": to_duration,
     "dyn": dyn,
+    "money": to_money,
     "type": _type_fn,
     "matches": _matches_global,
     "contains": contains,
@@ -619,6 +658,8 @@ MEMBER_FUNCTIONS: Final[dict[str, Fn]] = {
     "startsWith": starts_with,
     "endsWith": ends_with,
     "matches": matches,
+    "currency": money_currency,
+    "amount": money_amount,
     **_TIME_GETTERS,
 }
 

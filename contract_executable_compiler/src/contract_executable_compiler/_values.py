@@ -208,6 +208,13 @@ _TYPE_NAMES: Final[dict[type, str]] = {
     CelType: "type",
 }
 
+
+def register_type(cls: type, name: str) -> None:
+    """Add a runtime value class (such as money) to the type tables."""
+    _TYPE_NAMES[cls] = name
+    TYPE_VALUES[name] = CelType(name)
+
+
 TYPE_VALUES: Final[dict[str, CelType]] = {n: CelType(n) for n in _TYPE_NAMES.values()}
 
 
@@ -269,4 +276,8 @@ def cel_compare(a: Any, b: Any) -> int:
             return -1 if a < b else (1 if a > b else 0)
         if ta is Timestamp or ta is Duration:
             return -1 if a.ns < b.ns else (1 if a.ns > b.ns else 0)
+        if type_name(a) == "money":
+            if a.currency != b.currency:
+                raise CelEvalError(f"currency mismatch: {a.currency} and {b.currency}")
+            return -1 if a.units < b.units else (1 if a.units > b.units else 0)
     raise CelEvalError("no such overload")
