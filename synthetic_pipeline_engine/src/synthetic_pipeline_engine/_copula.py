@@ -42,6 +42,25 @@ _MAX_QUANTILES = 2000
 _DISCRETE_LIMIT = 25
 DEFAULT_SMOOTHING = 1.0
 DEFAULT_SHRINKAGE = 0.1
+PRESETS: dict[str, dict[str, Any]] = {
+    # best fidelity; zero exact copies still guaranteed by sampling
+    "fidelity": {"smoothing": DEFAULT_SMOOTHING, "shrinkage": DEFAULT_SHRINKAGE, "jitter": False},
+    # further from every real row (DCR), at a visible cost in pair trends
+    "private": {"smoothing": 6.0, "shrinkage": 0.5, "jitter": True},
+}
+
+
+def _position(rng: np.random.Generator, size: int, jitter: bool) -> np.ndarray:
+    """Where in its interval a discrete value's latent uniform sits.
+
+    By default the middle: unlike a random point (SDV's choice, ``jitter``),
+    midpoints keep two discrete columns that determine each other perfectly
+    correlated in the latent space, so "salary is null exactly when placed is
+    false" survives sampling.  Jitter blurs such links, which helps privacy.
+    """
+    if jitter:
+        return rng.random(size)
+    return np.full(size, 0.5)
 
 
 def _ndtri(u: np.ndarray) -> np.ndarray:
@@ -110,6 +129,7 @@ class GaussianCopula:
         seed: int = 0,
         smoothing: float = DEFAULT_SMOOTHING,
         shrinkage: float = DEFAULT_SHRINKAGE,
+        jitter: bool = False,
     ) -> GaussianCopula:
         """Fit marginals and the latent correlation on ``table``.
 
@@ -124,6 +144,9 @@ class GaussianCopula:
                 at a small cost in column shape.
             shrinkage: pulls the latent correlation towards independence
                 (0 keeps it, 1 removes it); the other privacy/fidelity knob.
+            jitter: place discrete values at random points of their latent
+                interval (as SDV does) instead of the midpoint; weaker links
+                between discrete columns, more distance from real rows.
 
         Raises:
             PipelineInputError: the table is empty or has no modellable column.
@@ -173,7 +196,7 @@ class GaussianCopula:
                     spec["cdf"] = (np.cumsum(counts) / counts.sum()).tolist()
                     lower = np.concatenate([[0.0], spec["cdf"][:-1]])
                     index = np.searchsorted(uniques, present)
-                    u = lower[index] + rng.random(present.size) * (
+                    u = lower[index] + _position(rng, present.size, jitter) * (
                         np.asarray(spec["cdf"])[index] - lower[index]
                     )
                 else:
@@ -220,7 +243,7 @@ class GaussianCopula:
                 lower = np.concatenate([[0.0], cdf[:-1]])
                 position = {c: i for i, c in enumerate(categories)}
                 index = np.array([position[v] for v in present_labels])
-                u = lower[index] + rng.random(index.size) * (cdf[index] - lower[index])
+                u = lower[index] + _position(rng, index.size, jitter) * (cdf[index] - lower[index])
                 z = np.full(n, np.nan)
                 z[~nulls] = _ndtri(u)
             spec["variable"] = len(variables)
@@ -229,7 +252,11 @@ class GaussianCopula:
             if 0 < spec["null_rate"] < 1:
                 indicator = np.where(nulls, 1.0, 0.0)
                 p = spec["null_rate"]
-                u_null = np.where(nulls, (1 - p) + rng.random(n) * p, rng.random(n) * (1 - p))
+                u_null = np.where(
+                    nulls,
+                    (1 - p) + _position(rng, n, jitter) * p,
+                    _position(rng, n, jitter) * (1 - p),
+                )
                 spec["null_variable"] = len(variables)
                 variables.append(f"{name}.__null__")
                 latent.append(_ndtri(u_null))

@@ -408,6 +408,12 @@ def _fit_args(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="pull correlations towards independence, 0..1 (privacy vs trends)",
     )
+    parser.add_argument(
+        "--preset",
+        choices=["fidelity", "private"],
+        default="fidelity",
+        help="privacy/fidelity trade-off (default: fidelity)",
+    )
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -415,11 +421,7 @@ def _fit_args(parser: argparse.ArgumentParser) -> None:
 def _fit(ctx: Context, args: argparse.Namespace) -> int:
     import time
 
-    from synthetic_pipeline_engine._copula import (
-        DEFAULT_SHRINKAGE,
-        DEFAULT_SMOOTHING,
-        GaussianCopula,
-    )
+    from synthetic_pipeline_engine._copula import PRESETS, GaussianCopula
     from synthetic_pipeline_engine._tableio import read_table
 
     table = read_table(args.table)
@@ -430,13 +432,15 @@ def _fit(ctx: Context, args: argparse.Namespace) -> int:
             f"no column(s) {', '.join(unknown)} in {args.table}",
             hint=f"columns are {', '.join(table.column_names)}",
         )
+    preset = PRESETS[args.preset]
     started = time.perf_counter()
     model = GaussianCopula.fit(
         table,
         sdtypes=overrides,
         seed=args.seed,
-        smoothing=DEFAULT_SMOOTHING if args.smoothing is None else args.smoothing,
-        shrinkage=DEFAULT_SHRINKAGE if args.shrinkage is None else args.shrinkage,
+        smoothing=preset["smoothing"] if args.smoothing is None else args.smoothing,
+        shrinkage=preset["shrinkage"] if args.shrinkage is None else args.shrinkage,
+        jitter=preset["jitter"],
     )
     seconds = time.perf_counter() - started
     model.save(args.output)
