@@ -67,7 +67,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000, help="attestations per timed run")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=1000, help="attestations per issue_many transaction")
+    parser.add_argument(
+        "--batch", type=int, default=1000, help="attestations per issue_many transaction"
+    )
     parser.add_argument("--http-count", type=int, default=300)
     parser.add_argument("--entries", type=int, default=1_000_000, help="log size for proof timing")
     args = parser.parse_args()

@@ -119,7 +119,7 @@ class TestPolicyParsing:
         assert record.status_at(parse_time("2026-03-01T00:00:00Z")) is KeyStatus.REVOKED
         assert record.status_at(parse_time("2026-02-28T23:59:59Z")) is KeyStatus.VALID
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(st.text(max_size=200))
     def test_arbitrary_text_raises_only_our_error(self, text: str) -> None:
         """Arbitrary text either parses or raises a uaa error."""

@@ -95,14 +95,14 @@ class TestParse:
 
 
 class TestFuzz:
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=150, deadline=None)
     @given(st.binary(max_size=300))
     def test_arbitrary_bytes_raise_only_our_error(self, data: bytes) -> None:
         """Arbitrary bytes either parse or raise AttestationStatementError."""
         with contextlib.suppress(AttestationError):
             Statement.parse(data)
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.text(max_size=20),

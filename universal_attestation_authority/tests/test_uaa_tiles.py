@@ -80,7 +80,7 @@ class TestPaths:
         ref = TileRef(level, index, width)
         assert parse_tile_path(ref.path()) == ref
 
-    @settings(max_examples=300)
+    @settings(max_examples=150)
     @given(st.text(max_size=60))
     def test_arbitrary_paths_raise_only_our_error(self, text: str) -> None:
         """Arbitrary text either parses or raises AttestationTileError."""
@@ -107,7 +107,7 @@ class TestEntryBundles:
         """Bundles decode to the entries they encode."""
         assert decode_entry_bundle(encode_entry_bundle(entries), expected=len(entries)) == entries
 
-    @settings(max_examples=300)
+    @settings(max_examples=150)
     @given(st.binary(max_size=200))
     def test_arbitrary_bytes_raise_only_our_error(self, data: bytes) -> None:
         """Arbitrary bytes either decode or raise AttestationTileError."""
