@@ -469,17 +469,14 @@ class Checker:
         return any(name in s for s in self.scopes)
 
     def _join_dyn(self, types: list[CelTypeT]) -> CelTypeT:
+        """The most specific type every element is assignable to (CEL's flexible join)."""
         if not types:
             self.counter += 1
             return T.param(f"_e{self.counter}")
-        s = _Subst()
-        first = types[0]
+        joined = types[0]
         for t in types[1:]:
-            if not (
-                t == first or (s.unify(first, t) and _strict_same(s.resolve(first), s.resolve(t)))
-            ):
-                return T.DYN
-        return s.resolve(first)
+            joined = _join(joined, t)
+        return joined
 
     def _field(self, t: CelTypeT, field: str, e: Expr) -> CelTypeT:
         if t.kind in self.records:
@@ -605,13 +602,19 @@ def _concrete(t: CelTypeT) -> bool:
     return all(_concrete(p) for p in t.params)
 
 
-def _strict_same(a: CelTypeT, b: CelTypeT) -> bool:
-    """Same type once parameters are bound, ``dyn`` only matching ``dyn``."""
-    if a.kind == "param" or b.kind == "param":
-        return True
-    if a.kind != b.kind or len(a.params) != len(b.params):
-        return False
-    return all(_strict_same(x, y) for x, y in zip(a.params, b.params, strict=True))
+def _join(a: CelTypeT, b: CelTypeT) -> CelTypeT:
+    """Least general type covering ``a`` and ``b``: parameters yield, mismatches become dyn."""
+    if a == b:
+        return a
+    if a.kind == "param":
+        return b
+    if b.kind == "param":
+        return a
+    if a.kind == "error" or b.kind == "error":
+        return T.ERROR
+    if a.kind == b.kind and len(a.params) == len(b.params) and a.params:
+        return CelTypeT(a.kind, tuple(_join(x, y) for x, y in zip(a.params, b.params, strict=True)))
+    return T.DYN
 
 
 def _qual(e: Expr) -> list[str] | None:

@@ -154,6 +154,15 @@ def type_from_json(t: dict[str, Any]) -> CelTypeT:
         raise UnsupportedError(f"well-known type {wk}")
     if "type" in t:
         return T.type_(type_from_json(t["type"]))
+    if "type_param" in t:
+        return T.param(str(t["type_param"]))
+    if "abstract_type" in t:
+        a = t["abstract_type"]
+        if a["name"] == "optional_type":
+            raise UnsupportedError("optional types")
+        return CelTypeT(
+            str(a["name"]), tuple(type_from_json(p) for p in a.get("parameter_types", []))
+        )
     if "message_type" in t:
         name = t["message_type"]
         if name == "google.protobuf.Duration":
