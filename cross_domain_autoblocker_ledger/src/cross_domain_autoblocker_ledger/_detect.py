@@ -244,12 +244,20 @@ class DetectionEngine:
         if bucket.count:
             elapsed = now - bucket.last
             if elapsed > 0 and scenario.capacity:
-                bucket.level = max(0.0, bucket.level - elapsed / scenario.leakspeed)
-                if bucket.level == 0.0:  # drained: a fresh bucket, as CrowdSec does
+                level = bucket.level - elapsed / scenario.leakspeed
+                if level <= 0.0:  # drained: a fresh bucket, as CrowdSec does
                     bucket.reset(now)
-        bucket.last = max(bucket.last, now)
-        if not self._admit(scenario, bucket, event):
+                else:
+                    bucket.level = level
+        if now > bucket.last:
+            bucket.last = now
+        if scenario.distinct is not None and not self._admit(scenario, bucket, event):
             return False
+        if scenario.distinct is None:  # _admit without the call, on the hot path
+            bucket.count += 1
+            bucket.domains.add(event.domain)
+            if len(bucket.sample) < _SAMPLE:
+                bucket.sample.append(event)
         capacity = scenario.capacity
         level = bucket.level + 1.0
         bucket.level = level if level <= capacity + 1.0 else capacity + 1.0

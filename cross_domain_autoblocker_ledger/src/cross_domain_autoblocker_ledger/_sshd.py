@@ -411,14 +411,18 @@ class SshdConnections:
             if rule.gained:
                 return Event(when, "ssh", rule.kind, source, conn.user, failure=False)
             return None
+        matches = conn.matches
+        # Positional arguments: this runs once per failure line.
         return Event(
             when,
             "ssh",
             rule.kind,
             source,
             conn.user,
-            attempts=max(conn.matches, 1),
-            fields={"users": sorted(conn.users)} if len(conn.users) > 1 else {},
+            True,
+            None,
+            matches if matches > 1 else 1,
+            {"users": sorted(conn.users)} if len(conn.users) > 1 else {},
         )
 
     def _merge(

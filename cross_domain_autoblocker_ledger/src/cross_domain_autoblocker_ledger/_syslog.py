@@ -120,8 +120,13 @@ class TimestampResolver:
         from paying a ``datetime`` construction per line.  (Exact for every
         zone whose offsets change on the hour.)
         """
-        head, _, clock = text.rpartition(" ")
-        hour_key = head + clock[:2]
+        if (
+            len(text) >= 15 and text[6] == " " and text[9] == ":"
+        ):  # "Jun 21 16:47:48", the usual shape
+            head, clock, hour_key = text[:6], text[7:], text[:9]
+        else:  # "Feb 7 16:01:07": an unpadded day
+            head, _, clock = text.rpartition(" ")
+            hour_key = head + " " + clock[:2]
         base = self._cache.get(hour_key)
         if base is None:
             base = self._hour(head, clock[:2])
