@@ -230,26 +230,27 @@ def type_of_value(v: Any) -> CelTypeT:
     if t in simple:
         return simple[t]
     if t is list:
-        return T.list_(_join([type_of_value(x) for x in v]))
+        return T.list_(_join_all([type_of_value(x) for x in v]))
     if t is dict:
         from contract_executable_compiler._values import unmap_key
 
         return T.map_(
-            _join([type_of_value(unmap_key(k)) for k in v]),
-            _join([type_of_value(x) for x in v.values()]),
+            _join_all([type_of_value(unmap_key(k)) for k in v]),
+            _join_all([type_of_value(x) for x in v.values()]),
         )
     if t is CelType:
         return T.type_(TYPE_NAMES.get(v.name, T.DYN))
     return T.DYN
 
 
-def _join(types: list[CelTypeT]) -> CelTypeT:
+def _join_all(types: list[CelTypeT]) -> CelTypeT:
+    """The joined element type of a literal's values (a fresh parameter when empty)."""
     if not types:
         return T.param("_elem")
-    first = types[0]
-    if all(t == first for t in types):
-        return first
-    return T.DYN
+    joined = types[0]
+    for t in types[1:]:
+        joined = _join(joined, t)
+    return joined
 
 
 class _Subst:
