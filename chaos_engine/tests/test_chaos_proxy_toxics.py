@@ -455,3 +455,24 @@ class TestHttpToxic:
 def test_close_connection_signal_carries_reset() -> None:
     """CloseConnection says whether to reset."""
     assert CloseConnection(reset=True).reset is True
+
+
+def test_toxic_added_during_a_bulk_stream_applies(proxies: ProxyCollection) -> None:
+    """A toxic added while bytes stream on the splice path takes effect on that stream."""
+    blob = bytes(1 << 20)
+
+    def endless(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            for _ in range(2000):  # up to 2 GB, far more than the test reads
+                conn.sendall(blob)
+
+    proxy, addr = _proxy(proxies, endless)
+    total = 0
+    with _connect(addr) as sock:
+        while total < 8 << 20:
+            total += len(sock.recv(1 << 20))
+        proxy.add_toxic({"type": "limit_data", "attributes": {"bytes": 1000}})
+        while chunk := sock.recv(1 << 20):
+            total += len(chunk)
+    # what was in flight (pipe and socket buffers) still arrives, then the stream is cut
+    assert total < 64 << 20

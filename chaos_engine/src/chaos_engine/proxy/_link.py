@@ -34,6 +34,7 @@ __all__ = ["Connection"]
 
 _CHUNK = 1 << 16
 _PIPE_SIZE = 1 << 20
+_STREAMING = 1 << 17  # a splice this large means a bulk transfer is under way
 _F_SETPIPE_SZ = 1031
 _EOF = object()
 
@@ -51,12 +52,14 @@ class _Direction:
         self.queue: queue.Queue[Any] | None = None
         self.writer: threading.Thread | None = None
         self.bytes = 0
+        self.generation = -1
         self.thread = threading.Thread(
             target=self.pump, name=f"proxy {conn.proxy.name} {name}", daemon=True
         )
 
     # -- toxics ---------------------------------------------------------------------------
     def refresh(self) -> None:
+        self.generation = self.conn.proxy.generation
         chain: tuple[Toxic, ...] = self.conn.proxy.chain(self.name)
         active: list[ToxicState] = []
         seen: set[str] = set()
@@ -103,8 +106,14 @@ class _Direction:
             fcntl.fcntl(pipe_w, _F_SETPIPE_SZ, _PIPE_SIZE)
         try:
             self.refresh()
+            streaming = False
             while not self.conn.closed.is_set():
-                ready = {fd for fd, _ev in poller.poll()}
+                if streaming and not self.active and self.generation == self.conn.proxy.generation:
+                    # the last splice was a large one: more is almost surely queued, so skip the
+                    # poll; a toxic change is still seen here, through the generation
+                    ready = {src_fd}
+                else:
+                    ready = {fd for fd, _ev in poller.poll()}
                 if self.wake_fd in ready:
                     with contextlib.suppress(BlockingIOError):
                         os.eventfd_read(self.wake_fd)
@@ -124,6 +133,7 @@ class _Direction:
                 if moved == 0:
                     self._finish()
                     return
+                streaming = moved >= _STREAMING
                 while moved:
                     out = os.splice(pipe_r, dst_fd, moved)
                     moved -= out

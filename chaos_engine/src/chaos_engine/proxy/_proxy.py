@@ -51,6 +51,7 @@ class Proxy:
         self.enabled = False
         self.toxics: dict[str, Toxic] = {}
         self._chains: dict[str, tuple[Toxic, ...]] = {"upstream": (), "downstream": ()}
+        self.generation = 0  # bumped whenever the toxics change; pumps compare it per chunk
         self.connections: set[Connection] = set()
         self.closed_bytes = {"upstream": 0, "downstream": 0}
         self._lock = threading.RLock()
@@ -78,6 +79,7 @@ class Proxy:
             stream: tuple(t for t in self.toxics.values() if t.stream == stream)
             for stream in ("upstream", "downstream")
         }
+        self.generation += 1
         for conn in list(self.connections):
             conn.notify()
 
