@@ -223,6 +223,30 @@ class TestBadInput:
         code, _, _ = uaa("verify", "bundle.json", "--policy", "policy.toml")
         assert code == 0
 
+    def test_quorum_larger_than_witnesses_is_config_error(
+        self, workdir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """One witness with the default quorum of two is refused up front (exit 2), nothing issued."""
+        from shared_core.crypto import ALG_COSIGNATURE_V1, generate_note_key
+
+        key = generate_note_key("w1.example", ALG_COSIGNATURE_V1).verifier.encode()
+        monkeypatch.setenv(
+            "UNIVERSAL_ATTESTATION_AUTHORITY_WITNESSES", json.dumps([f"http://127.0.0.1:9 {key}"])
+        )
+        code, _, err = uaa(
+            "attest", "--subject", "app.whl", "--predicate-type", "https://slsa.dev/provenance/v1"
+        )
+        assert code == 2
+        assert "witness_quorum is 2 but only 1 witness" in err
+        monkeypatch.setenv(
+            "UNIVERSAL_ATTESTATION_AUTHORITY_WITNESSES", json.dumps(["http://127.0.0.1:9"])
+        )
+        code, _, err = uaa(
+            "attest", "--subject", "app.whl", "--predicate-type", "https://slsa.dev/provenance/v1"
+        )
+        assert code == 2
+        assert "URL VERIFIER_KEY" in err
+
     def test_uninitialised_data_dir(self, tmp_path: Path) -> None:
         """Using a data dir that was never initialised says to run init."""
         code, _, err = uaa("--data-dir", str(tmp_path / "nowhere"), "log", "keys")

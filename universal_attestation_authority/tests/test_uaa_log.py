@@ -167,6 +167,23 @@ class TestOfflineVerify:
                 authority.log.tree.root(),
             )
 
+    def test_older_checkpoint_against_newer_tiles(
+        self, authority: Authority, tmp_path: Path
+    ) -> None:
+        """An old bundle's checkpoint verifies against tiles exported at a later size."""
+        authority.issue_many([sample_statement(content=i.to_bytes(2, "big")) for i in range(10)])
+        old_note = authority.publish().note
+        authority.issue_many(
+            [sample_statement(content=i.to_bytes(2, "big")) for i in range(10, 300)]
+        )
+        authority.publish()
+        export_tiles(authority.log, tmp_path / "later")
+        result = verify_entry_offline(
+            old_note, tmp_path / "later", 7, log_keys=[authority.log_verifier]
+        )
+        assert result.checkpoint.size == 10
+        assert result.parsed is not None
+
     def test_tampered_tile_is_detected(self, authority: Authority, tmp_path: Path) -> None:
         """Flipping one byte of a tile breaks the root check."""
         authority.issue_many([sample_statement(content=bytes([i])) for i in range(20)])

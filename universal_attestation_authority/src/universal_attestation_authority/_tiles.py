@@ -294,6 +294,27 @@ class TileHashReader:
         return proof
 
 
+def _wider_tile(root: Path, ref: TileRef) -> bytes | None:
+    """A narrower tile's bytes from a wider one of the same index (tiles only grow).
+
+    A tile set exported at a later tree size holds the full (or a wider partial)
+    tile where an older checkpoint needs a partial one; its first ``width``
+    hashes (or entries) are exactly the narrower tile.
+    """
+    if not ref.is_partial:
+        return None
+    for width in range(TILE_WIDTH, ref.width, -1):
+        candidate = root / TileRef(ref.level, ref.index, width).path()
+        try:
+            data = candidate.read_bytes()
+        except OSError:
+            continue
+        if ref.is_entries:
+            return encode_entry_bundle(decode_entry_bundle(data)[: ref.width])
+        return data[: ref.width * HASH_SIZE]
+    return None
+
+
 def directory_fetcher(root: Path) -> TileFetcher:
     """A :data:`TileFetcher` reading a tlog-tiles tree from a directory.
 
@@ -305,6 +326,15 @@ def directory_fetcher(root: Path) -> TileFetcher:
         path = root / ref.path()
         try:
             return path.read_bytes()
+        except FileNotFoundError:
+            wider = _wider_tile(root, ref)
+            if wider is not None:
+                return wider
+            raise AttestationTileError(
+                f"cannot read tile {str(path)!r}: no such file",
+                hint="export the tiles with 'uaa log export DIR' at or after the checkpoint's size",
+                path=str(path),
+            ) from None
         except OSError as exc:
             raise AttestationTileError(
                 f"cannot read tile {str(path)!r}: {exc.strerror}",

@@ -22,7 +22,7 @@ from shared_core.crypto import (
     write_private_key,
     write_public_key,
 )
-from shared_core.errors import CoreError
+from shared_core.errors import ConfigError, CoreError
 from universal_attestation_authority import __version__
 from universal_attestation_authority._authority import Authority
 from universal_attestation_authority._bundle import Bundle
@@ -67,10 +67,16 @@ def _open(ctx: Context, *, witnesses: bool = False) -> Authority:
                     f"witness {spec!r} is not 'URL VERIFIER_KEY'", hint="see 'uaa witness init'"
                 )
             endpoints.append(WitnessEndpoint.parse(url, key.strip()))
+        if settings.witness_quorum > len(endpoints):
+            raise ConfigError(
+                f"witness_quorum is {settings.witness_quorum} but only {len(endpoints)} witness(es) are configured",
+                key="witness_quorum",
+                hint="configure more witnesses or lower witness_quorum",
+            )
         authority = Authority(settings.data_dir)
         pool = WitnessPool(endpoints, authority.store, timeout=settings.witness_timeout)
         authority.log.cosigner = pool
-        authority.log.witness_quorum = min(settings.witness_quorum, len(endpoints))
+        authority.log.witness_quorum = settings.witness_quorum
         return authority
     return Authority(settings.data_dir)
 
