@@ -249,8 +249,7 @@ class DetectionEngine:
                     bucket.reset(now)
                 else:
                     bucket.level = level
-        if now > bucket.last:
-            bucket.last = now
+        bucket.last = max(bucket.last, now)
         if scenario.distinct is not None and not self._admit(scenario, bucket, event):
             return False
         if scenario.distinct is None:  # _admit without the call, on the hot path
