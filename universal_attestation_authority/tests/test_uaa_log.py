@@ -78,6 +78,19 @@ class TestLog:
         with pytest.raises(AttestationLogError, match="not published"):
             authority.log.tile(TileRef(0, 1, 45))
 
+    def test_two_processes_share_one_database(self, tmp_path: Path) -> None:
+        """A CLI run next to a server: each catches up with the other's entries instead of failing."""
+        with Authority.init(tmp_path / "a", ORIGIN) as first, Authority(tmp_path / "a") as second:
+            one = first.issue(sample_statement(content=b"first"))
+            two = second.issue(sample_statement(content=b"second"))  # second's tree was stale
+            assert (one.log_index, two.log_index) == (0, 1)
+            assert second.publish().size == 2
+            bundle = first.bundle(one.id)  # first catches up with second's checkpoint
+            assert bundle.log is not None
+            assert bundle.log.tree_size == 2
+            assert first.log.tree.root() == second.log.tree.root()
+            assert first.log.append_data([b"raw"]) == 2
+
     def test_tampered_database_is_refused(self, tmp_path: Path) -> None:
         """Changing a stored entry under a published checkpoint makes open fail."""
         with Authority.init(tmp_path / "a", ORIGIN) as auth:

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from shared_core.crypto import Checkpoint, MerkleTree, Note, NoteSigner, hash_leaf
 from shared_core.logging import get_logger
 from universal_attestation_authority._clock import format_time, utcnow
-from universal_attestation_authority._store import CheckpointRow, NewEntry, SqliteStore
+from universal_attestation_authority._store import (
+    AppendConflictError,
+    CheckpointRow,
+    NewEntry,
+    SqliteStore,
+)
 from universal_attestation_authority._tiles import (
     HASH_SIZE,
     TILE_HEIGHT,
@@ -139,13 +144,36 @@ class TransparencyLog:
         the index cannot change between building and committing.
         """
         with self._lock:
-            items = build(self.size)
-            self.append(items)
-            return items
+            for attempt in range(3):
+                self.refresh()
+                items = build(self.size)
+                try:
+                    self.append(items)
+                except AppendConflictError:
+                    if attempt == 2:
+                        raise
+                    continue
+                return items
+        raise AttestationLogError("append did not settle", hint="this is a bug")
+
+    def refresh(self) -> int:
+        """Catch up with entries another process (e.g. the CLI next to a server) committed.
+
+        Returns:
+            How many entries were added to the in-memory tree.
+        """
+        with self._lock:
+            before = self._tree.size
+            if self.store.entry_count() > before:
+                for leaf in self.store.leaf_hashes(start=before):
+                    self._tree.append_hash(leaf)
+            return self._tree.size - before
 
     def append_data(self, entries: Sequence[bytes]) -> int:
         """Append raw entries (no attestation rows); returns the first index."""
-        return self.append([NewEntry(e, hash_leaf(e)) for e in entries])
+        items = [NewEntry(e, hash_leaf(e)) for e in entries]
+        appended = self.append_built(lambda _start: items)
+        return self.size - len(appended)
 
     # -- checkpoints ----------------------------------------------------------
 
@@ -162,6 +190,7 @@ class TransparencyLog:
             AttestationWitnessError: witnesses are configured and fewer than the
                 quorum cosigned; the checkpoint is not published.
         """
+        self.refresh()
         target = self.size
         with self._publish_lock:
             latest = self.store.latest_checkpoint()
@@ -197,6 +226,8 @@ class TransparencyLog:
     def _published_size(self, size: int | None) -> int:
         latest = self.store.latest_checkpoint()
         published = latest.size if latest else 0
+        if published > self._tree.size:
+            self.refresh()
         if size is None:
             return published
         if not 0 <= size <= published:

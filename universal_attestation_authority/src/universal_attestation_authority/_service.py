@@ -41,6 +41,7 @@ from universal_attestation_authority.errors import (
     AttestationInputError,
     AttestationKeyError,
     AttestationLogError,
+    AttestationStoreError,
     AttestationWitnessError,
 )
 
@@ -214,8 +215,8 @@ def create_app(
             return _error(404, exc.message, exc.hint)
         if isinstance(exc, AttestationKeyError):
             return _error(409, exc.message, exc.hint)
-        if isinstance(exc, AttestationWitnessError):
-            return _error(503, exc.message, exc.hint)
+        if isinstance(exc, AttestationWitnessError | AttestationStoreError):
+            return _error(503, exc.message, exc.hint, {"Retry-After": "1"})
         return _error(500, exc.message, exc.hint)
 
     @app.middleware("http")

@@ -27,7 +27,7 @@ from typing import Any
 
 from universal_attestation_authority.errors import AttestationStoreError
 
-__all__ = ["AttestationRow", "CheckpointRow", "NewEntry", "SqliteStore"]
+__all__ = ["AppendConflictError", "AttestationRow", "CheckpointRow", "NewEntry", "SqliteStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -91,6 +91,10 @@ class CheckpointRow:
     root_hash: bytes
     note: bytes
     published_at: str
+
+
+class AppendConflictError(AttestationStoreError):
+    """Another process appended since this one last read the log (retry after a reload)."""
 
 
 @dataclass(frozen=True)
@@ -183,9 +187,8 @@ class SqliteStore:
         rows = self._query("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")
         return int(rows[0][0])
 
-    def leaf_hashes(self, batch: int = 65536) -> Iterator[bytes]:
-        """Every leaf hash in index order, streamed in batches."""
-        start = 0
+    def leaf_hashes(self, start: int = 0, batch: int = 65536) -> Iterator[bytes]:
+        """Every leaf hash from index ``start`` on, in index order, streamed in batches."""
         while True:
             rows = self._query(
                 "SELECT idx, leaf_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?",
@@ -212,9 +215,9 @@ class SqliteStore:
         with self.transaction() as db:
             (count,) = db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()
             if count != start:
-                raise AttestationStoreError(
-                    f"the log has {count} entries, expected {start}: another process is appending",
-                    hint="run one authority per database",
+                raise AppendConflictError(
+                    f"the log has {count} entries, expected {start}: another process appended",
+                    hint="reload the log and retry",
                 )
             try:
                 db.executemany(
