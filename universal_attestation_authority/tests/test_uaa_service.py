@@ -106,6 +106,19 @@ class TestIssuing:
         assert verdict["ok"] is False
         assert verdict["failures"][0]["check"] == "subjects"
 
+    def test_verify_refuses_file_references(self, service: tuple[Authority, str]) -> None:
+        """A policy sent over HTTP cannot make the server read its files."""
+        _, url = service
+        policy = '[[keys]]\nname = "k"\npublic_key = "/etc/passwd"\n[[rules]]\npredicate_types = ["a:b"]\nkeys = ["k"]\n'
+        bundle = {"payload": "", "payloadType": "x", "signatures": []}
+        response = httpx.post(f"{url}/api/v1/verify", json={"bundle": bundle, "policy": policy})
+        assert response.status_code == 400
+        assert "file references are not allowed" in response.json()["error"]
+        response = httpx.post(
+            f"{url}/api/v1/verify", json={"bundle": bundle, "policy": 'keyring = "/etc/passwd"\n'}
+        )
+        assert response.status_code == 400
+
     def test_issuing_needs_a_valid_token(self, service: tuple[Authority, str]) -> None:
         """No token or a wrong one is 401 with a WWW-Authenticate header; nothing is logged."""
         authority, url = service

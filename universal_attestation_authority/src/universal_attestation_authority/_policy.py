@@ -155,9 +155,18 @@ class Policy:
 
     @classmethod
     def loads(
-        cls, raw: bytes | str, *, base_dir: Path | None = None, source: str = "policy"
+        cls,
+        raw: bytes | str,
+        *,
+        base_dir: Path | None = None,
+        source: str = "policy",
+        allow_files: bool = True,
     ) -> Policy:
         """Parse a policy from TOML or JSON text; ``base_dir`` resolves relative paths.
+
+        ``allow_files=False`` refuses file references (``keyring``, key paths):
+        for policies that arrive over the network, which must not make the
+        server read its own files.
 
         Raises:
             AttestationPolicyError: malformed or with dangling references.
@@ -183,13 +192,14 @@ class Policy:
                 raise AttestationPolicyError(
                     f"{source} is not valid TOML: {exc}", hint="see https://toml.io", path=source
                 ) from None
-        return _Parser(source, base_dir or Path.cwd()).policy(document)
+        return _Parser(source, base_dir or Path.cwd(), allow_files=allow_files).policy(document)
 
 
 class _Parser:
     """Turns the decoded document into a :class:`Policy`, naming every bad field."""
 
-    def __init__(self, source: str, base_dir: Path) -> None:
+    def __init__(self, source: str, base_dir: Path, *, allow_files: bool = True) -> None:
+        self.allow_files = allow_files
         self.source = source
         self.base_dir = base_dir
 
@@ -257,6 +267,12 @@ class _Parser:
         if ref is not None:
             if not isinstance(ref, str):
                 raise self.fail("keyring", "must be a path to a uaa-keyring/v1 JSON file")
+            if not self.allow_files:
+                raise self.fail(
+                    "keyring",
+                    "file references are not allowed here",
+                    "give keys inline as PEM under [[keys]]",
+                )
             path = self.base_dir / ref
             try:
                 published = Keyring.from_dict(json.loads(path.read_text("utf-8")), source=str(path))
@@ -312,6 +328,10 @@ class _Parser:
             raise self.fail(where, "must be a PEM public key or the path of one")
         if "-----BEGIN" in value:
             return value.encode("utf-8")
+        if not self.allow_files:
+            raise self.fail(
+                where, "file references are not allowed here", "give the key inline as PEM"
+            )
         path = self.base_dir / value
         try:
             return path.read_bytes()

@@ -298,7 +298,7 @@ def create_app(
     @app.post("/api/v1/verify", tags=["attestations"], responses=_ERRORS)
     async def verify(body: VerifyRequest) -> dict[str, Any]:
         """Evaluate a bundle against a policy; ``ok`` false comes with the failed rule."""
-        policy = Policy.loads(body.policy, base_dir=None, source="policy")
+        policy = Policy.loads(body.policy, source="policy", allow_files=False)
         bundle = Bundle.from_dict(body.bundle)
         verdict = verify_bundle(bundle, policy)
         verified_total.labels("ok" if verdict.ok else "failed").inc()
