@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 from typing import Any
 
 import numpy as np
@@ -115,6 +116,9 @@ class TestSynthesis:
         """A saved model loads back and samples the same rows."""
         path = tmp_path / "m.json"
         model.save(path)
+        stored = json.loads(path.read_text())["fingerprints"]
+        assert len(stored) == 600
+        assert all(re.fullmatch(r"[0-9a-f]{32}", f) for f in stored)  # digests, never rows
         again = GaussianCopula.load(path)
         a = pl.DataFrame(model.sample(50, seed=6)).drop("id")
         b = pl.DataFrame(again.sample(50, seed=6)).drop("id")

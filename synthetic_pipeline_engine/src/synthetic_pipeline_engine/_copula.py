@@ -201,6 +201,7 @@ class GaussianCopula:
                     )
                 else:
                     ordered = np.sort(present)
+                    spec["all_values"] = bool(ordered.size <= _MAX_QUANTILES)
                     if ordered.size > _MAX_QUANTILES:
                         ordered = np.quantile(ordered, np.linspace(0, 1, _MAX_QUANTILES))
                     spec["quantiles"] = ordered.tolist()
@@ -275,7 +276,8 @@ class GaussianCopula:
         else:
             correlation = np.eye(0)
         model = cls(columns, correlation, variables, rows=n)
-        model.fingerprints = sorted(_row_fingerprints(table, model.compared_columns()))
+        # only digests of real rows are kept: the model file never holds a real row verbatim
+        model.fingerprints = sorted(_digests(_row_fingerprints(table, model.compared_columns())))
         return model
 
     def compared_columns(self) -> list[str]:
@@ -293,8 +295,7 @@ class GaussianCopula:
             return table
         known = set(self.fingerprints)
         for _ in range(50):
-            prints = _row_fingerprints(table, self.compared_columns())
-            copies = np.array([p in known for p in prints], dtype=bool)
+            copies = self._copies(table, known)
             if not copies.any():
                 return table
             fresh = self._draw(int(copies.sum()), rng, id_offset=0)
@@ -303,6 +304,31 @@ class GaussianCopula:
             "could not avoid copying real rows after 50 redraws",
             hint="the table is too small or too discrete to synthesise privately; add columns or rows",
         )
+
+    def _copies(self, table: pa.Table, known: set[str]) -> np.ndarray:
+        """Mask of rows equal to a training row.
+
+        A row can only be a copy if its value in the most continuous column
+        is one of the real values (kept in that column's marginal), so only
+        those candidates are fingerprinted.
+        """
+        import polars as pl
+
+        mask = np.zeros(table.num_rows, dtype=bool)
+        candidates = np.arange(table.num_rows)
+        # usable only when the marginal holds every real value of the column
+        continuous = [c for c in self.columns if "quantiles" in c and c.get("all_values")]
+        if continuous:
+            widest = max(continuous, key=lambda c: len(c["quantiles"]))
+            column = pl.Series(table.column(widest["name"])).cast(pl.Float64)
+            real_values = pl.Series(widest["quantiles"], dtype=pl.Float64)
+            hit = column.is_in(real_values.implode()) | column.is_null()
+            candidates = np.flatnonzero(hit.to_numpy())
+        if candidates.size:
+            subset = table.take(pa.array(candidates))
+            prints = _digests(_row_fingerprints(subset, self.compared_columns()))
+            mask[candidates] = np.array([p in known for p in prints], dtype=bool)
+        return mask
 
     def _draw(self, rows: int, rng: np.random.Generator, id_offset: int) -> pa.Table:
         d = len(self.variables)
@@ -512,6 +538,13 @@ def _numbers_to_arrow(numbers: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
             .cast(arrow_type)
         )
     return pa.array(numbers.astype(np.float64)).cast(arrow_type)
+
+
+def _digests(texts: list[str]) -> list[str]:
+    """Short BLAKE3 digests of row texts (what a model stores instead of rows)."""
+    import blake3
+
+    return [str(blake3.blake3(t.encode()).hexdigest())[:32] for t in texts]
 
 
 def _row_fingerprints(table: pa.Table, columns: list[str]) -> list[str]:

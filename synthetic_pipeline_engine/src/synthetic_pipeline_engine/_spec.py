@@ -10,6 +10,7 @@ messages apply whichever a user picks.  Parsing checks each stage on its own
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -71,7 +72,15 @@ class StageSpec:
     function: TransformFunc | None = None
     code_hash: str = ""
 
+    @functools.cached_property
+    def _fingerprint(self) -> str:
+        return self._digest()
+
     def fingerprint(self) -> str:
+        """A digest of everything that defines the stage's behaviour (not its inputs' data)."""
+        return self._fingerprint
+
+    def _digest(self) -> str:
         """A digest of everything that defines the stage's behaviour (not its inputs' data)."""
         payload = {
             "kind": self.kind,

@@ -393,7 +393,14 @@ def profile_table(table: pa.Table, *, bins: int = 20, sample: int = 200_000) -> 
                 values = values[:: len(values) // sample + 1]
             values = values[np.isfinite(values)] if values.dtype.kind == "f" else values
             if len(values):
-                counts, edges = np.histogram(values, bins=bins)
+                lo, hi = float(values.min()), float(values.max())
+                span = hi - lo
+                if span > 0:
+                    index = ((values - lo) * (bins / span)).astype(np.int64).clip(0, bins - 1)
+                else:
+                    index = np.zeros(len(values), dtype=np.int64)
+                counts = np.bincount(index, minlength=bins)
+                edges = np.linspace(lo, hi if span > 0 else lo + 1, bins + 1)
                 info.update(
                     min=float(values.min()),
                     max=float(values.max()),
