@@ -105,3 +105,15 @@ class TestFuzzDecoders:
         """Keyring.from_dict raises only uaa errors."""
         with contextlib.suppress(AttestationError):
             Keyring.from_dict(data)
+
+
+class TestLimits:
+    def test_too_many_signatures(self) -> None:
+        """Envelopes with more than 64 signatures are refused before any verification."""
+        import pytest
+
+        from universal_attestation_authority import AttestationEnvelopeError
+
+        envelope = {"payload": "", "payloadType": "x", "signatures": [{"sig": "AA=="}] * 65}
+        with pytest.raises(AttestationEnvelopeError, match="65 signatures"):
+            Bundle.from_dict(envelope)
