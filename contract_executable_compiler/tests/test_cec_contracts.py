@@ -282,3 +282,29 @@ class TestMoney:
         assert run.failure is not None
         assert "currency mismatch" in run.failure.message
         assert run.to_json()["state"]["balance"] == "0.00 EUR"
+
+
+class TestOptionalState:
+    SOURCE = """
+    contract Claim {
+      party insurer: signatory;
+      state approved_at: optional<timestamp> = optional.none();
+      state notes: map<string, string> = {};
+      choice approve(note: string) by insurer ensure pre !approved_at.hasValue(); {
+        approved_at = optional.of(now);
+        notes = {?"note": optional.ofNonZeroValue(note)};
+      }
+    }
+    """
+
+    def test_optional_fields_round_trip(self) -> None:
+        """optional<T> is null or the value in state files, and reads back typed."""
+        c = compile_contract(self.SOURCE)
+        created = run_trace(c, [{"at": T0, "create": {"signed_by": ["insurer"]}}]).to_json()
+        assert created["state"]["approved_at"] is None
+        step = [{"at": at(3), "party": "insurer", "choice": "approve", "args": {"note": ""}}]
+        doc = run_trace(c, step, state=created).to_json()
+        assert doc["state"] == {"approved_at": "2026-01-01T03:00:00Z", "notes": {}}
+        again = run_trace(c, [{**step[0], "at": at(4)}], state=doc)
+        assert again.failure is not None
+        assert "precondition failed" in again.failure.message

@@ -61,13 +61,23 @@ class Ident(Expr):
 class Select(Expr):
     """``operand.field``; with ``test_only`` it is the expansion of ``has(operand.field)``."""
 
-    __slots__ = ("field", "operand", "test_only")
+    __slots__ = ("field", "operand", "optional", "test_only")
 
-    def __init__(self, operand: Expr, field: str, test_only: bool, start: int, end: int) -> None:
+    def __init__(
+        self,
+        operand: Expr,
+        field: str,
+        test_only: bool,
+        start: int,
+        end: int,
+        *,
+        optional: bool = False,
+    ) -> None:
         super().__init__(start, end)
         self.operand = operand
         self.field = field
         self.test_only = test_only
+        self.optional = optional
 
     def children(self) -> list[Expr]:
         return [self.operand]
@@ -93,11 +103,18 @@ class Call(Expr):
 class ListExpr(Expr):
     """``[e1, e2, ...]``."""
 
-    __slots__ = ("elements",)
+    __slots__ = ("elements", "optional_indices")
 
-    def __init__(self, elements: list[Expr], start: int, end: int) -> None:
+    def __init__(
+        self,
+        elements: list[Expr],
+        start: int,
+        end: int,
+        optional_indices: frozenset[int] = frozenset(),
+    ) -> None:
         super().__init__(start, end)
         self.elements = elements
+        self.optional_indices = optional_indices
 
     def children(self) -> list[Expr]:
         return list(self.elements)
@@ -106,11 +123,18 @@ class ListExpr(Expr):
 class MapExpr(Expr):
     """``{k1: v1, ...}``."""
 
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "optional_indices")
 
-    def __init__(self, entries: list[tuple[Expr, Expr]], start: int, end: int) -> None:
+    def __init__(
+        self,
+        entries: list[tuple[Expr, Expr]],
+        start: int,
+        end: int,
+        optional_indices: frozenset[int] = frozenset(),
+    ) -> None:
         super().__init__(start, end)
         self.entries = entries
+        self.optional_indices = optional_indices
 
     def children(self) -> list[Expr]:
         return [e for kv in self.entries for e in kv]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from contract_executable_compiler._money import Money
+from contract_executable_compiler._optional import NONE, Optional
 from contract_executable_compiler._values import CelEvalError, CelType, Duration, Timestamp, UInt
 from contract_executable_compiler.errors import ContractBytecodeError
 
@@ -141,6 +142,7 @@ class Program:
 _T_NULL, _T_FALSE, _T_TRUE, _T_INT, _T_UINT, _T_DOUBLE = 0, 1, 2, 3, 4, 5
 _T_STR, _T_BYTES, _T_LIST, _T_MAP, _T_TS, _T_DUR, _T_TYPE = 6, 7, 8, 9, 10, 11, 12
 _T_MONEY = 13
+_T_OPTIONAL = 14
 
 
 def _varint(n: int, out: bytearray) -> None:
@@ -208,6 +210,11 @@ def _enc(v: Any, out: bytearray) -> None:
     elif t is CelType:
         out.append(_T_TYPE)
         _enc(v.name, out)
+    elif t is Optional:
+        out.append(_T_OPTIONAL)
+        out.append(1 if v.present else 0)
+        if v.present:
+            _enc(v.value, out)
     elif t is Money:
         out.append(_T_MONEY)
         _enc(v.currency, out)
@@ -307,6 +314,11 @@ def _dec(r: _Reader, depth: int = 0) -> Any:
             return Duration(_unzig(r.varint()))
     except Exception as exc:  # CelEvalError: out of range
         raise ContractBytecodeError(f"bytecode time value out of range: {exc}") from None
+    if t == _T_OPTIONAL:
+        flag = r.byte()
+        if flag not in (0, 1):
+            raise ContractBytecodeError("bytecode optional value has a bad flag")
+        return Optional(_dec(r, depth + 1)) if flag else NONE
     if t == _T_MONEY:
         code = _dec(r, depth + 1)
         if type(code) is not str:

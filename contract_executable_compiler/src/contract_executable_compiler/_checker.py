@@ -66,6 +66,11 @@ class T:
     MONEY: Final = CelTypeT("money")
 
     @staticmethod
+    def optional(of: CelTypeT) -> CelTypeT:
+        """``optional_type(of)``."""
+        return CelTypeT("optional_type", (of,))
+
+    @staticmethod
     def list_(elem: CelTypeT) -> CelTypeT:
         """``list(elem)``."""
         return CelTypeT("list", (elem,))
@@ -171,6 +176,24 @@ def _standard() -> dict[str, list[FunctionDecl]]:
         _o((T.STRING, T.STRING), T.MONEY),
         _o((T.INT, T.STRING), T.MONEY),
     ]
+    opt_a = T.optional(_A)
+    f["optional.of"] = [_o((_A,), opt_a)]
+    f["optional.ofNonZeroValue"] = [_o((_A,), opt_a)]
+    f["optional.none"] = [_o((), opt_a)]
+    f["hasValue"] = [_o((opt_a,), T.BOOL, True)]
+    f["value"] = [_o((opt_a,), _A, True)]
+    f["orValue"] = [_o((opt_a, _A), _A, True)]
+    f["or"] = [_o((opt_a, opt_a), opt_a, True)]
+    f["_[?_]"] = [
+        _o((T.list_(_A), T.INT), opt_a),
+        _o((T.map_(_A, _B), _A), T.optional(_B)),
+        _o((T.optional(T.list_(_A)), T.INT), opt_a),
+        _o((T.optional(T.map_(_A, _B)), _A), T.optional(_B)),
+    ]
+    f["_[_]"] += [
+        _o((T.optional(T.list_(_A)), T.INT), opt_a),
+        _o((T.optional(T.map_(_A, _B)), _A), T.optional(_B)),
+    ]
     f["currency"] = [_o((T.MONEY,), T.STRING, True)]
     f["amount"] = [_o((T.MONEY,), T.STRING, True)]
     f["type"] = [_o((_A,), T.type_(_A))]
@@ -202,6 +225,7 @@ TYPE_NAMES: Final[dict[str, CelTypeT]] = {
     "google.protobuf.Timestamp": T.TIMESTAMP,
     "google.protobuf.Duration": T.DURATION,
     "money": T.MONEY,
+    "optional_type": T.optional(T.DYN),
 }
 
 
@@ -380,6 +404,10 @@ class Checker:
                 )
                 return T.ERROR
             return found
+        if isinstance(e, Select) and e.optional:
+            operand = self._t(e.operand)
+            inner = operand.params[0] if operand.kind == "optional_type" else operand
+            return T.optional(_unwrap_opt(self._field(inner, e.field, e)))
         if isinstance(e, Select):
             parts = _qual(e.operand if e.test_only else e)
             if parts is not None and (parts[0].startswith(".") or not self._local(parts[0])):
@@ -410,16 +438,29 @@ class Checker:
                     )
                     return T.ERROR
             operand = self._t(e.operand)
-            t = self._field(operand, e.field, e)
+            if operand.kind == "optional_type":
+                t = T.optional(_unwrap_opt(self._field(operand.params[0], e.field, e)))
+            else:
+                t = self._field(operand, e.field, e)
             return T.BOOL if e.test_only else t
         if isinstance(e, Call):
             return self._call(e)
         if isinstance(e, ListExpr):
             elems = [self._t(x) for x in e.elements]
+            for i in e.optional_indices:
+                if elems[i].kind == "optional_type":
+                    elems[i] = elems[i].params[0]
+                elif elems[i].kind not in ("dyn", "error", "param"):
+                    self._err(
+                        "E0103", f"a ?element must be optional, not {elems[i]}", e.elements[i]
+                    )
             return T.list_(self._join_dyn(elems))
         if isinstance(e, MapExpr):
             keys = [self._t(k) for k, _ in e.entries]
             vals = [self._t(v) for _, v in e.entries]
+            for i in e.optional_indices:
+                if vals[i].kind == "optional_type":
+                    vals[i] = vals[i].params[0]
             for (k, _), kt in zip(e.entries, keys, strict=True):
                 if kt.kind not in ("int", "uint", "string", "bool", "dyn", "error", "param"):
                     self._err("E0103", f"map keys must be int, uint, string or bool, not {kt}", k)
@@ -603,9 +644,17 @@ def _concrete(t: CelTypeT) -> bool:
     return all(_concrete(p) for p in t.params)
 
 
+def _unwrap_opt(t: CelTypeT) -> CelTypeT:
+    return t.params[0] if t.kind == "optional_type" else t
+
+
 def _join(a: CelTypeT, b: CelTypeT) -> CelTypeT:
     """Least general type covering ``a`` and ``b``: parameters yield, mismatches become dyn."""
     if a == b:
+        return a
+    if a.kind == "null_type" and b.kind == "optional_type":
+        return b
+    if b.kind == "null_type" and a.kind == "optional_type":
         return a
     if a.kind == "param":
         return b
@@ -620,7 +669,7 @@ def _join(a: CelTypeT, b: CelTypeT) -> CelTypeT:
 
 def _qual(e: Expr) -> list[str] | None:
     parts: list[str] = []
-    while isinstance(e, Select) and not e.test_only:
+    while isinstance(e, Select) and not e.test_only and not e.optional:
         parts.append(e.field)
         e = e.operand
     if isinstance(e, Ident):

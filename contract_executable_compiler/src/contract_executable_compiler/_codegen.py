@@ -87,11 +87,15 @@ def fold(e: Expr) -> Expr:
         return Call(fn, target, args, e.start, e.end)
     if isinstance(e, ListExpr):
         elems = [fold(x) for x in e.elements]
+        if e.optional_indices:
+            return ListExpr(elems, e.start, e.end, e.optional_indices)
         if all(isinstance(x, Const) for x in elems):
             return Const([x.value for x in elems], e.start, e.end)  # type: ignore[attr-defined]
         return ListExpr(elems, e.start, e.end)
     if isinstance(e, MapExpr):
         entries = [(fold(k), fold(v)) for k, v in e.entries]
+        if e.optional_indices:
+            return MapExpr(entries, e.start, e.end, e.optional_indices)
         if all(isinstance(k, Const) and isinstance(v, Const) for k, v in entries):
             flat: list[Any] = []
             for k, v in entries:
@@ -101,7 +105,7 @@ def fold(e: Expr) -> Expr:
                 return Const(value, e.start, e.end)
         return MapExpr(entries, e.start, e.end)
     if isinstance(e, Select):
-        return Select(fold(e.operand), e.field, e.test_only, e.start, e.end)
+        return Select(fold(e.operand), e.field, e.test_only, e.start, e.end, optional=e.optional)
     if isinstance(e, Comprehension):
         return Comprehension(
             iter_var=e.iter_var,
@@ -121,7 +125,7 @@ def fold(e: Expr) -> Expr:
 
 def _qualified(e: Expr) -> list[str] | None:
     parts: list[str] = []
-    while isinstance(e, Select) and not e.test_only:
+    while isinstance(e, Select) and not e.test_only and not e.optional:
         parts.append(e.field)
         e = e.operand
     if isinstance(e, Ident):
@@ -198,6 +202,18 @@ class CodeGen:
             return self._select(e)
         if isinstance(e, Call):
             return self._call(e)
+        if isinstance(e, ListExpr) and e.optional_indices:
+            gas = sum(self.expr(x) for x in e.elements)
+            self.emit(Op.CONST, sorted(e.optional_indices), delta=1)
+            self.emit(Op.CALL, "@list_opt", len(e.elements) + 1, False, delta=-len(e.elements))
+            return gas + 2
+        if isinstance(e, MapExpr) and e.optional_indices:
+            gas = 0
+            for k, v in e.entries:
+                gas += self.expr(k) + self.expr(v)
+            self.emit(Op.CONST, sorted(e.optional_indices), delta=1)
+            self.emit(Op.CALL, "@map_opt", 2 * len(e.entries) + 1, False, delta=-2 * len(e.entries))
+            return gas + 2
         if isinstance(e, ListExpr):
             gas = sum(self.expr(x) for x in e.elements)
             self.emit(Op.MAKE_LIST, len(e.elements), delta=1 - len(e.elements))
@@ -255,6 +271,10 @@ class CodeGen:
         return out
 
     def _select(self, e: Select) -> int:
+        if e.optional:
+            gas = self.expr(e.operand)
+            self.emit(Op.BINARY_K, "@opt_select", e.field)
+            return gas + 1
         parts = _qualified(e.operand) if e.test_only else _qualified(e)
         if (
             not e.test_only
@@ -353,6 +373,7 @@ class CodeGen:
         if (
             isinstance(left, Select)
             and not left.test_only
+            and not left.optional
             and isinstance(left.operand, Ident)
             and not left.operand.name.startswith(".")
         ):

@@ -158,8 +158,6 @@ def type_from_json(t: dict[str, Any]) -> CelTypeT:
         return T.param(str(t["type_param"]))
     if "abstract_type" in t:
         a = t["abstract_type"]
-        if a["name"] == "optional_type":
-            raise UnsupportedError("optional types")
         return CelTypeT(
             str(a["name"]), tuple(type_from_json(p) for p in a.get("parameter_types", []))
         )

@@ -282,17 +282,20 @@ class _ContractCompiler:
                     t.end,
                 )
             return T.map_(key, self.resolve(t.args[1]))
+        if t.name == "optional" and len(t.args) == 1:
+            return T.optional(self.resolve(t.args[0]))
         if (t.name in self.records or t.name in self.enums) and not t.args:
             return CelTypeT(t.name)
         note: tuple[str, ...] = ()
-        if t.name == "optional":
-            note = (f"`{t.name}` is not supported by this version of the compiler",)
+        if t.name in ("optional", "list", "map"):
+            note = (f"`{t.name}` takes {2 if t.name == 'map' else 1} type argument(s)",)
         self.err(
             "E0204",
             f"unknown type {t}",
             t.start,
             t.end,
-            help="built-in types: bool int uint double string bytes timestamp duration list<T> map<K, V>",
+            help="built-in types: bool int uint double string bytes timestamp duration money "
+            "list<T> map<K, V> optional<T>",
             notes=note,
         )
         return T.ERROR

@@ -133,6 +133,8 @@ def _fmt(e: Expr) -> tuple[str, int]:
     if isinstance(e, Ident):
         return e.name, 9
     if isinstance(e, Select):
+        if e.optional:
+            return f"{_wrap(e.operand, 8)}.?{e.field}", 8
         if e.test_only:
             return f"has({_wrap(e.operand, 8)}.{e.field})", 9
         return f"{_wrap(e.operand, 8)}.{e.field}", 8
@@ -141,9 +143,16 @@ def _fmt(e: Expr) -> tuple[str, int]:
             return _fmt(e.original)
         return "<comprehension>", 9
     if isinstance(e, ListExpr):
-        return "[" + ", ".join(format_expr(x) for x in e.elements) + "]", 9
+        opt = e.optional_indices
+        items = [("?" if i in opt else "") + format_expr(x) for i, x in enumerate(e.elements)]
+        return "[" + ", ".join(items) + "]", 9
     if isinstance(e, MapExpr):
-        return "{" + ", ".join(f"{format_expr(k)}: {format_expr(v)}" for k, v in e.entries) + "}", 9
+        opt = e.optional_indices
+        items = [
+            f"{'?' if i in opt else ''}{format_expr(k)}: {format_expr(v)}"
+            for i, (k, v) in enumerate(e.entries)
+        ]
+        return "{" + ", ".join(items) + "}", 9
     if isinstance(e, StructExpr):
         inner = ", ".join(f"{n}: {format_expr(v)}" for n, v in e.fields)
         return f"{e.type_name}{{{inner}}}", 8
@@ -158,6 +167,16 @@ def _fmt(e: Expr) -> tuple[str, int]:
         left = _wrap(args[0], prec)
         right = _wrap(args[1], prec if fn in ("_&&_", "_||_") else prec + 1)
         return f"{left} {op} {right}", prec
+    if (
+        e.target is None
+        and fn == "_?_:_"
+        and isinstance(args[1], Comprehension)
+        and args[1].macro == "bind"
+        and args[1].original is not None
+    ):
+        return _fmt(args[1].original)
+    if e.target is None and fn == "_[?_]":
+        return f"{_wrap(args[0], 8)}[?{format_expr(args[1])}]", 8
     if e.target is None and fn == "_?_:_":
         return f"{_wrap(args[0], 2)} ? {_wrap(args[1], 2)} : {_wrap(args[2], 1)}", 1
     if e.target is None and fn in ("!_", "-_"):

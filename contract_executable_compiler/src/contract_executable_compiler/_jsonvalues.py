@@ -17,6 +17,7 @@ from typing import Any
 
 from contract_executable_compiler._checker import CelTypeT, T
 from contract_executable_compiler._money import Money, money_from_text
+from contract_executable_compiler._optional import NONE, Optional
 from contract_executable_compiler._timefmt import (
     format_duration,
     format_timestamp,
@@ -67,6 +68,8 @@ def to_json(v: Any) -> Any:
         return v.name
     if t is Money:
         return str(v)
+    if t is Optional:
+        return to_json(v.value) if v.present else None
     return str(v)
 
 
@@ -152,6 +155,12 @@ def typed_from_json(
             if type(v) is not str:
                 raise _bad(repr(v), t, path)
             return Duration(parse_duration(v.removesuffix("s") + "s" if v.endswith("s") else v))
+        if k == "optional_type":
+            if v is None:
+                return NONE
+            return Optional(
+                typed_from_json(v, t.params[0], records=records, enums=enums, path=path)
+            )
         if k == "money":
             if type(v) is not str:
                 raise _bad(repr(v), t, path)

@@ -245,6 +245,7 @@ class ExprParser:
             t = self.tok
             if t.kind == ".":
                 self.advance()
+                optional = self.accept("?") is not None
                 name_tok = self.tok
                 if name_tok.kind in ("ident", "qident") or name_tok.kind in (
                     "true",
@@ -257,17 +258,18 @@ class ExprParser:
                 else:
                     self.expect("ident", "a field or method name after '.'")
                     return ErrorExpr(e.start, name_tok.end)
-                if self.tok.kind == "(" and name_tok.kind != "qident":
+                if self.tok.kind == "(" and name_tok.kind != "qident" and not optional:
                     self.advance()
                     args, end = self._args(")")
                     e = self._call(name, e, args, e.start, end, name_tok)
                 else:
-                    e = Select(e, name, False, e.start, name_tok.end)
+                    e = Select(e, name, False, e.start, name_tok.end, optional=optional)
             elif t.kind == "[":
                 self.advance()
+                fn = "_[?_]" if self.accept("?") else "_[_]"
                 index = self.parse_expr()
                 close = self.expect("]", "']' closing the index")
-                e = Call("_[_]", None, [e, index], e.start, close.end if close else index.end)
+                e = Call(fn, None, [e, index], e.start, close.end if close else index.end)
             elif t.kind == "{" and not self.no_struct and _qualified_name(e) is not None:
                 self.advance()
                 fields, end = self._field_inits()
@@ -317,12 +319,31 @@ class ExprParser:
             return inner
         if k == "[":
             self.advance()
-            elems, end = self._args("]")
-            return ListExpr(elems, t.start, end)
+            optional_at: set[int] = set()
+            elems: list[Expr] = []
+            while self.tok.kind not in ("]", "eof"):
+                before = self.pos
+                if self.accept("?"):
+                    optional_at.add(len(elems))
+                elems.append(self.parse_expr())
+                if not self.accept(","):
+                    if self.tok.kind != "]" and self.pos == before:
+                        self.advance()
+                    break
+            close = self.expect("]", "']' closing the list")
+            if close is None:
+                self.sync()
+                if self.tok.kind == "]":
+                    close = self.advance()
+            end = close.end if close else self.tok.start
+            return ListExpr(elems, t.start, end, frozenset(optional_at))
         if k == "{":
             self.advance()
             entries: list[tuple[Expr, Expr]] = []
+            optional_keys: set[int] = set()
             while self.tok.kind != "}" and self.tok.kind != "eof":
+                if self.accept("?"):
+                    optional_keys.add(len(entries))
                 key = self.parse_expr()
                 self.expect(":", "':' between map key and value")
                 value = self.parse_expr()
@@ -330,7 +351,9 @@ class ExprParser:
                 if not self.accept(","):
                     break
             close = self.expect("}", "'}' closing the map")
-            return MapExpr(entries, t.start, close.end if close else self.tok.start)
+            return MapExpr(
+                entries, t.start, close.end if close else self.tok.start, frozenset(optional_keys)
+            )
         found = "end of input" if k == "eof" else repr(self.text[t.start : t.end])
         self.error(
             f"expected an expression, found {found}",
@@ -395,7 +418,14 @@ class ExprParser:
                 )
                 return ErrorExpr(start, end)
             return Call(name, None, args, start, end)
+        if isinstance(target, Ident) and target.name == "optional":
+            return Call(f"optional.{name}", None, args, start, end)
         n = len(args)
+        if name in ("optMap", "optFlatMap") and n == 2:
+            var = self._iter_var(args[0])
+            if var is None:
+                return ErrorExpr(start, end)
+            return _opt_macro(name, target, var, args[1], start, end)
         one = {"all": 2, "exists": 2, "exists_one": 2, "existsOne": 2, "map": (2, 3), "filter": 2}
         two = {"all": 3, "exists": 3, "exists_one": 3, "existsOne": 3}
         counts = one.get(name)
@@ -513,6 +543,41 @@ def _expand(
         macro=name,
         start=start,
         end=end,
+    )
+
+
+def _opt_macro(name: str, target: Expr, var: str, body: Expr, start: int, end: int) -> Expr:
+    """optMap/optFlatMap: ``target.hasValue() ? bind(var, target.value(), body') : none``.
+
+    The binding is CEL's ``cel.bind`` shape: a comprehension over an empty
+    list whose accumulator is the bound variable.
+    """
+    value = Call("value", target, [], start, end)
+    mapped = Call("optional.of", None, [body], start, end) if name == "optMap" else body
+    bound = Comprehension(
+        iter_var="#unused",
+        iter_var2=None,
+        iter_range=ListExpr([], start, end),
+        accu_var=var,
+        accu_init=value,
+        loop_condition=Const(False, start, end),
+        loop_step=Ident(var, start, end),
+        result=mapped,
+        macro="bind",
+        start=start,
+        end=end,
+    )
+    bound.original = Call(name, target, [Ident(var, start, end), body], start, end)
+    return Call(
+        "_?_:_",
+        None,
+        [
+            Call("hasValue", target, [], start, end),
+            bound,
+            Call("optional.none", None, [], start, end),
+        ],
+        start,
+        end,
     )
 
 

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
 
+from contract_executable_compiler import _optional
 from contract_executable_compiler._money import Money, money_from_text, money_of, same_currency
+from contract_executable_compiler._optional import Optional, opt_index, opt_select
 from contract_executable_compiler._timefmt import (
     format_duration,
     format_timestamp,
@@ -295,6 +297,8 @@ def _numeric_key(m: dict[Any, Any], key: Any) -> Any:
 def index(container: Any, key: Any) -> Any:
     """``container[key]`` for lists (int, uint or integral double index) and maps."""
     tc = type(container)
+    if tc is Optional:
+        return opt_index(container, key)
     if tc is list:
         tk = type(key)
         if tk is int or tk is UInt:
@@ -334,6 +338,8 @@ def select_field(operand: Any, field: str) -> Any:
         if v is _ABSENT:
             raise CelEvalError(f"no such key: {field}")
         return v
+    if type(operand) is Optional:
+        return opt_select(operand, field)
     raise CelEvalError(f"no such field {field!r} on {type_of_name(operand)}")
 
 
@@ -341,6 +347,8 @@ def has_field(operand: Any, field: str) -> bool:
     """``has(operand.field)``."""
     if type(operand) is dict:
         return field in operand
+    if type(operand) is Optional:
+        return operand.present and has_field(operand.value, field)
     raise CelEvalError(f"no such field {field!r} on {type_of_name(operand)}")
 
 
@@ -646,6 +654,9 @@ GLOBAL_FUNCTIONS: Final[dict[str, Fn]] = {
     "dyn": dyn,
     "money": to_money,
     "type": _type_fn,
+    "@list_opt": lambda *a: _list_opt(a),
+    "@map_opt": lambda *a: _map_opt(a),
+    **_optional.FUNCTIONS,
     "matches": _matches_global,
     "contains": contains,
     "startsWith": starts_with,
@@ -658,6 +669,7 @@ MEMBER_FUNCTIONS: Final[dict[str, Fn]] = {
     "startsWith": starts_with,
     "endsWith": ends_with,
     "matches": matches,
+    **_optional.MEMBERS,
     "currency": money_currency,
     "amount": money_amount,
     **_TIME_GETTERS,
@@ -677,7 +689,41 @@ BINARY_OPERATORS: Final[dict[str, Fn]] = {
     "_>=_": ge,
     "@in": contains_in,
     "_[_]": index,
+    "_[?_]": opt_index,
+    "@opt_select": opt_select,
 }
+
+
+def _list_opt(args: tuple[Any, ...]) -> list[Any]:
+    """A list literal with ``?e`` elements: the last argument is the mask of optional positions."""
+    *items, mask = args
+    out: list[Any] = []
+    for i, v in enumerate(items):
+        if i in mask:
+            if type(v) is not Optional:
+                raise CelEvalError("no such overload: a ?element needs an optional value")
+            if v.present:
+                out.append(v.value)
+        else:
+            out.append(v)
+    return out
+
+
+def _map_opt(args: tuple[Any, ...]) -> dict[Any, Any]:
+    """A map literal with ``?k: v`` entries (keys and values alternate; mask last)."""
+    *items, mask = args
+    flat: list[Any] = []
+    for i in range(0, len(items), 2):
+        k, v = items[i], items[i + 1]
+        if i // 2 in mask:
+            if type(v) is not Optional:
+                raise CelEvalError("no such overload: a ?key entry needs an optional value")
+            if not v.present:
+                continue
+            v = v.value
+        flat.extend((k, v))
+    return build_map(flat)
+
 
 UNARY_OPERATORS: Final[dict[str, Fn]] = {"-_": neg, "!_": logical_not}
 
