@@ -29,6 +29,8 @@ __all__ = ["BUNDLE_MEDIA_TYPE", "Bundle", "LogEvidence"]
 
 BUNDLE_MEDIA_TYPE: Final = "application/vnd.uaa.bundle.v1+json"
 MAX_BUNDLE_BYTES: Final = 8 * 1024 * 1024
+MAX_SIGNATURES: Final = 64
+"""Signatures per envelope: each may be tried against every policy key, so bound the work."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,12 @@ class Bundle:
         if not isinstance(envelope_data, dict):
             raise AttestationEnvelopeError(
                 "dsseEnvelope must be a JSON object", field="dsseEnvelope"
+            )
+        signatures = envelope_data.get("signatures")
+        if isinstance(signatures, list) and len(signatures) > MAX_SIGNATURES:
+            raise AttestationEnvelopeError(
+                f"envelope has {len(signatures)} signatures; at most {MAX_SIGNATURES} are accepted",
+                hint="an attestation needs one signature per signing key",
             )
         try:
             envelope = Envelope.from_dict(envelope_data)
