@@ -142,6 +142,26 @@ class TestFlows:
         assert code == 2
         assert "--log-key" in err
 
+    def test_several_subjects(self, workdir: Path) -> None:
+        """--subject takes several files; each becomes a subject with its digest."""
+        (workdir / "b.whl").write_bytes(b"second wheel")
+        code, out, err = uaa(
+            "--json",
+            "attest",
+            "--subject",
+            "app.whl",
+            "b.whl",
+            "--predicate-type",
+            "https://slsa.dev/provenance/v1",
+            "--out",
+            "two.json",
+        )
+        assert code == 0, err
+        policy = write_policy(workdir)
+        code, out, _ = uaa("--json", "verify", "two.json", "--policy", str(policy))
+        assert code == 0
+        assert [s["name"] for s in json.loads(out)["subjects"]] == ["app.whl", "b.whl"]
+
     def test_log_checkpoint(self, workdir: Path) -> None:
         """log checkpoint prints the signed note."""
         attest()

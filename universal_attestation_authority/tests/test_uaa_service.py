@@ -239,9 +239,11 @@ class TestLogEndpoints:
             json={"statement": statement_json(b"metric")},
             headers=AUTH,
         )
+        metrics = httpx.get(f"{url}/metrics").text
+        assert "universal_attestation_authority_attestations_issued_total" in metrics
         assert (
-            "universal_attestation_authority_attestations_issued_total"
-            in httpx.get(f"{url}/metrics").text
+            f"universal_attestation_authority_log_entries_count {float(authority.log.size)}"
+            in metrics
         )
         schema = httpx.get(f"{url}/openapi.json").json()
         assert {

@@ -186,6 +186,8 @@ def create_app(
     issued_total = meter.counter("attestations_issued_total", "attestations issued and logged")
     verified_total = meter.counter("verifications_total", "verifications by outcome", ["outcome"])
     request_seconds = meter.histogram("request_duration_seconds", "request latency", ["route"])
+    entries_gauge = meter.gauge("log_entries_count", "entries committed to the log")
+    checkpoint_gauge = meter.gauge("checkpoint_size_count", "tree size of the latest checkpoint")
     limiter = TokenBucket(cfg.rate_limit, cfg.rate_burst)
     group = GroupCommit(authority)
 
@@ -383,6 +385,9 @@ def create_app(
     @app.get("/metrics", tags=["service"], response_class=PlainTextResponse)
     async def metrics_endpoint() -> Response:
         """Prometheus metrics."""
+        latest = authority.log.latest()
+        entries_gauge.set(authority.log.size)
+        checkpoint_gauge.set(latest.size if latest else 0)
         return Response(generate_latest(meter.registry), media_type="text/plain; version=0.0.4")
 
     app.add_middleware(BodySizeLimit, limit=cfg.max_request_bytes)

@@ -252,10 +252,11 @@ def _keys(ctx: Context, args: argparse.Namespace) -> int:
     setup=lambda p: (
         p.add_argument(
             "--subject",
-            action="append",
+            action="extend",
+            nargs="+",
             required=True,
             metavar="FILE",
-            help="artifact to attest (repeatable)",
+            help="artifacts to attest (several after one flag, or the flag repeated)",
         ),
         p.add_argument("--predicate-type", required=True, help="predicate type URI"),
         p.add_argument("--predicate", help="JSON file with the predicate (default: {})"),
