@@ -178,7 +178,7 @@ class DaskExecutor(Executor):
             error: BaseException | None = None
             with contextlib.suppress(Exception):
                 error = future.exception()
-            if type(error).__name__ in _LOST:
+            if error is None or type(error).__name__ in _LOST:  # unknown: assume the worker
                 outcome = Outcome(item.key, item.attempt, False, lost=True, error=error)
             else:  # e.g. the task could not be deserialised on the worker
                 outcome = Outcome(

@@ -97,6 +97,9 @@ class ProcessExecutor(Executor):
         self._lock = threading.Lock()
         self._mean_seconds: float | None = None
         self._sendable = SendableFunctions()
+        self._pending: list[WorkItem] = []
+        self._alone: list[WorkItem] = []
+        self._messages = 0
         self._cancel_files: CancelFiles | None = None
         self.pools_started = 0
 
@@ -136,24 +139,60 @@ class ProcessExecutor(Executor):
             self._sendable.prepare(item.func)
             if cancel_files is not None:
                 cancel_files.assign(item)
-        alone = [item for item in items if item.timeout is not None]
-        packed = [item for item in items if item.timeout is None]
-        size = max(1, min(self.batch_size(), math.ceil(len(packed) / self.workers)))
-        for item in alone:
-            self._send([item])
-        for start in range(0, len(packed), size):
-            self._send(packed[start : start + size])
+        with self._lock:
+            for item in items:
+                (self._alone if item.timeout is not None else self._pending).append(item)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Send pending items while fewer than ``workers + 1`` messages are in flight.
+
+        Holding items back while every worker is busy lets the items that
+        become ready meanwhile travel together: a DAG whose completions each
+        release a few tasks then costs one message per completion, not one
+        per task.
+        """
+        while True:
+            with self._lock:
+                free = self.workers + 1 - self._messages
+                if free <= 0 or not (self._pending or self._alone):
+                    return
+                if self._alone:
+                    batch = [self._alone.pop(0)]
+                else:
+                    size = max(1, min(self.batch_size(), math.ceil(len(self._pending) / free)))
+                    batch, self._pending = self._pending[:size], self._pending[size:]
+                self._messages += 1
+            self._send(batch)
 
     def _send(self, batch: list[WorkItem]) -> None:
         import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
 
         try:
-            payload = cloudpickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = cloudpickle.dumps(
+                [
+                    (
+                        i.key,
+                        i.attempt,
+                        i.func,
+                        i.args,
+                        i.kwargs,
+                        i.is_async,
+                        i.timeout,
+                        i.cancel_path,
+                    )
+                    for i in batch
+                ],
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
         except Exception as exc:
             if len(batch) > 1:  # find the culprit; the others still run
+                with self._lock:
+                    self._messages += len(batch) - 1
                 for item in batch:
                     self._send([item])
                 return
+            self._message_done()
             self._fail(
                 batch,
                 ParallelTaskError(
@@ -166,6 +205,7 @@ class ProcessExecutor(Executor):
         with self._lock:
             pool, generation = self._pool, self._generation
         if pool is None:
+            self._message_done()
             self._fail(
                 batch,
                 ParallelExecutorError(
@@ -176,9 +216,11 @@ class ProcessExecutor(Executor):
         try:
             future = pool.submit(_run_batch, payload)
         except BrokenProcessPool:
+            self._message_done()
             self._lost(batch, generation)
             return
         except RuntimeError as exc:  # submitted after shutdown
+            self._message_done()
             self._fail(
                 batch,
                 ParallelExecutorError(
@@ -203,8 +245,12 @@ class ProcessExecutor(Executor):
         self._report([Outcome(item.key, item.attempt, False, lost=True) for item in batch])
 
     def _done(self, batch: list[WorkItem], generation: int, future: CfFuture[bytes]) -> None:
+        self._message_done()
         try:
-            outcomes: list[Outcome] = pickle.loads(future.result())  # noqa: S301 - our own workers' replies
+            worker, rows = pickle.loads(future.result())  # noqa: S301 - our own workers' replies
+            outcomes = [
+                Outcome(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], worker) for r in rows
+            ]
         except BrokenProcessPool:
             self._lost(batch, generation)
             return
@@ -223,6 +269,11 @@ class ProcessExecutor(Executor):
         self._mean_seconds = mean if previous is None else 0.8 * previous + 0.2 * mean
         assert self._report is not None  # noqa: S101 - started
         self._report(outcomes)
+        self._flush()
+
+    def _message_done(self) -> None:
+        with self._lock:
+            self._messages = max(self._messages - 1, 0)
 
     def cancel(self, item: WorkItem) -> None:
         """Ask a running attempt to stop through its cancellation file (cooperative)."""
@@ -264,41 +315,51 @@ def _preload_worker_module(context: Any) -> None:
 
 
 def _run_batch(payload: bytes) -> bytes:
-    """Worker side: run a batch and pickle the outcomes, degrading unpicklable ones."""
+    """Worker side: run a batch; reply ``(worker, rows)`` with one plain tuple per outcome.
+
+    Calls and outcomes travel as tuples of plain values, not objects: the
+    pickler then runs at C speed instead of calling back into Python for every
+    item, which is what makes thousands of tiny tasks per message cheap.
+    Values or errors that cannot be pickled are degraded one by one.
+    """
     import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
 
-    items: list[WorkItem] = pickle.loads(payload)  # noqa: S301 - sent by our driver
-    outcomes = [
-        skipped(item, worker_name()) if item.cancel_requested else run_item(item) for item in items
-    ]
+    worker = worker_name()
+    rows = []
+    for call in pickle.loads(payload):  # noqa: S301 - sent by our driver
+        item = WorkItem(call[0], call[1], call[2], call[3], call[4], call[5], call[6], 0.0)
+        item.cancel_path = call[7]
+        outcome = skipped(item, worker) if item.cancel_requested else run_item(item, worker)
+        rows.append(_row(outcome))
     try:
-        return bytes(cloudpickle.dumps(outcomes, protocol=pickle.HIGHEST_PROTOCOL))
+        return bytes(cloudpickle.dumps((worker, rows), protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # one value or error cannot travel: degrade just those
-        safe: list[Outcome] = []
-        for outcome in outcomes:
+        safe = []
+        for row in rows:
             try:
-                cloudpickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-                safe.append(outcome)
+                cloudpickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL)
+                safe.append(row)
             except Exception as exc:
-                what = (
-                    "result"
-                    if outcome.ok
-                    else f"error {type(outcome.error).__name__}: {outcome.error}"
+                key, _, ok, _, error = row[:5]
+                what = "result" if ok else f"error {type(error).__name__}: {error}"
+                replacement = ParallelTaskError(
+                    f"task {key}'s {what} cannot be sent back from its worker: {exc}",
+                    key=key,
+                    hint="return picklable values, or use the threads executor",
                 )
-                safe.append(
-                    Outcome(
-                        outcome.key,
-                        outcome.attempt,
-                        False,
-                        error=ParallelTaskError(
-                            f"task {outcome.key}'s {what} cannot be sent back from its worker: {exc}",
-                            key=outcome.key,
-                            hint="return picklable values, or use the threads executor",
-                        ),
-                        remote_traceback=outcome.remote_traceback,
-                        started=outcome.started,
-                        finished=outcome.finished,
-                        worker=outcome.worker,
-                    )
-                )
-        return bytes(cloudpickle.dumps(safe, protocol=pickle.HIGHEST_PROTOCOL))
+                safe.append((row[0], row[1], False, None, replacement, *row[5:]))
+        return bytes(cloudpickle.dumps((worker, safe), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _row(outcome: Outcome) -> tuple[Any, ...]:
+    """The fields of an outcome (but its worker) in constructor order."""
+    return (
+        outcome.key,
+        outcome.attempt,
+        outcome.ok,
+        outcome.value,
+        outcome.error,
+        outcome.remote_traceback,
+        outcome.started,
+        outcome.finished,
+    )

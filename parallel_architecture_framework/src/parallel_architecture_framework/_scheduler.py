@@ -195,6 +195,7 @@ class Scheduler:
         self._random = random.Random(seed)  # noqa: S311 - backoff jitter, not security
         self._timers = Timers()
         self._closed = False
+        self._caching = False  # set once a cached task runs: only then are results stored
         executor.start(self.report)
         self._capacity = executor.capacity()
         self._used = Resources(0.0, 0, {})
@@ -380,6 +381,7 @@ class Scheduler:
             if node.task.timeout is not None:
                 self._timers.call_later(node.task.timeout, self._timed_out, node, node.attempt)
             if node.task.cache and self._store is not None and node.attempt == 1:
+                self._caching = True
                 fx.cache_checks.append((node, item))
             else:
                 fx.submit.append(item)
@@ -407,7 +409,7 @@ class Scheduler:
 
     def report(self, outcomes: list[Outcome]) -> None:
         """Executors call this with finished attempts, from any thread."""
-        if self._store is not None:
+        if self._caching:
             self._store_results(outcomes)
         fx = _Effects()
         with self.lock:

@@ -144,6 +144,8 @@ class Task(Generic[P, R]):
     cache_version: str = ""
     cost: float = 1.0
     max_worker_losses: int = 3
+    is_async: bool = field(init=False, repr=False, compare=False)
+    """Whether the function is a coroutine function (computed once, at declaration)."""
 
     def __post_init__(self) -> None:
         if not callable(self.func):
@@ -169,11 +171,8 @@ class Task(Generic[P, R]):
                 field="max_worker_losses",
                 hint="use 0 or more",
             )
-
-    @property
-    def is_async(self) -> bool:
-        """Whether the function is a coroutine function."""
-        return inspect.iscoroutinefunction(self.func)
+        func = self.func.func if isinstance(self.func, functools.partial) else self.func
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(func))
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.func(*args, **kwargs)
