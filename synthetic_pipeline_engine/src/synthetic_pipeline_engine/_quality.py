@@ -21,6 +21,7 @@ row.
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,16 +52,24 @@ class QualityReport:
 
     @property
     def overall(self) -> float:
-        return (self.shapes_score + self.trends_score) / 2
+        """Mean of the property scores that exist (pair trends may have no related pair)."""
+        scores = [s for s in (self.shapes_score, self.trends_score) if not math.isnan(s)]
+        return sum(scores) / len(scores) if scores else float("nan")
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "overall": round(self.overall, 6),
-            "column_shapes": round(self.shapes_score, 6),
-            "column_pair_trends": round(self.trends_score, 6),
-            "columns": {k: round(v, 6) for k, v in self.column_shapes.items()},
-            "pairs": {k: round(v, 6) for k, v in self.pair_trends.items()},
+            "overall": _finite(self.overall),
+            "column_shapes": _finite(self.shapes_score),
+            "column_pair_trends": _finite(self.trends_score),
+            "counted_pairs": len(self.details.get("counted_pairs", [])),
+            "columns": {k: _finite(v) for k, v in self.column_shapes.items()},
+            "pairs": {k: _finite(v) for k, v in self.pair_trends.items()},
         }
+
+
+def _finite(value: float) -> float | None:
+    """Rounded score, or None (JSON null) when it does not exist."""
+    return None if math.isnan(value) else round(value, 6)
 
 
 @dataclass
@@ -75,9 +84,9 @@ class PrivacyReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "dcr_median": round(self.dcr_median, 6),
-            "random_dcr_median": round(self.random_dcr_median, 6),
-            "dcr_baseline_protection": round(self.dcr_protection, 6),
+            "dcr_median": _finite(self.dcr_median),
+            "random_dcr_median": _finite(self.random_dcr_median),
+            "dcr_baseline_protection": _finite(self.dcr_protection),
             "exact_copies": self.exact_copies,
             "exact_copy_rate": round(self.exact_copy_rate, 6),
         }

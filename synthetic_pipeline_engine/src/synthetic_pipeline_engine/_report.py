@@ -226,19 +226,25 @@ def render_quality_html(
     """A fidelity (and privacy) report page with per-column and per-pair charts."""
     body = ["<h2>Scores</h2><table>"]
     body.extend(
-        f"<tr><th>{_e(key)}</th><td>{quality[key] * 100:.1f}%</td></tr>"
+        f"<tr><th>{_e(key)}</th><td>{'n/a' if quality[key] is None else f'{quality[key] * 100:.1f}%'}</td></tr>"
         for key in ("overall", "column_shapes", "column_pair_trends")
     )
     body.append("</table>")
     body.append(
         "<div class=charts>"
         + _bars_svg(
-            sorted(quality["columns"].items(), key=lambda kv: kv[1]), "column shapes", maximum=1.0
+            sorted(
+                ((k, v) for k, v in quality["columns"].items() if v is not None),
+                key=lambda kv: kv[1],
+            ),
+            "column shapes",
+            maximum=1.0,
         )
         + "</div>"
     )
     pairs = sorted(
-        ((k, v) for k, v in quality["pairs"].items() if not math.isnan(v)), key=lambda kv: kv[1]
+        ((k, v) for k, v in quality["pairs"].items() if v is not None and not math.isnan(v)),
+        key=lambda kv: kv[1],
     )[:30]
     body.append(
         "<div class=charts>"

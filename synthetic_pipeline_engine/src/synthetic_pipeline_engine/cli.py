@@ -527,9 +527,17 @@ def _quality(ctx: Context, args: argparse.Namespace) -> int:
             ),
             encoding="utf-8",
         )
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value * 100:.1f}%"
+
+    trends = pct(quality["column_pair_trends"])
+    if quality["column_pair_trends"] is None:
+        trends += " (no related column pairs in the real data)"
     human = (
-        f"overall {quality['overall'] * 100:.1f}%  column shapes {quality['column_shapes'] * 100:.1f}%  pair trends {quality['column_pair_trends'] * 100:.1f}%\n"
-        f"privacy: DCR protection {privacy['dcr_baseline_protection']:.3f}, exact copies {privacy['exact_copies']} ({privacy['exact_copy_rate'] * 100:.2f}%)"
+        f"overall {pct(quality['overall'])}  column shapes {pct(quality['column_shapes'])}  pair trends {trends}\n"
+        f"privacy: DCR protection {privacy['dcr_baseline_protection'] if privacy['dcr_baseline_protection'] is not None else 'n/a'}, exact copies {privacy['exact_copies']}"
+        f" ({privacy['exact_copy_rate'] * 100:.2f}%)"
     )
     ctx.emit({"quality": quality, "privacy": privacy}, human=human)
     return 0
