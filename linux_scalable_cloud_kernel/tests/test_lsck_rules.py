@@ -54,6 +54,13 @@ class TestParsing:
         assert "elements = { 198.51.100.0/24 timeout 600s, 203.0.113.7 }" in script
         assert "elements = { 2001:db8::/32 }" in script
 
+    def test_module_command_files_are_accepted(self) -> None:
+        """A ledger export ('flush' then 'add ... [ttl N]' lines) parses to the same rules."""
+        export = "flush\nadd 203.0.113.7\nadd 198.51.100.0/24 ttl 600\nadd 2001:db8::/32\n"
+        assert parse_rules(export) == parse_rules(RULES)
+        with pytest.raises(KernelToolkitInputError):
+            parse_rules("add\n")
+
     @pytest.mark.parametrize(
         "bad",
         [

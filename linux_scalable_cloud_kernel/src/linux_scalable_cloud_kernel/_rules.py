@@ -2,7 +2,8 @@
 
 A rule set is text, one rule a line: ``ADDR[/LEN] [ttl SECONDS]`` (``#``
 comments and blank lines allowed) — the same grammar as the kernel module's
-``add`` command, so a file can be pushed unchanged.  It is parsed completely
+``add`` command.  A file of module commands (``flush`` / ``add ...`` lines, as
+cross_domain_autoblocker_ledger's ``export lsck`` writes) is accepted too.  It is parsed completely
 before anything is applied: one bad line rejects the whole set, naming the
 line.
 
@@ -78,6 +79,14 @@ def parse_rules(text: str, source: str = "<rules>") -> list[Rule]:
         if not line:
             continue
         parts = line.split()
+        if parts in (["flush"], ["batch"]):
+            continue  # a module command file (cdabl's export): push always replaces the set
+        if parts[0] == "add":
+            parts = parts[1:]
+            if not parts:
+                raise KernelToolkitInputError(
+                    "'add' without an address", path=source, line=number, hint="add ADDR[/LEN]"
+                )
         ttl: int | None = None
         if len(parts) == 3 and parts[1] == "ttl":
             if not parts[2].isdigit() or not 0 < int(parts[2]) <= _MAX_TTL:
