@@ -34,6 +34,7 @@ from universal_attestation_authority._limits import BodySizeLimit, TokenBucket
 from universal_attestation_authority._policy import Policy
 from universal_attestation_authority._statement import Statement
 from universal_attestation_authority._tiles import TILE_WIDTH, parse_tile_path
+from universal_attestation_authority._tls import client_cert_fingerprint
 from universal_attestation_authority._verify import verify_bundle
 from universal_attestation_authority._witness import MAX_REQUEST_BYTES, Witness
 from universal_attestation_authority.errors import (
@@ -54,6 +55,10 @@ class ServiceConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     api_tokens: tuple[str, ...] = ()
+    mtls_issuing: bool = False
+    """Accept a client certificate verified by the server's TLS layer (``tls_client_ca``) for issuing."""
+    client_cert_fingerprints: tuple[str, ...] = ()
+    """When non-empty, only these client certificates (SHA-256 hex of the DER) may issue."""
     max_request_bytes: int = 1024 * 1024
     rate_limit: float = 100.0
     rate_burst: int = 200
@@ -232,12 +237,17 @@ def create_app(
     def require_issuer(
         request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> None:
-        if not authorization or not authorization.startswith("Bearer "):
+        fingerprint = client_cert_fingerprint(request.scope) if cfg.mtls_issuing else None
+        allowed = {f.lower() for f in cfg.client_cert_fingerprints}
+        if fingerprint is not None and (not allowed or fingerprint in allowed):
+            pass  # a client certificate the TLS layer verified against tls_client_ca
+        elif not authorization or not authorization.startswith("Bearer "):
             raise AttestationAuthError(
-                "issuing needs 'Authorization: Bearer <token>'",
+                "issuing needs 'Authorization: Bearer <token>'"
+                + (" or an allowed client certificate" if cfg.mtls_issuing else ""),
                 hint="ask the operator for an API token",
             )
-        if not cfg.api_tokens or not _token_matches(authorization[7:].strip(), cfg.api_tokens):
+        elif not cfg.api_tokens or not _token_matches(authorization[7:].strip(), cfg.api_tokens):
             raise AttestationAuthError("the API token is not valid", hint="check the token")
         client = request.client.host if request.client else "unknown"
         wait = limiter.take(client)

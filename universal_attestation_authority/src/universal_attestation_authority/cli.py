@@ -332,15 +332,27 @@ def _bound_socket(fd: int | None, host: str, port: int) -> socket.socket | None:
 def _serve_app(ctx: Context, asgi: Any, host: str, port: int, fd: int | None) -> None:
     import uvicorn
 
+    from universal_attestation_authority._tls import uvicorn_tls_options
+
     settings = _settings(ctx)
+    tls: dict[str, Any] = {}
+    if settings.tls_cert is not None or settings.tls_key is not None:
+        if settings.tls_cert is None or settings.tls_key is None:
+            raise ConfigError(
+                "tls_cert and tls_key must be given together",
+                key="tls_cert",
+                hint="set both, or neither",
+            )
+        client_ca = str(settings.tls_client_ca) if settings.tls_client_ca else None
+        tls = uvicorn_tls_options(str(settings.tls_cert), str(settings.tls_key), client_ca)
+    elif settings.tls_client_ca is not None:
+        raise ConfigError(
+            "tls_client_ca needs HTTPS (tls_cert and tls_key)",
+            key="tls_client_ca",
+            hint="set tls_cert and tls_key",
+        )
     config = uvicorn.Config(
-        asgi,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
-        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+        asgi, host=host, port=port, log_level="warning", access_log=False, **tls
     )
     server = uvicorn.Server(config)
     sock = _bound_socket(fd, host, port)
@@ -377,6 +389,8 @@ def _serve(ctx: Context, args: argparse.Namespace) -> int:
         max_request_bytes=settings.max_request_bytes,
         rate_limit=settings.rate_limit,
         rate_burst=settings.rate_burst,
+        mtls_issuing=settings.tls_client_ca is not None,
+        client_cert_fingerprints=tuple(settings.tls_client_fingerprints),
     )
     with _open(ctx, witnesses=True) as authority:
         _serve_app(ctx, create_app(authority, config), settings.host, settings.port, args.fd)

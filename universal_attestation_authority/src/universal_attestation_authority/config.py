@@ -36,6 +36,14 @@ class AttestationSettings(CoreSettings):
     )
     tls_cert: Path | None = Field(default=None, description="PEM certificate to serve HTTPS with")
     tls_key: Path | None = Field(default=None, description="PEM private key of --tls-cert")
+    tls_client_ca: Path | None = Field(
+        default=None,
+        description="CA (PEM) whose client certificates may issue (mTLS); reads stay open",
+    )
+    tls_client_fingerprints: list[str] = Field(
+        default_factory=list,
+        description="if set, only client certificates with these SHA-256 (hex, DER) fingerprints may issue",
+    )
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="largest request body accepted (413 beyond)"
     )

@@ -90,18 +90,24 @@ def listening_socket(host: str = "127.0.0.1") -> socket.socket:
 class ServerThread:
     """A real uvicorn server for ``app`` on loopback, in a thread; a context manager.
 
+    Extra keyword arguments go to ``uvicorn.Config`` (e.g. TLS options).
+
     Attributes:
         url: ``http://127.0.0.1:PORT`` once entered.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, **config: Any) -> None:
         import uvicorn
 
         self._sock = listening_socket()
         port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
+        scheme = "https" if "ssl_certfile" in config else "http"
+        self.url = f"{scheme}://127.0.0.1:{port}"
+        settings = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", **config
+        )
+        self._server = uvicorn.Server(settings)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
