@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from chaos_engine.proxy import ProxyServer
+from chaos_engine.proxy import TOXIC_TYPES, ApiError, ProxyServer, Toxic, ToxicError, split_address
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -315,3 +317,78 @@ def test_toxiproxy_python_client_drives_the_proxy(server: ProxyServer, echo_port
     assert seen["destroyed"] is True
     assert seen["gone"] == "NotFound"
     assert seen["final"] == []
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+class TestFuzz:
+    @settings(max_examples=150, deadline=None)
+    @given(
+        st.one_of(
+            json_values,
+            st.fixed_dictionaries(
+                {"type": st.sampled_from([*TOXIC_TYPES, "nope"])},
+                optional={
+                    "stream": st.sampled_from(["upstream", "downstream", "x", ""]),
+                    "toxicity": json_values,
+                    "name": json_values,
+                    "attributes": st.dictionaries(
+                        st.sampled_from(
+                            [
+                                "latency",
+                                "jitter",
+                                "rate",
+                                "bytes",
+                                "abort",
+                                "probability",
+                                "delay",
+                                "x",
+                            ]
+                        ),
+                        json_values,
+                    ),
+                },
+            ),
+        )
+    )
+    def test_toxic_bodies_raise_only_toxic_error(self, body: Any) -> None:
+        """Any JSON body builds a toxic or raises ToxicError, never anything else."""
+        status = 200
+        try:
+            assert Toxic.from_json(body).to_json()["type"] in TOXIC_TYPES
+        except ToxicError as exc:
+            status = exc.status
+        assert status in (200, 400, 409)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text(max_size=30))
+    def test_addresses_raise_only_api_error(self, text: str) -> None:
+        """Any address string splits or raises ApiError (400)."""
+        status = 200
+        try:
+            assert 0 <= split_address(text)[1] <= 65535
+        except ApiError as exc:
+            status = exc.status
+        assert status in (200, 400)
+
+    @settings(max_examples=100, deadline=None)
+    @given(json_values)
+    def test_api_bodies_answer_4xx(self, shared_server: ProxyServer, body: Any) -> None:
+        """Arbitrary JSON to the create routes answers 2xx or 4xx, never 5xx or a dropped connection."""
+        status, _ = call(shared_server, "POST", "/proxies", body)
+        assert status in (201, 400, 409)
+        status, _ = call(shared_server, "POST", "/populate", body)
+        assert status in (201, 400, 409)
+
+
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[ProxyServer]:
+    with ProxyServer(port=0) as srv:
+        yield srv

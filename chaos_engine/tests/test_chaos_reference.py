@@ -178,18 +178,17 @@ def _diff(ours: Any, theirs: Any, path: str = "$") -> list[str]:
 def reference_runs(
     tmp_path_factory: pytest.TempPathFactory, http_base: str
 ) -> dict[str, tuple[int, dict[str, Any], str]]:
-    """Every case through the reference runner, in parallel subprocesses."""
+    """Every case through the reference runner, in one process (tests/fixtures/reference_driver.py)."""
     python = reference_python()
     root = tmp_path_factory.mktemp("reference")
-    procs = {}
+    jobs, works = [], {}
     for case, extra in CASES.items():
-        name = case.split("#")[0]
+        name = case.split("#", maxsplit=1)[0]
         work = root / case.replace("#", "_")
         work.mkdir()
-        cmd = [
-            python,
-            "-m",
-            "chaostoolkit",
+        works[case] = work
+        env = {k: v for k, v in _env(work, http_base).items() if k.startswith("CHAOS_FIXTURE")}
+        args = [
             "--no-log-file",
             "run",
             "--journal-path",
@@ -197,33 +196,26 @@ def reference_runs(
             *extra,
             str(EXPERIMENTS / name),
         ]
-        procs[case] = (
-            subprocess.Popen(
-                cmd,
-                cwd=work,
-                env=_env(work, http_base),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            ),
-            work,
-        )
+        jobs.append({"args": args, "env": env, "cwd": str(work)})
+    proc = subprocess.run(
+        [python, str(FIXTURES / "reference_driver.py")],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(FIXTURES)},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    codes = json.loads(proc.stdout.strip().splitlines()[-1])
     results = {}
-    try:
-        for case, (proc, work) in procs.items():
-            _out, err = proc.communicate(timeout=120)
-            path = work / "journal.json"
-            assert path.exists(), (
-                f"the reference runner wrote no journal for {case}: {err.decode()[-2000:]}"
-            )
-            controls = (
-                (work / "controls.log").read_text() if (work / "controls.log").exists() else ""
-            )
-            results[case] = (proc.returncode, json.loads(path.read_text()), controls)
-    finally:
-        for proc, _work in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-            proc.communicate()
+    for (case, work), code in zip(works.items(), codes, strict=True):
+        path = work / "journal.json"
+        assert path.exists(), (
+            f"the reference runner wrote no journal for {case}: {proc.stderr[-2000:]}"
+        )
+        controls = (work / "controls.log").read_text() if (work / "controls.log").exists() else ""
+        results[case] = (code, json.loads(path.read_text()), controls)
     return results
 
 
