@@ -19,6 +19,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
+from contract_executable_compiler._attestation import sign_bytecode, verify_bytecode
 from contract_executable_compiler._bytecode import FORMAT_VERSION, Program
 from contract_executable_compiler._checker import CelTypeT, Checker, Declarations, FunctionDecl, T
 from contract_executable_compiler._conformance import CORE_FILES, FileReport, render_table
@@ -103,4 +104,6 @@ __all__ = [
     "render_table",
     "run_conformance_file",
     "run_trace",
+    "sign_bytecode",
+    "verify_bytecode",
 ]

@@ -1,7 +1,7 @@
 """The ``cec`` command line: thin, it parses, calls the library and renders.
 
-Commands: ``check``, ``compile``, ``run``, ``eval``, ``explain``, ``fmt`` and
-``conformance``.  Exit codes: 0 ok, 1 a contract run failed its checks (or an
+Commands: ``check``, ``compile``, ``run``, ``eval``, ``explain``, ``fmt``,
+``sign``, ``verify`` and ``conformance``.  Exit codes: 0 ok, 1 a contract run failed its checks (or an
 expression evaluated to an error), 2 bad input (diagnostics, malformed
 files), 3 internal error.
 """
@@ -331,6 +331,61 @@ def _conformance(ctx: Context, args: argparse.Namespace) -> int:
     }
     ctx.emit(summary, human=render_table(reports))
     return 0
+
+
+@app.command(
+    "sign",
+    help="sign compiled bytecode: write a DSSE envelope attesting its SHA-256",
+    setup=lambda p: (
+        p.add_argument("bytecode", help="file written by `cec compile`"),
+        p.add_argument("--key", required=True, help="private key file (shared_core key format)"),
+        p.add_argument("-o", "--output", required=True, help="envelope file to write"),
+    ),
+)
+def _sign(ctx: Context, args: argparse.Namespace) -> int:
+    from contract_executable_compiler._attestation import sign_bytecode
+    from shared_core.crypto import read_private_key
+
+    data = _read_bytes(args.bytecode)
+    envelope = sign_bytecode(data, read_private_key(args.key))
+    _write_atomic(Path(args.output), (envelope.to_json() + "\n").encode())
+    ctx.emit(
+        {"envelope": args.output, "keyid": envelope.signatures[0].keyid},
+        human=f"wrote {args.output}",
+    )
+    return 0
+
+
+@app.command(
+    "verify",
+    help="verify a DSSE envelope for a bytecode file against trusted public keys",
+    setup=lambda p: (
+        p.add_argument("bytecode", help="file written by `cec compile`"),
+        p.add_argument("--envelope", required=True, help="envelope written by `cec sign`"),
+        p.add_argument(
+            "--public-key", required=True, action="append", help="trusted public key file"
+        ),
+    ),
+)
+def _verify(ctx: Context, args: argparse.Namespace) -> int:
+    from contract_executable_compiler._attestation import verify_bytecode
+    from shared_core.crypto import Envelope, read_public_key
+
+    data = _read_bytes(args.bytecode)
+    envelope = Envelope.from_json(_read_bytes(args.envelope))
+    keys = [read_public_key(path) for path in args.public_key]
+    statement = verify_bytecode(data, envelope, {k.key_id: k for k in keys})
+    ctx.emit(statement, human=f"verified: {statement['kind']} sha256 {statement['sha256']}")
+    return 0
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ContractInputError(
+            f"{path}: cannot read: {exc.strerror}", hint="check the path"
+        ) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
