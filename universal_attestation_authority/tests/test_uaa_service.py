@@ -217,6 +217,38 @@ class TestLogEndpoints:
             checkpoint.root_hash,
         )
 
+    def test_cli_verifies_an_entry_against_the_served_tiles(
+        self, service: tuple[Authority, str]
+    ) -> None:
+        """uaa log verify with --checkpoint URL and --tiles URL: a tile client over HTTP."""
+        from shared_core.testing import run_cli
+        from universal_attestation_authority.cli import main
+
+        authority, url = service
+        created = httpx.post(
+            f"{url}/api/v1/attestations",
+            json={"statement": statement_json(b"tile client")},
+            headers=AUTH,
+        ).json()
+        result = run_cli(
+            main,
+            [
+                "--json",
+                "log",
+                "verify",
+                "--checkpoint",
+                f"{url}/checkpoint",
+                "--tiles",
+                url,
+                "--entry",
+                str(created["log_index"]),
+                "--log-key",
+                authority.log_verifier.encode(),
+            ],
+        )
+        assert result.code == 0, result.err
+        assert json.loads(result.out)["entry"]["id"] == created["id"]
+
     def test_read_errors_are_4xx(self, service: tuple[Authority, str]) -> None:
         """Unknown ids, unpublished tiles, bad tile paths and bad indexes are 4xx."""
         _, url = service

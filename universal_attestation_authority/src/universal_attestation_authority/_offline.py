@@ -49,7 +49,7 @@ class OfflineResult:
 
 def verify_entry_offline(
     checkpoint_note: bytes,
-    tiles: Path | TileFetcher,
+    tiles: Path | TileFetcher,  # a directory, or e.g. tiles.http_fetcher(URL)
     index: int,
     *,
     log_keys: Sequence[NoteVerifier],

@@ -315,6 +315,47 @@ def _wider_tile(root: Path, ref: TileRef) -> bytes | None:
     return None
 
 
+def http_fetcher(base_url: str, *, timeout: float = 10.0) -> TileFetcher:
+    """A :data:`TileFetcher` reading tiles from a tlog-tiles HTTP prefix (``<base>/tile/...``).
+
+    Raises (from the fetcher):
+        AttestationTileError: the tile is not served (or the server is unreachable).
+    """
+    import httpx
+
+    base = base_url.rstrip("/")
+
+    def fetch(ref: TileRef) -> bytes:
+        url = f"{base}/{ref.path()}"
+        try:
+            response = httpx.get(url, timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise AttestationTileError(f"cannot fetch {url}: {exc}", hint="check the URL") from None
+        if response.status_code == 404 and ref.is_partial:
+            wider = _wider_http(base, ref, timeout)
+            if wider is not None:
+                return wider
+        if response.status_code != 200:
+            raise AttestationTileError(
+                f"{url} answered {response.status_code}", hint="is this a tlog-tiles prefix?"
+            )
+        return response.content
+
+    return fetch
+
+
+def _wider_http(base: str, ref: TileRef, timeout: float) -> bytes | None:
+    import httpx
+
+    # A mirror may have dropped the narrower partial tile once the full one existed.
+    response = httpx.get(f"{base}/{TileRef(ref.level, ref.index).path()}", timeout=timeout)
+    if response.status_code != 200:
+        return None
+    if ref.is_entries:
+        return encode_entry_bundle(decode_entry_bundle(response.content)[: ref.width])
+    return response.content[: ref.width * HASH_SIZE]
+
+
 def directory_fetcher(root: Path) -> TileFetcher:
     """A :data:`TileFetcher` reading a tlog-tiles tree from a directory.
 

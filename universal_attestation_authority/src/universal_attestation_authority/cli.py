@@ -27,7 +27,11 @@ from universal_attestation_authority import __version__
 from universal_attestation_authority._authority import Authority
 from universal_attestation_authority._bundle import Bundle
 from universal_attestation_authority._clock import format_time, parse_time
-from universal_attestation_authority._offline import export_tiles, verify_entry_offline
+from universal_attestation_authority._offline import (
+    OfflineResult,
+    export_tiles,
+    verify_entry_offline,
+)
 from universal_attestation_authority._policy import Policy
 from universal_attestation_authority._statement import Statement, digest_file, loads_json_strict
 from universal_attestation_authority._verify import verify_bundle
@@ -513,12 +517,21 @@ def _log(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _log_verify(ctx: Context, args: argparse.Namespace) -> int:
-    try:
-        note = Path(args.checkpoint).read_bytes()
-    except OSError as exc:
-        raise AttestationInputError(
-            f"cannot read checkpoint {args.checkpoint!r}: {exc.strerror}", path=args.checkpoint
-        ) from None
+    from universal_attestation_authority._tiles import http_fetcher
+
+    remote = args.tiles.startswith(("http://", "https://"))
+    if args.checkpoint.startswith(("http://", "https://")):
+        import httpx
+
+        try:
+            response = httpx.get(args.checkpoint, timeout=10)
+        except httpx.HTTPError as exc:
+            raise AttestationInputError(f"cannot fetch {args.checkpoint}: {exc}") from None
+        if response.status_code != 200:
+            raise AttestationInputError(f"{args.checkpoint} answered {response.status_code}")
+        note = response.content
+    else:
+        note = _read_checkpoint(args.checkpoint)
     bundle = Bundle.from_dict(_read_json(args.bundle, "bundle")) if args.bundle else None
     index = args.entry
     if index is None:
@@ -527,12 +540,25 @@ def _log_verify(ctx: Context, args: argparse.Namespace) -> int:
         index = bundle.log.log_index
     result = verify_entry_offline(
         note,
-        Path(args.tiles),
+        http_fetcher(args.tiles) if remote else Path(args.tiles),
         index,
         log_keys=_verifiers(args.log_key, "--log-key"),
         witness_keys=_verifiers(args.witness_key, "--witness-key"),
         witness_threshold=args.witness_threshold,
     )
+    return _report_offline(ctx, result, bundle, index)
+
+
+def _read_checkpoint(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise AttestationInputError(
+            f"cannot read checkpoint {path!r}: {exc.strerror}", path=path
+        ) from None
+
+
+def _report_offline(ctx: Context, result: OfflineResult, bundle: Bundle | None, index: int) -> int:
     if bundle is not None:
         from universal_attestation_authority._entry import attestation_id
 
