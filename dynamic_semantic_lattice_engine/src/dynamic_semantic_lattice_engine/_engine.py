@@ -296,7 +296,7 @@ class Engine:
         produced: dict[str, pl.DataFrame] = {}
         if seed is None:
             self.round += 1
-            full: dict[tuple[str, int], set[Any]] = {}
+            full: dict[tuple[str, tuple[int, ...]], set[Any]] = {}
             candidates = [
                 (r.head, self._eval_rule(r, None, None))
                 for r in rules
@@ -313,11 +313,18 @@ class Engine:
             stats.iterations += 1
             self.round += 1
             candidates = []
-            present: dict[tuple[str, int], set[Any]] = {}
+            present: dict[tuple[str, tuple[int, ...]], set[Any]] = {}
+            whole: dict[tuple[str, tuple[int, ...]], set[Any]] = {}
             for rule in rules:
                 for i, lit in enumerate(rule.body):
                     if isinstance(lit, Atom) and not lit.negated and lit.pred in delta:
                         if not self._may_match(lit, delta[lit.pred], present):
+                            continue
+                        if not all(
+                            self._may_match(other, self.relation(other.pred).frame, whole)
+                            for j, other in enumerate(rule.body)
+                            if j != i and isinstance(other, Atom) and not other.negated
+                        ):
                             continue
                         candidates.append((rule.head, self._eval_rule(rule, i, delta[lit.pred])))
             delta = self._merge(candidates, stats, produced)
@@ -325,26 +332,30 @@ class Engine:
         return produced
 
     def _may_match(
-        self, atom: Atom, frame: pl.DataFrame, present: dict[tuple[str, int], set[Any]]
+        self, atom: Atom, frame: pl.DataFrame, present: dict[tuple[str, tuple[int, ...]], set[Any]]
     ) -> bool:
-        """Cheap pre-check: every constant of ``atom`` occurs in its column of ``frame``.
+        """Cheap pre-check: ``atom``'s constants occur together in some row of ``frame``.
 
-        Most rules over ``triple`` name a constant predicate; a delta that
-        holds no row with it cannot fire the rule, and a set lookup is far
-        cheaper than a vectorised scan.
+        Most rules over ``triple`` name a constant predicate (and often a
+        constant class); a frame with no row holding them cannot fire the
+        rule, and a set lookup is far cheaper than a vectorised scan.
         """
         rel = self.relation(atom.pred)
-        for i, arg in enumerate(atom.args):
-            if not isinstance(arg, Const) or (rel.lattice is not None and i == rel.decl.arity - 1):
-                continue
-            key = (atom.pred, i)
-            values = present.get(key)
-            if values is None:
-                values = set(frame.get_column(rel.column_name(i)).unique().to_list())
-                present[key] = values
-            if self.evaluator.encode_const(rel, i, arg.value) not in values:
-                return False
-        return True
+        positions = tuple(
+            i
+            for i, arg in enumerate(atom.args)
+            if isinstance(arg, Const) and not (rel.lattice is not None and i == rel.decl.arity - 1)
+        )
+        if not positions:
+            return frame.height > 0
+        key = (atom.pred, positions)
+        values = present.get(key)
+        if values is None:
+            cols = [rel.column_name(i) for i in positions]
+            values = set(frame.select(cols).unique().iter_rows())
+            present[key] = values
+        wanted = tuple(self.evaluator.encode_const(rel, i, atom.args[i].value) for i in positions)  # type: ignore[union-attr]
+        return wanted in values
 
     def _merge(
         self,

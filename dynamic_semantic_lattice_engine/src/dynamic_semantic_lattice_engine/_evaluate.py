@@ -214,6 +214,10 @@ class BodyEvaluator:
     # -- scans ---------------------------------------------------------
     def scan(self, atom: Atom, frame: pl.DataFrame) -> pl.DataFrame:
         """Filter ``frame`` (a relation's rows) by ``atom``'s constants and project its variables."""
+        lazy, _ = self._scan(atom, frame)
+        return lazy.collect()
+
+    def _scan(self, atom: Atom, frame: pl.DataFrame) -> tuple[pl.LazyFrame, list[str]]:
         rel = self.relation(atom.pred)
         if len(atom.args) != rel.decl.arity:
             raise LatticeProgramError(
@@ -236,14 +240,14 @@ class BodyEvaluator:
                     f"expression {arg} in a body atom of {atom.pred}",
                     hint="bind it to a variable: X = expr",
                 )
+        lazy = frame.lazy()
         if filters:
-            frame = frame.filter(filters)
-        frame = frame.with_columns(pl.lit(0, dtype=pl.Int8).alias(UNIT))  # broadcast to the height
-        return frame.select(
-            [
-                pl.col(UNIT),
-                *(pl.col(c).alias(vcol(v)) for v, c in select.items()),
-            ]
+            lazy = lazy.filter(filters)
+        lazy = lazy.with_columns(pl.lit(0, dtype=pl.Int8).alias(UNIT))  # broadcast to the height
+        columns = [UNIT, *(vcol(v) for v in select)]
+        return (
+            lazy.select([pl.col(UNIT), *(pl.col(c).alias(vcol(v)) for v, c in select.items())]),
+            columns,
         )
 
     # -- bodies --------------------------------------------------------
@@ -257,6 +261,9 @@ class BodyEvaluator:
     ) -> pl.DataFrame:
         """All bindings satisfying ``body``.
 
+        The body is built as one lazy Polars query and collected once, so
+        the optimiser sees every join and filter together.
+
         Args:
             body: the literals.
             source: gives the frame to scan for the positive atom at an index
@@ -264,45 +271,61 @@ class BodyEvaluator:
             order: the join order (default :func:`order_body`).
             start: initial bindings (e.g. a head bound for an explanation).
         """
+        lazy, _columns = self._evaluate(body, source, order=order, start=start)
+        return lazy.collect()
+
+    def _evaluate(
+        self,
+        body: Sequence[Literal_],
+        source: Callable[[int, Atom], pl.DataFrame],
+        *,
+        order: Sequence[int] | None = None,
+        start: pl.DataFrame | None = None,
+    ) -> tuple[pl.LazyFrame, list[str]]:
         types = self.var_types(body)
-        bindings = start if start is not None else unit_frame()
+        first = start if start is not None else unit_frame()
+        bindings = first.lazy()
+        columns = list(first.columns)
         for index in order if order is not None else order_body(body):
-            if bindings.height == 0:
-                return bindings
             lit = body[index]
             if isinstance(lit, Atom) and not lit.negated:
-                scanned = self.scan(lit, source(index, lit))
-                shared = [c for c in scanned.columns if c in bindings.columns]
+                scanned, scanned_cols = self._scan(lit, source(index, lit))
+                shared = [c for c in scanned_cols if c in columns]
                 bindings = bindings.join(scanned, on=shared, how="inner")
+                columns += [c for c in scanned_cols if c not in columns]
             elif isinstance(lit, Atom):
-                scanned = self.scan(lit, self.relation(lit.pred).frame)
-                missing = [c for c in scanned.columns if c not in bindings.columns]
+                scanned, scanned_cols = self._scan(lit, self.relation(lit.pred).frame)
+                missing = [c for c in scanned_cols if c not in columns]
                 if missing:
                     raise LatticeProgramError(
                         f"variable {missing[0][1:]} in negated {lit.pred} is not bound by a positive atom",
                         hint="negated atoms may only use variables bound elsewhere in the body",
                     )
-                bindings = bindings.join(scanned.unique(), on=list(scanned.columns), how="anti")
+                bindings = bindings.join(scanned.unique(), on=scanned_cols, how="anti")
             elif isinstance(lit, Constraint):
-                bindings = self.constrain(lit, bindings, types)
+                bindings, columns = self.constrain(lit, bindings, columns, types)
             else:
-                bindings = self.aggregate(lit, bindings)
-        return bindings
+                bindings, columns = self.aggregate(lit, bindings, columns)
+        return bindings, columns
 
     def constrain(
-        self, lit: Constraint, bindings: pl.DataFrame, types: dict[str, str]
-    ) -> pl.DataFrame:
+        self,
+        lit: Constraint,
+        bindings: pl.LazyFrame,
+        columns: list[str],
+        types: dict[str, str],
+    ) -> tuple[pl.LazyFrame, list[str]]:
         for target, other in ((lit.left, lit.right), (lit.right, lit.left)):
-            if (
-                lit.op == "="
-                and isinstance(target, Var)
-                and vcol(target.name) not in bindings.columns
-            ):
-                _require_bound(other, bindings, lit)
+            if lit.op == "=" and isinstance(target, Var) and vcol(target.name) not in columns:
+                _require_bound(other, columns, lit)
                 hint = self.term_type(other, types)
-                return bindings.with_columns(self.expr(other, types, hint).alias(vcol(target.name)))
-        _require_bound(lit.left, bindings, lit)
-        _require_bound(lit.right, bindings, lit)
+                name = vcol(target.name)
+                return bindings.with_columns(self.expr(other, types, hint).alias(name)), [
+                    *columns,
+                    name,
+                ]
+        _require_bound(lit.left, columns, lit)
+        _require_bound(lit.right, columns, lit)
         kind = self.term_type(lit.left, types)
         if kind == "symbol":
             kind = self.term_type(lit.right, types)
@@ -320,12 +343,14 @@ class BodyEvaluator:
             ">": left > right,
             ">=": left >= right,
         }
-        return bindings.filter(ops[lit.op])
+        return bindings.filter(ops[lit.op]), columns
 
-    def aggregate(self, agg: Aggregate, bindings: pl.DataFrame) -> pl.DataFrame:
+    def aggregate(
+        self, agg: Aggregate, bindings: pl.LazyFrame, columns: list[str]
+    ) -> tuple[pl.LazyFrame, list[str]]:
         inner_types = self.var_types(agg.body)
-        inner = self.evaluate(agg.body, lambda _i, a: self.relation(a.pred).frame)
-        group = [c for c in inner.columns if c != UNIT and c in bindings.columns]
+        inner, inner_cols = self._evaluate(agg.body, lambda _i, a: self.relation(a.pred).frame)
+        group = [c for c in inner_cols if c != UNIT and c in columns]
         if agg.func == "count":
             value = pl.len().cast(pl.Int64)
         else:
@@ -337,18 +362,20 @@ class BodyEvaluator:
                 "mean": target.mean(),
             }[agg.func]
         out = vcol(agg.result.name)
+        fill = agg.func in ("count", "sum")
         if group:
             grouped = inner.group_by(group).agg(value.alias(out))
-            fill = agg.func in ("count", "sum")
             joined = bindings.join(grouped, on=group, how="left" if fill else "inner")
             if fill:
                 joined = joined.with_columns(pl.col(out).fill_null(0))
-            return joined
-        if inner.height == 0 and agg.func not in ("count", "sum"):
-            return bindings.clear()
+            return joined, [*columns, out]
         scalar = inner.select(value.alias(out))
-        result = scalar.item() if scalar.height else 0
-        return bindings.with_columns(pl.lit(0 if result is None else result).alias(out))
+        joined = bindings.join(scalar, how="cross")
+        if fill:
+            joined = joined.with_columns(pl.col(out).fill_null(0))
+        else:
+            joined = joined.filter(pl.col(out).is_not_null())
+        return joined, [*columns, out]
 
     def project(self, head: Atom, bindings: pl.DataFrame, body: Sequence[Literal_]) -> pl.DataFrame:
         """The head rows the bindings produce, in the head relation's column names."""
@@ -377,9 +404,9 @@ class BodyEvaluator:
         return bindings.select(exprs)
 
 
-def _require_bound(term: Term, bindings: pl.DataFrame, lit: Constraint) -> None:
+def _require_bound(term: Term, columns: list[str], lit: Constraint) -> None:
     for name in term_vars(term):
-        if vcol(name) not in bindings.columns:
+        if vcol(name) not in columns:
             raise LatticeProgramError(
                 f"variable {name} in '{lit}' is not bound",
                 hint="bind it with a positive atom first",

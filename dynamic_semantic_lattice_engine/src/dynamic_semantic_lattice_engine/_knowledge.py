@@ -312,6 +312,58 @@ class KnowledgeBase:
             _retract(self.closure, relation, frame)
         return gone.height > 0
 
+    def add_many(self, relation: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Add many plain facts as one batch (one maintenance pass); returns how many were new."""
+        rel = self.relation(relation)
+        if rel.lattice is not None:
+            raise LatticeInputError(
+                f"{relation} carries values", hint="use add(..., value=...) per fact"
+            )
+        frame = self._batch(rel, rows, intern=True)
+        return self._add_frame(relation, frame) if frame is not None else 0
+
+    def remove_many(self, relation: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Delete many facts as one batch: one DRed pass for the whole batch."""
+        rel = self.relation(relation)
+        frame = self._batch(rel, rows, intern=False)
+        if frame is None:
+            return 0
+        gone = rel.remove(frame)
+        if gone.height and self.closure is not None:
+            _retract(self.closure, relation, frame)
+        return gone.height
+
+    def _batch(
+        self, rel: Relation, rows: Sequence[Sequence[Any]], *, intern: bool
+    ) -> pl.DataFrame | None:
+        columns: list[list[Any]] = [[] for _ in rel.key_columns]
+        for row in rows:
+            if len(row) != len(rel.key_columns):
+                raise LatticeInputError(
+                    f"{rel.name} takes {len(rel.key_columns)} arguments, a row has {len(row)}",
+                    hint="check the batch",
+                )
+            encoded = []
+            for i, value in enumerate(row):
+                if rel.decl.is_number(i):
+                    encoded.append(value)
+                else:
+                    ident = self.terms.intern(str(value)) if intern else self.terms.get(str(value))
+                    if ident is None:
+                        break
+                    encoded.append(ident)
+            else:
+                for i, value in enumerate(encoded):
+                    columns[i].append(value)
+        if not columns or not columns[0]:
+            return None
+        return pl.DataFrame(
+            {
+                c: pl.Series(c, col, dtype=pl.Int64)
+                for c, col in zip(rel.key_columns, columns, strict=True)
+            }
+        )
+
     def insert(self, key: str, value: Any) -> None:
         """The architecture's register map: set ``key`` to ``value`` (last writer wins)."""
         if KV not in self.relations:

@@ -7,6 +7,12 @@ IRI constants before parsing.  Rules that detect an inconsistency derive
 as the RDF 1.1 semantics' entailment rules require); the knowledge base
 never emits such triples when it serialises RDF.
 
+Rules whose body can contain their own head (``rdfs7`` with ``p
+rdfs:subPropertyOf p``, ``cax-sco`` with ``c rdfs:subClassOf c``, ``eq-rep-*``
+with ``x owl:sameAs x``) carry an inequality that skips exactly those
+self-derivations: the closure is unchanged, but evaluation does less work and
+DRed deletion does not over-delete everything that shares a predicate.
+
 Deliberate omissions, with their reason:
 
 * ``eq-ref`` (every resource ``owl:sameAs`` itself) is not materialised: it
@@ -57,13 +63,13 @@ triple(X, rdf:type, C) :- triple(P, rdfs:domain, C), triple(X, P, _).           
 triple(Y, rdf:type, C) :- triple(P, rdfs:range, C), triple(_, P, Y).                   // rdfs3
 triple(X, rdf:type, rdfs:Resource) :- triple(X, _, _).                                 // rdfs4a
 triple(Y, rdf:type, rdfs:Resource) :- triple(_, _, Y).                                 // rdfs4b
-triple(P, rdfs:subPropertyOf, R) :- triple(P, rdfs:subPropertyOf, Q), triple(Q, rdfs:subPropertyOf, R).  // rdfs5
+triple(P, rdfs:subPropertyOf, R) :- triple(P, rdfs:subPropertyOf, Q), P != Q, triple(Q, rdfs:subPropertyOf, R), Q != R.  // rdfs5
 triple(P, rdfs:subPropertyOf, P) :- triple(P, rdf:type, rdf:Property).                 // rdfs6
-triple(X, Q, Y) :- triple(P, rdfs:subPropertyOf, Q), triple(X, P, Y).                  // rdfs7
+triple(X, Q, Y) :- triple(P, rdfs:subPropertyOf, Q), P != Q, triple(X, P, Y).          // rdfs7
 triple(C, rdfs:subClassOf, rdfs:Resource) :- triple(C, rdf:type, rdfs:Class).          // rdfs8
-triple(X, rdf:type, D) :- triple(C, rdfs:subClassOf, D), triple(X, rdf:type, C).       // rdfs9
+triple(X, rdf:type, D) :- triple(C, rdfs:subClassOf, D), C != D, triple(X, rdf:type, C).  // rdfs9
 triple(C, rdfs:subClassOf, C) :- triple(C, rdf:type, rdfs:Class).                      // rdfs10
-triple(C, rdfs:subClassOf, E) :- triple(C, rdfs:subClassOf, D), triple(D, rdfs:subClassOf, E).  // rdfs11
+triple(C, rdfs:subClassOf, E) :- triple(C, rdfs:subClassOf, D), C != D, triple(D, rdfs:subClassOf, E), D != E.  // rdfs11
 triple(P, rdfs:subPropertyOf, rdfs:member) :- triple(P, rdf:type, rdfs:ContainerMembershipProperty).  // rdfs12
 triple(D, rdfs:subClassOf, rdfs:Literal) :- triple(D, rdf:type, rdfs:Datatype).        // rdfs13
 """
@@ -95,9 +101,9 @@ list_member(H, X) :- list_cell(H, C), triple(C, rdf:first, X).
 // equality (eq-ref is not materialised, see the module docstring)
 triple(Y, owl:sameAs, X) :- triple(X, owl:sameAs, Y).                                       // eq-sym
 triple(X, owl:sameAs, Z) :- triple(X, owl:sameAs, Y), triple(Y, owl:sameAs, Z).             // eq-trans
-triple(S2, P, O) :- triple(S, owl:sameAs, S2), triple(S, P, O).                             // eq-rep-s
-triple(S, P2, O) :- triple(P, owl:sameAs, P2), triple(S, P, O).                             // eq-rep-p
-triple(S, P, O2) :- triple(O, owl:sameAs, O2), triple(S, P, O).                             // eq-rep-o
+triple(S2, P, O) :- triple(S, owl:sameAs, S2), S != S2, triple(S, P, O).                    // eq-rep-s
+triple(S, P2, O) :- triple(P, owl:sameAs, P2), P != P2, triple(S, P, O).                    // eq-rep-p
+triple(S, P, O2) :- triple(O, owl:sameAs, O2), O != O2, triple(S, P, O).                    // eq-rep-o
 clash("eq-diff1", X) :- triple(X, owl:sameAs, Y), triple(X, owl:differentFrom, Y).
 clash("eq-diff2", X) :- triple(A, rdf:type, owl:AllDifferent), triple(A, owl:members, L), list_member(L, X), list_member(L, Y), X != Y, triple(X, owl:sameAs, Y).
 clash("eq-diff3", X) :- triple(A, rdf:type, owl:AllDifferent), triple(A, owl:distinctMembers, L), list_member(L, X), list_member(L, Y), X != Y, triple(X, owl:sameAs, Y).
@@ -114,7 +120,7 @@ clash("prp-irp", X) :- triple(P, rdf:type, owl:IrreflexiveProperty), triple(X, P
 triple(Y, P, X) :- triple(P, rdf:type, owl:SymmetricProperty), triple(X, P, Y).           // prp-symp
 clash("prp-asyp", X) :- triple(P, rdf:type, owl:AsymmetricProperty), triple(X, P, Y), triple(Y, P, X).
 triple(X, P, Z) :- triple(P, rdf:type, owl:TransitiveProperty), triple(X, P, Y), triple(Y, P, Z).  // prp-trp
-triple(X, P2, Y) :- triple(P1, rdfs:subPropertyOf, P2), triple(X, P1, Y).                 // prp-spo1
+triple(X, P2, Y) :- triple(P1, rdfs:subPropertyOf, P2), P1 != P2, triple(X, P1, Y).        // prp-spo1
 chain_list(L) :- triple(_, owl:propertyChainAxiom, L).
 chain_list(R) :- chain_list(L), triple(L, rdf:rest, R).
 chain(L, X, Y) :- chain_list(L), triple(L, rdf:first, P), triple(L, rdf:rest, rdf:nil), triple(X, P, Y).
@@ -124,8 +130,8 @@ triple(X, P, Y) :- triple(P, owl:propertyChainAxiom, L), chain(L, X, Y).        
 triple(P, rdf:type, owl:TransitiveProperty) :- triple(P, owl:propertyChainAxiom, L), triple(L, rdf:first, P), triple(L, rdf:rest, R), triple(R, rdf:first, P), triple(R, rdf:rest, rdf:nil).
 // reflexive properties relate every named individual to itself (beyond RL, sound under RDF-Based semantics)
 triple(X, P, X) :- triple(P, rdf:type, owl:ReflexiveProperty), triple(X, rdf:type, owl:NamedIndividual).
-triple(X, Q, Y) :- triple(P, owl:equivalentProperty, Q), triple(X, P, Y).                 // prp-eqp1
-triple(X, P, Y) :- triple(P, owl:equivalentProperty, Q), triple(X, Q, Y).                 // prp-eqp2
+triple(X, Q, Y) :- triple(P, owl:equivalentProperty, Q), P != Q, triple(X, P, Y).        // prp-eqp1
+triple(X, P, Y) :- triple(P, owl:equivalentProperty, Q), P != Q, triple(X, Q, Y).        // prp-eqp2
 clash("prp-pdw", X) :- triple(P1, owl:propertyDisjointWith, P2), triple(X, P1, Y), triple(X, P2, Y).
 clash("prp-adp", X) :- triple(A, rdf:type, owl:AllDisjointProperties), triple(A, owl:members, L), list_member(L, P1), list_member(L, P2), P1 != P2, triple(X, P1, Y), triple(X, P2, Y).
 triple(Y, P2, X) :- triple(P1, owl:inverseOf, P2), triple(X, P1, Y).                      // prp-inv1
@@ -177,14 +183,35 @@ triple(xsd:negativeInteger, rdfs:subClassOf, xsd:nonPositiveInteger) :- triple(_
 triple(xsd:nonPositiveInteger, rdfs:subClassOf, xsd:integer) :- triple(_, _, _).
 triple(xsd:integer, rdfs:subClassOf, xsd:decimal) :- triple(_, _, _).
 
+// OWL vocabulary axioms of the RDF-Based semantics (section 4) that type property characteristics
+triple(owl:TransitiveProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
+triple(owl:SymmetricProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
+triple(owl:AsymmetricProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
+triple(owl:ReflexiveProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
+triple(owl:IrreflexiveProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
+triple(owl:InverseFunctionalProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
+triple(owl:ObjectProperty, rdfs:subClassOf, rdf:Property) :- triple(_, _, _).
+triple(owl:DatatypeProperty, rdfs:subClassOf, rdf:Property) :- triple(_, _, _).
+triple(owl:FunctionalProperty, rdfs:subClassOf, rdf:Property) :- triple(_, _, _).
+triple(owl:Class, rdfs:subClassOf, rdfs:Class) :- triple(_, _, _).
+triple(owl:Restriction, rdfs:subClassOf, owl:Class) :- triple(_, _, _).
+triple(owl:inverseOf, rdfs:domain, owl:ObjectProperty) :- triple(_, _, _).
+triple(owl:inverseOf, rdfs:range, owl:ObjectProperty) :- triple(_, _, _).
+triple(owl:propertyChainAxiom, rdfs:domain, owl:ObjectProperty) :- triple(_, _, _).
+triple(owl:equivalentClass, rdfs:domain, owl:Class) :- triple(_, _, _).
+triple(owl:equivalentClass, rdfs:range, owl:Class) :- triple(_, _, _).
+triple(owl:disjointWith, rdfs:domain, owl:Class) :- triple(_, _, _).
+triple(owl:disjointWith, rdfs:range, owl:Class) :- triple(_, _, _).
+triple(owl:onProperty, rdfs:domain, owl:Restriction) :- triple(_, _, _).
+
 // n-ary disjointness axioms state the pairwise ones (RDF-Based semantics, 5.10 and 5.12)
 triple(C1, owl:disjointWith, C2) :- triple(A, rdf:type, owl:AllDisjointClasses), triple(A, owl:members, L), list_member(L, C1), list_member(L, C2), C1 != C2.
 triple(P1, owl:propertyDisjointWith, P2) :- triple(A, rdf:type, owl:AllDisjointProperties), triple(A, owl:members, L), list_member(L, P1), list_member(L, P2), P1 != P2.
 
 // class axioms
-triple(X, rdf:type, C2) :- triple(C1, rdfs:subClassOf, C2), triple(X, rdf:type, C1).     // cax-sco
-triple(X, rdf:type, C2) :- triple(C1, owl:equivalentClass, C2), triple(X, rdf:type, C1). // cax-eqc1
-triple(X, rdf:type, C1) :- triple(C1, owl:equivalentClass, C2), triple(X, rdf:type, C2). // cax-eqc2
+triple(X, rdf:type, C2) :- triple(C1, rdfs:subClassOf, C2), C1 != C2, triple(X, rdf:type, C1).  // cax-sco
+triple(X, rdf:type, C2) :- triple(C1, owl:equivalentClass, C2), C1 != C2, triple(X, rdf:type, C1). // cax-eqc1
+triple(X, rdf:type, C1) :- triple(C1, owl:equivalentClass, C2), C1 != C2, triple(X, rdf:type, C2). // cax-eqc2
 clash("cax-dw", X) :- triple(C1, owl:disjointWith, C2), triple(X, rdf:type, C1), triple(X, rdf:type, C2).
 clash("cax-adc", X) :- triple(A, rdf:type, owl:AllDisjointClasses), triple(A, owl:members, L), list_member(L, C1), list_member(L, C2), C1 != C2, triple(X, rdf:type, C1), triple(X, rdf:type, C2).
 
@@ -193,7 +220,7 @@ triple(C, rdfs:subClassOf, C) :- triple(C, rdf:type, owl:Class).                
 triple(C, owl:equivalentClass, C) :- triple(C, rdf:type, owl:Class).
 triple(C, rdfs:subClassOf, owl:Thing) :- triple(C, rdf:type, owl:Class).
 triple(owl:Nothing, rdfs:subClassOf, C) :- triple(C, rdf:type, owl:Class).
-triple(C1, rdfs:subClassOf, C3) :- triple(C1, rdfs:subClassOf, C2), triple(C2, rdfs:subClassOf, C3).  // scm-sco
+triple(C1, rdfs:subClassOf, C3) :- triple(C1, rdfs:subClassOf, C2), C1 != C2, triple(C2, rdfs:subClassOf, C3), C2 != C3.  // scm-sco
 triple(C1, rdfs:subClassOf, C2) :- triple(C1, owl:equivalentClass, C2).                  // scm-eqc1
 triple(C2, rdfs:subClassOf, C1) :- triple(C1, owl:equivalentClass, C2).
 triple(C1, owl:equivalentClass, C2) :- triple(C1, rdfs:subClassOf, C2), triple(C2, rdfs:subClassOf, C1).  // scm-eqc2
@@ -201,7 +228,7 @@ triple(P, rdfs:subPropertyOf, P) :- triple(P, rdf:type, owl:ObjectProperty).    
 triple(P, owl:equivalentProperty, P) :- triple(P, rdf:type, owl:ObjectProperty).
 triple(P, rdfs:subPropertyOf, P) :- triple(P, rdf:type, owl:DatatypeProperty).           // scm-dp
 triple(P, owl:equivalentProperty, P) :- triple(P, rdf:type, owl:DatatypeProperty).
-triple(P1, rdfs:subPropertyOf, P3) :- triple(P1, rdfs:subPropertyOf, P2), triple(P2, rdfs:subPropertyOf, P3).  // scm-spo
+triple(P1, rdfs:subPropertyOf, P3) :- triple(P1, rdfs:subPropertyOf, P2), P1 != P2, triple(P2, rdfs:subPropertyOf, P3), P2 != P3.  // scm-spo
 triple(P1, rdfs:subPropertyOf, P2) :- triple(P1, owl:equivalentProperty, P2).            // scm-eqp1
 triple(P2, rdfs:subPropertyOf, P1) :- triple(P1, owl:equivalentProperty, P2).
 triple(P1, owl:equivalentProperty, P2) :- triple(P1, rdfs:subPropertyOf, P2), triple(P2, rdfs:subPropertyOf, P1).  // scm-eqp2
