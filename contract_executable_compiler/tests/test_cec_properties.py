@@ -175,15 +175,18 @@ EVENT = st.fixed_dictionaries(
 )
 
 
+FUZZ_CONTRACT = compile_contract(
+    "contract C { party owner: signatory; party viewer: observer; state n: int = 0;"
+    " choice bump(by: int) by owner { n = n + by; } choice reset() by owner { n = 0; } }"
+)
+
+
 class TestRuntimeFuzz:
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=200, deadline=None)
     @given(st.lists(EVENT, max_size=6))
     def test_arbitrary_events_never_crash(self, events: list[dict[str, object]]) -> None:
         """Malformed traces raise ContractInputError or record a failure, nothing else."""
-        contract = compile_contract(
-            "contract C { party owner: signatory; party viewer: observer; state n: int = 0;"
-            " choice bump(by: int) by owner { n = n + by; } choice reset() by owner { n = 0; } }"
-        )
+        contract = FUZZ_CONTRACT
         trace = [{"at": "2026-01-01T00:00:00Z", "create": {"signed_by": ["owner"]}}, *events]
         try:
             run = run_trace(contract, trace)
