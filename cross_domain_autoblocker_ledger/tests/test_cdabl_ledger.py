@@ -276,3 +276,44 @@ class TestDecoders:
         data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         with contextlib.suppress(LedgerIntegrityError):
             Entry.parse(data)
+
+
+class TestApplyReplicated:
+    def _op(self, value: str, when: float = 1_800_000_000.0) -> dict[str, object]:
+        decision = ban(value)
+        return {"op": "add", "time": when, "decisions": [{**decision.to_dict(), "id": 0}]}
+
+    def test_same_ops_same_root_on_two_nodes(self, tmp_path: Path) -> None:
+        """Two ledgers fed the same operations reach the same root, whatever their own clocks."""
+        ops = [
+            self._op("192.0.2.1"),
+            self._op("192.0.2.2"),
+            {"op": "delete", "time": 5.0, "ids": [1], "reason": "fp"},
+        ]
+        a = Ledger.open(tmp_path / "a.db", clock=Clock(1.0))
+        b = Ledger.open(tmp_path / "b.db", clock=Clock(9e9))
+        for position, op in enumerate(ops, 1):
+            a.apply_replicated(position, op)
+            b.apply_replicated(position, op)
+        assert a.size == b.size == 3
+        assert a.root() == b.root()
+        assert a.applied_position == b.applied_position == 3
+
+    def test_duplicates_invalid_and_malformed_ops_add_nothing(self, ledger: Ledger) -> None:
+        """A redelivered position, a delete of an unknown id and a garbled op append no entry."""
+        assert len(ledger.apply_replicated(1, self._op("192.0.2.1"))) == 1
+        assert ledger.apply_replicated(1, self._op("192.0.2.9")) == []  # redelivery
+        assert ledger.apply_replicated(2, {"op": "delete", "time": 1.0, "ids": [7]}) == []
+        assert ledger.apply_replicated(3, {"op": "add", "time": "soon", "decisions": 5}) == []
+        assert ledger.apply_replicated(4, {}) == []
+        assert ledger.size == 1
+        assert ledger.applied_position == 4
+
+    def test_position_survives_restart(self, tmp_path: Path, clock: Clock) -> None:
+        """The applied position is stored with the entries and read back on open."""
+        first = Ledger.open(tmp_path / "l.db", clock=clock)
+        first.apply_replicated(5, self._op("192.0.2.1"))
+        first.close()
+        again = Ledger.open(tmp_path / "l.db", clock=clock)
+        assert again.applied_position == 5
+        assert again.apply_replicated(5, self._op("192.0.2.1")) == []

@@ -11,7 +11,8 @@ The public API, by stage:
   :func:`load_scenarios`, fail2ban jails via :func:`load_jails`),
   :class:`DetectionEngine` → :class:`Alert`;
 * decide: :class:`Decision`, :class:`DecisionPolicy`, :class:`BlockIndex`;
-* record: :class:`Ledger` (RFC 9162 Merkle tree, signed C2SP checkpoints, SQLite);
+* record: :class:`Ledger` (RFC 9162 Merkle tree, signed C2SP checkpoints, SQLite),
+  replicated in order through NATS JetStream by :class:`JetStreamReplicator`;
 * serve and enforce: :func:`create_app`, :class:`ApiServer`,
   :func:`nft_ruleset`, :func:`lsck_rules`; :class:`Autoblocker` wires it all.
 """
@@ -67,20 +68,27 @@ from cross_domain_autoblocker_ledger.errors import (
     LedgerIngestError,
     LedgerInputError,
     LedgerIntegrityError,
+    LedgerReplicationError,
     LedgerScenarioError,
     LedgerStoreError,
 )
 
-_LAZY = {"ApiServer", "create_app", "hash_api_key"}
+_LAZY = {
+    "ApiServer": "_api",
+    "create_app": "_api",
+    "hash_api_key": "_api",
+    "JetStreamReplicator": "_replication",
+}
 
 
 def __getattr__(name: str) -> object:
-    # The HTTP API pulls in FastAPI and uvicorn (over a second to import);
-    # load it only when asked, so the CLI and the library stay quick to start.
-    if name in _LAZY:
-        from cross_domain_autoblocker_ledger import _api
+    # The HTTP API pulls in FastAPI and uvicorn (over a second to import), the
+    # replicator nats-py; load them only when asked, so the CLI and the library stay quick to start.
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib
 
-        return getattr(_api, name)
+        return getattr(importlib.import_module(f"cross_domain_autoblocker_ledger.{module}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -104,6 +112,7 @@ __all__ = [
     "Event",
     "EventFilter",
     "IngestReport",
+    "JetStreamReplicator",
     "JsonLinesParser",
     "JsonMapping",
     "Ledger",
@@ -112,6 +121,7 @@ __all__ = [
     "LedgerIngestError",
     "LedgerInputError",
     "LedgerIntegrityError",
+    "LedgerReplicationError",
     "LedgerScenarioError",
     "LedgerSettings",
     "LedgerStore",

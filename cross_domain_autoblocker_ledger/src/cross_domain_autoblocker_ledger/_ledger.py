@@ -368,8 +368,14 @@ class Ledger:
             self._ops.append(-target)
             self.index.remove(target)
 
-    def _commit(self, entries: list[Entry]) -> None:
-        """Append entries and sign the new checkpoint, in one store transaction."""
+    def _commit(self, entries: list[Entry], meta: dict[str, str] | None = None) -> None:
+        """Append entries and sign the new checkpoint (plus ``meta``), in one store transaction."""
+        if not entries:
+            if meta:
+                self.store.append(
+                    self.tree.size, [], size=self.tree.size, note=None, now=self.clock(), meta=meta
+                )
+            return
         leaves = [e.leaf() for e in entries]
         first = self.tree.size
         for leaf in leaves:
@@ -377,7 +383,7 @@ class Ledger:
         size = self.tree.size
         note = Checkpoint(self.origin, size, self.tree.root()).sign([self.signer])
         try:
-            self.store.append(first, leaves, size, note, self.clock())
+            self.store.append(first, leaves, size=size, note=note, now=self.clock(), meta=meta)
         except BaseException:
             # The store rolled back: rebuild the in-memory tree to match it.
             rebuilt = MerkleTree()
@@ -466,6 +472,60 @@ class Ledger:
             ]
             return self.delete(ids, reason)
 
+    # -- replication ----------------------------------------------------------
+
+    @property
+    def applied_position(self) -> int:
+        """The last replication-stream sequence applied (0 when none)."""
+        value = self.store.meta("stream_seq")
+        return int(value) if value is not None else 0
+
+    def apply_replicated(self, position: int, op: dict[str, Any]) -> list[Entry]:
+        """Apply one operation from the replicated stream, exactly once.
+
+        Every node applies the same operations in the same order, so every
+        node appends the same entries and reaches the same root: the entry's
+        time and the decision's fields come from the operation (the proposing
+        node), never from this node's clock.  An operation that is invalid
+        here (revoking an unknown or revoked id) is invalid on every node
+        and appends nothing.  The stream position is stored in the same
+        transaction as the entries, so a restart resumes right after it.
+
+        Returns:
+            The entries appended (none for a duplicate or invalid operation).
+        """
+        with self._lock:
+            if position <= self.applied_position:
+                return []
+            meta = {"stream_seq": str(position)}
+            seq = self.tree.size
+            entries: list[Entry] = []
+            try:
+                kind = op["op"]
+                when = float(op["time"])
+                if kind == "add":
+                    for raw in op["decisions"]:
+                        decision = Decision.from_dict({**raw, "id": seq + 1})
+                        entries.append(Entry(seq, "add", when, decision=decision))
+                        seq += 1
+                elif kind == "delete":
+                    reason = str(op.get("reason", ""))
+                    targets: set[int] = set()
+                    for target in op["ids"]:
+                        ident = int(target)
+                        if (
+                            ident in self.decisions
+                            and ident not in self.deleted
+                            and ident not in targets
+                        ):
+                            targets.add(ident)
+                            entries.append(Entry(seq, "delete", when, target=ident, reason=reason))
+                            seq += 1
+            except (KeyError, TypeError, ValueError, AttributeError):
+                entries = []  # a malformed operation is skipped by every node alike
+            self._commit(entries, meta)
+            return entries
+
     # -- reading --------------------------------------------------------------
 
     @property
@@ -513,7 +573,9 @@ class Ledger:
         with self._lock:
             if self._latest_note is None:
                 note = Checkpoint(self.origin, self.tree.size, self.tree.root()).sign([self.signer])
-                self.store.append(self.tree.size, [], self.tree.size, note, self.clock())
+                self.store.append(
+                    self.tree.size, [], size=self.tree.size, note=note, now=self.clock()
+                )
                 self._latest_note = note
             return self._latest_note
 

@@ -133,9 +133,16 @@ class LedgerStore:
         return _blob(rows[0][0]) if rows else None
 
     def append(
-        self, first_seq: int, leaves: Sequence[bytes], size: int, note: bytes, now: float
+        self,
+        first_seq: int,
+        leaves: Sequence[bytes],
+        *,
+        size: int,
+        note: bytes | None,
+        now: float,
+        meta: dict[str, str] | None = None,
     ) -> None:
-        """Write ``leaves`` from ``first_seq`` and the checkpoint of ``size``, atomically."""
+        """Write ``leaves`` from ``first_seq``, the checkpoint of ``size`` and ``meta`` values, atomically."""
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -144,10 +151,15 @@ class LedgerStore:
                         "INSERT INTO entries (seq, leaf) VALUES (?, ?)",
                         ((first_seq + i, leaf) for i, leaf in enumerate(leaves)),
                     )
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO checkpoints (size, note, created) VALUES (?, ?, ?)",
-                        (size, note, now),
-                    )
+                    if note is not None:
+                        self._db.execute(
+                            "INSERT OR REPLACE INTO checkpoints (size, note, created) VALUES (?, ?, ?)",
+                            (size, note, now),
+                        )
+                    for key, value in (meta or {}).items():
+                        self._db.execute(
+                            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
+                        )
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise

@@ -10,6 +10,7 @@ line with a hint and the right exit code::
     ├── LedgerIngestError               exit 1  a log could not be read
     ├── LedgerDecisionError             exit 1  a decision cannot be applied (unknown id, ...)
     ├── LedgerStoreError                exit 1  the SQLite store failed
+    ├── LedgerReplicationError          exit 1  the NATS JetStream stream is unreachable in time
     └── LedgerIntegrityError            exit 1  stored history does not match its checkpoints
 """
 
@@ -23,6 +24,7 @@ __all__ = [
     "LedgerIngestError",
     "LedgerInputError",
     "LedgerIntegrityError",
+    "LedgerReplicationError",
     "LedgerScenarioError",
     "LedgerStoreError",
 ]
@@ -57,3 +59,7 @@ class LedgerStoreError(LedgerError):
 
 class LedgerIntegrityError(LedgerError):
     """The stored ledger does not match its own hashes or signed checkpoints."""
+
+
+class LedgerReplicationError(LedgerError):
+    """The replication stream could not be reached, created or consumed in time."""
