@@ -116,14 +116,12 @@ class KeyRecord:
         """``status_at`` as a sentence naming the boundary that applies."""
         status = self.status_at(instant)
         when = format_time(instant)
-        if status is KeyStatus.REVOKED:
-            assert self.revoked_at is not None  # noqa: S101  # implied by the status
+        if status is KeyStatus.REVOKED and self.revoked_at is not None:
             reason = f" ({self.revocation_reason})" if self.revocation_reason else ""
             return f"key {self.name!r} was revoked at {format_time(self.revoked_at)}{reason}; signature time {when}"
         if status is KeyStatus.NOT_YET_VALID:
             return f"key {self.name!r} is valid from {format_time(self.valid_from)}; signature time {when}"
-        if status is KeyStatus.EXPIRED:
-            assert self.valid_until is not None  # noqa: S101  # implied by the status
+        if status is KeyStatus.EXPIRED and self.valid_until is not None:
             return f"key {self.name!r} was retired at {format_time(self.valid_until)}; signature time {when}"
         return f"key {self.name!r} is valid at {when}"
 
