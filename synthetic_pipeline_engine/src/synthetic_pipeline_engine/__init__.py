@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from synthetic_pipeline_engine._dag import Dag, check_pipeline
     from synthetic_pipeline_engine._expectations import Expectation, ExpectationResult
     from synthetic_pipeline_engine._generate import generate_tables
+    from synthetic_pipeline_engine._multitable import ForeignKey, MultiTableSynthesizer
     from synthetic_pipeline_engine._partitions import Partition, PartitionSpec
     from synthetic_pipeline_engine._quality import (
         PrivacyReport,
@@ -75,6 +76,8 @@ _LAZY = {
     "Expectation": "synthetic_pipeline_engine._expectations",
     "ExpectationResult": "synthetic_pipeline_engine._expectations",
     "generate_tables": "synthetic_pipeline_engine._generate",
+    "ForeignKey": "synthetic_pipeline_engine._multitable",
+    "MultiTableSynthesizer": "synthetic_pipeline_engine._multitable",
     "Partition": "synthetic_pipeline_engine._partitions",
     "PartitionSpec": "synthetic_pipeline_engine._partitions",
     "PrivacyReport": "synthetic_pipeline_engine._quality",
@@ -110,9 +113,11 @@ __all__ = [
     "Executor",
     "Expectation",
     "ExpectationResult",
+    "ForeignKey",
     "GaussianCopula",
     "GeneratorSchema",
     "LocalExecutor",
+    "MultiTableSynthesizer",
     "Partition",
     "PartitionSpec",
     "Pipeline",
