@@ -15,7 +15,7 @@ contract is the largest bound of any of its programs.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from contract_executable_compiler._ast import Expr
@@ -106,6 +106,7 @@ class CompiledContract:
     choices: dict[str, ChoiceInfo]
     obligations: list[ObligationInfo]
     source_sha256: str
+    digest_cache: str = field(default="", repr=False, compare=False)
 
     @property
     def gas_bound(self) -> int:
@@ -150,8 +151,10 @@ class CompiledContract:
 
     @property
     def digest(self) -> str:
-        """SHA-256 (hex) of the bytecode payload: the contract's identity."""
-        return unpack(self.to_bytes())[2]
+        """SHA-256 (hex) of the bytecode payload: the contract's identity (computed once)."""
+        if not self.digest_cache:
+            self.digest_cache = unpack(self.to_bytes())[2]
+        return self.digest_cache
 
     @classmethod
     def from_value(cls, v: Any) -> CompiledContract:

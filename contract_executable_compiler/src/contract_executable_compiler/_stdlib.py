@@ -211,7 +211,7 @@ def eq(a: Any, b: Any) -> bool:
     """``a == b``."""
     ta = type(a)
     if ta is type(b) and ta in _FAST_ORDER:
-        return bool(a == b)
+        return a == b  # type: ignore[no-any-return]  # bool for these types
     return cel_eq(a, b)
 
 
@@ -219,7 +219,7 @@ def ne(a: Any, b: Any) -> bool:
     """``a != b``."""
     ta = type(a)
     if ta is type(b) and ta in _FAST_ORDER:
-        return bool(a != b)
+        return a != b  # type: ignore[no-any-return]  # bool for these types
     return not cel_eq(a, b)
 
 
@@ -230,7 +230,7 @@ def lt(a: Any, b: Any) -> bool:
     """``a < b``."""
     ta = type(a)
     if ta is type(b) and ta in _FAST_ORDER:
-        return bool(a < b)
+        return a < b  # type: ignore[no-any-return]  # bool for these types
     return cel_compare(a, b) == -1
 
 
@@ -238,7 +238,7 @@ def le(a: Any, b: Any) -> bool:
     """``a <= b``."""
     ta = type(a)
     if ta is type(b) and ta in _FAST_ORDER:
-        return bool(a <= b)
+        return a <= b  # type: ignore[no-any-return]  # bool for these types
     c = cel_compare(a, b)
     return c == -1 or c == 0
 
@@ -247,7 +247,7 @@ def gt(a: Any, b: Any) -> bool:
     """``a > b``."""
     ta = type(a)
     if ta is type(b) and ta in _FAST_ORDER:
-        return bool(a > b)
+        return a > b  # type: ignore[no-any-return]  # bool for these types
     return cel_compare(a, b) == 1
 
 
@@ -255,7 +255,7 @@ def ge(a: Any, b: Any) -> bool:
     """``a >= b``."""
     ta = type(a)
     if ta is type(b) and ta in _FAST_ORDER:
-        return bool(a >= b)
+        return a >= b  # type: ignore[no-any-return]  # bool for these types
     c = cel_compare(a, b)
     return c == 1 or c == 0
 
