@@ -125,7 +125,7 @@ class TestEvaluateReport:
             main,
             [
                 "--synthetic-samples",
-                "6000",
+                "4000",
                 "--json",
                 "evaluate",
                 "--stream",
@@ -140,13 +140,13 @@ class TestEvaluateReport:
         )
         assert res.code == 0, res.err
         summary = json.loads(res.out)
-        assert summary["true_drift_points"] == [3000]
+        assert summary["true_drift_points"] == [2000]
         assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         rep = run_cli(main, ["report", str(run), "--html", str(tmp_path / "r.html")])
         assert rep.code == 0, rep.err
         html = (tmp_path / "r.html").read_text()
         assert "data:image/png;base64," in html
-        assert "true change points: 3000" in html
+        assert "true change points: 2000" in html
 
     def test_holdout(self) -> None:
         """Holdout mode trains on the head and scores the tail."""

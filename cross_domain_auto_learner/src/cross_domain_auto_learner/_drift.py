@@ -131,13 +131,33 @@ class ADWIN(DriftDetector):
                 self.n_detections += 1
         return self.drift_detected
 
-    def _insert(self, x: float) -> None:
-        if self.width:
-            mean = self.total / self.width
-            self.variance += self.width * (x - mean) ** 2 / (self.width + 1)
-        self.width += 1
-        self.total += x
-        self._levels[0].appendleft((x, 0.0))
+    def update_many(self, xs: ArrayLike) -> NDArray[np.int64]:
+        """Add values in order; the same result as repeated :meth:`update`, without its call overhead."""
+        values = np.asarray(xs, dtype=np.float64).reshape(-1).tolist()
+        hits: list[int] = []
+        self.drift_detected = False
+        for i, x in enumerate(values):
+            width = self.width
+            if width:
+                d = x - self.total / width
+                self.variance += width * d * d / (width + 1)
+            self.width = width + 1
+            self.total += x
+            level0 = self._levels[0]
+            level0.appendleft((x, 0.0))
+            if len(level0) > self.max_buckets:
+                self._compress()
+            self._tick += 1
+            if self._tick % self.clock == 0 and self.width > self.grace_period:
+                if self._detect():
+                    self.n_detections += 1
+                    self.drift_detected = True
+                    hits.append(i)
+                else:
+                    self.drift_detected = False
+        return np.asarray(hits, dtype=np.int64)
+
+    def _compress(self) -> None:
         level = 0
         while len(self._levels[level]) > self.max_buckets:
             t1, v1 = self._levels[level].pop()
@@ -149,6 +169,16 @@ class ADWIN(DriftDetector):
                 self._levels.append(deque())
             self._levels[level + 1].appendleft(merged)
             level += 1
+
+    def _insert(self, x: float) -> None:
+        if self.width:
+            mean = self.total / self.width
+            self.variance += self.width * (x - mean) ** 2 / (self.width + 1)
+        self.width += 1
+        self.total += x
+        self._levels[0].appendleft((x, 0.0))
+        if len(self._levels[0]) > self.max_buckets:
+            self._compress()
 
     def _buckets_oldest_first(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         sizes: list[float] = []

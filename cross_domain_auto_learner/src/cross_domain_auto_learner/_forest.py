@@ -89,6 +89,7 @@ class AdaptiveRandomForest(Classifier):
         self._detector = ADWIN(delta=ensemble_delta)
         self.drift_points: list[int] = []
         self.n_seen = 0
+        self._cache: tuple[FloatArray, list[FloatArray]] | None = None
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self.members: list[_Member] = []
@@ -149,9 +150,11 @@ class AdaptiveRandomForest(Classifier):
             self.members = [self._new_member() for _ in range(self.n_models)]
         n = Xm.shape[0]
         votes = np.zeros((n, self.n_classes))
-        for member in self.members:
+        cached = self._cached_probas(Xm)
+        self._cache = None
+        for index, member in enumerate(self.members):
             if member.tree.n_classes:
-                proba = member.tree.predict_proba_many(Xm)
+                proba = cached[index] if cached is not None else member.tree.predict_proba_many(Xm)
                 votes[:, : proba.shape[1]] += member.weight * proba
                 wrong = (np.argmax(proba, axis=1) != yc).astype(np.float64)
             else:
@@ -188,6 +191,21 @@ class AdaptiveRandomForest(Classifier):
             self._detector = ADWIN(delta=self.ensemble_delta)
         self.n_seen += n
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_cache"] = None  # never write the last batch into a model file
+        return state
+
+    def _cached_probas(self, X: FloatArray) -> list[FloatArray] | None:
+        if self._cache is None or self._cache[0] is not X:
+            return None
+        probas = self._cache[1]
+        if len(probas) != len(self.members) or any(
+            p.shape[1] != m.tree.n_classes for p, m in zip(probas, self.members, strict=True)
+        ):
+            return None
+        return probas
+
     def rebaseline(self) -> None:
         self._detector = ADWIN(delta=self.ensemble_delta)
         for member in self.members:
@@ -217,11 +235,17 @@ class AdaptiveRandomForest(Classifier):
             return np.full((Xm.shape[0], k), 1.0 / k)
         self._check_width(Xm)
         total = np.zeros((Xm.shape[0], k))
+        probas: list[FloatArray] = []
         for member in self.members:
             if member.tree.n_classes == 0:
+                probas.append(np.zeros((Xm.shape[0], 0)))
                 continue
             proba = member.tree.predict_proba_many(Xm)
+            probas.append(proba)
             total[:, : proba.shape[1]] += member.weight * proba
+        # prequential use predicts a batch and then learns the very same array:
+        # keep the members' answers so learn_many need not ask them again
+        self._cache = (Xm, probas)
         sums = total.sum(axis=1, keepdims=True)
         out: FloatArray = np.where(sums > 0, total / np.where(sums > 0, sums, 1.0), 1.0 / k)
         return out

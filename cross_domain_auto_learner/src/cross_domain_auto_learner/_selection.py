@@ -5,13 +5,18 @@ predicted by every live candidate before any learns from it).  At the end of
 each rung (``rung_size`` examples, doubling each rung) the better half by
 prequential accuracy over that rung survives, until one candidate is left;
 it then serves alone and the others are dropped, so the cost of racing is
-confined to the first few thousand examples.  Before the race ends,
+confined to the first few thousand examples.  Candidates whose rung accuracy
+is within two standard errors of the leader's are treated as tied and ranked
+by their measured time, so the race does not pay for a forest where a linear
+model is as good.  Before the race ends,
 predictions come from the current leader.  :attr:`history` records every
 rung's scores, which is what ``cdal train --auto`` reports.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +46,7 @@ class Candidate:
     model: Classifier
     correct: float = 0.0
     seen: float = 0.0
+    seconds: float = 0.0
 
     @property
     def score(self) -> float:
@@ -67,6 +73,10 @@ class AutoSelector(Classifier):
         candidates: the pipelines (default :func:`default_portfolio`).
         rung_size: examples in the first rung; each later rung doubles.
         keep_fraction: share of candidates surviving a rung (at least one).
+        tie_tolerance: scale of the tie band (two standard errors of the
+            leader's rung accuracy); tied candidates are ranked by measured
+            cost, so a cheap model that is as accurate wins.  0 ranks by
+            accuracy alone.
     """
 
     def __init__(
@@ -74,6 +84,7 @@ class AutoSelector(Classifier):
         candidates: Sequence[Candidate] | None = None,
         rung_size: int = 1000,
         keep_fraction: float = 0.5,
+        tie_tolerance: float = 1.0,
     ) -> None:
         if rung_size < 1 or not 0 < keep_fraction < 1:
             raise LearnerInputError(
@@ -85,6 +96,7 @@ class AutoSelector(Classifier):
             raise LearnerInputError("the portfolio is empty", hint="pass at least one candidate")
         self.rung_size = rung_size
         self.keep_fraction = keep_fraction
+        self.tie_tolerance = tie_tolerance
         self.live = list(self.candidates)
         self.history: list[dict[str, Any]] = []
         self._rung_end = rung_size
@@ -96,6 +108,7 @@ class AutoSelector(Classifier):
             "candidates": [Candidate(c.name, c.model.clone()) for c in self.candidates],
             "rung_size": self.rung_size,
             "keep_fraction": self.keep_fraction,
+            "tie_tolerance": self.tie_tolerance,
         }
 
     @property
@@ -125,11 +138,15 @@ class AutoSelector(Classifier):
         while pos < n:
             take = n - pos if len(self.live) == 1 else min(n - pos, self._rung_end - self.n_seen)
             Xb, yb, wb = Xm[pos : pos + take], yc[pos : pos + take], wt[pos : pos + take]
+            racing = len(self.live) > 1
             for cand in self.live:
-                if len(self.live) > 1:
+                if racing:
+                    start = time.perf_counter()
                     cand.correct += float((cand.model.predict_many(Xb) == yb).sum())
                     cand.seen += take
                 cand.model.learn_many(Xb, yb, wb)
+                if racing:
+                    cand.seconds += time.perf_counter() - start
             pos += take
             self.n_seen += take
             if len(self.live) > 1 and self.n_seen >= self._rung_end:
@@ -140,18 +157,28 @@ class AutoSelector(Classifier):
             cand.model.rebaseline()
 
     def _halve(self) -> None:
-        ranked = sorted(self.live, key=lambda c: c.score, reverse=True)
+        by_score = sorted(self.live, key=lambda c: c.score, reverse=True)
+        best = by_score[0]
+        # candidates within two standard errors of the best are statistically tied:
+        # among them the cheaper one goes first (a cost-aware race, as in FLAML)
+        p = min(max(best.score, 1e-3), 1 - 1e-3)
+        tol = 2.0 * math.sqrt(p * (1 - p) / max(best.seen, 1.0)) * self.tie_tolerance
+        tied = [c for c in by_score if c.score >= best.score - tol]
+        rest = [c for c in by_score if c.score < best.score - tol]
+        ranked = sorted(tied, key=lambda c: c.seconds) + rest
         keep = max(1, int(len(ranked) * self.keep_fraction))
         self.history.append(
             {
                 "at": self.n_seen,
-                "scores": {c.name: round(c.score, 5) for c in ranked},
+                "scores": {c.name: round(c.score, 5) for c in by_score},
+                "seconds": {c.name: round(c.seconds, 4) for c in by_score},
+                "tied_with_best": [c.name for c in tied],
                 "kept": [c.name for c in ranked[:keep]],
             }
         )
         self.live = ranked[:keep]
         for cand in self.live:
-            cand.correct = cand.seen = 0.0
+            cand.correct = cand.seen = cand.seconds = 0.0
         self._rung_len *= 2
         self._rung_end = self.n_seen + self._rung_len
 

@@ -247,56 +247,61 @@ class HoeffdingTree(Classifier):
         self.dist[gl, gc] += gw
         touched = np.unique(gl)
         self.since[touched] += np.bincount(gl, gw, minlength=self._size)[touched]
-        for node in touched[self.since[touched] >= self.grace_period].tolist():
-            self.since[node] = 0.0
-            self._attempt_split(node)
+        due = touched[self.since[touched] >= self.grace_period]
+        if due.size:
+            self.since[due] = 0.0
+            self._attempt_splits(due)
 
-    def _attempt_split(self, node: int) -> None:
-        if self.depth[node] >= self.max_depth or self._size + 2 > self.max_nodes:
+    def _attempt_splits(self, nodes: IntArray) -> None:
+        """Score every attribute and threshold of all due leaves in one pass, then split the winners."""
+        nodes = nodes[self.depth[nodes] < self.max_depth]
+        if nodes.size == 0 or self._size + 2 > self.max_nodes:
             return
-        counts = self.sc[node]
-        present = counts > 0
-        if present.sum() < 2:
+        c = self.sc[nodes]  # (L, K)
+        present = c > 0
+        n_present = present.sum(axis=1)
+        keep = n_present >= 2
+        if not keep.any():
             return
-        c, mu = counts[present], self.mean[node][present]
-        var = self.m2[node][present] / np.maximum(c - 1.0, 1.0)[:, None]
-        sd = np.sqrt(var)
-        lo = self.vmin[node][present].min(axis=0)
-        hi = self.vmax[node][present].max(axis=0)
+        nodes, c, present, n_present = nodes[keep], c[keep], present[keep], n_present[keep]
+        mu = self.mean[nodes]  # (L, K, d)
+        sd = np.sqrt(self.m2[nodes] / np.maximum(c - 1.0, 1.0)[:, :, None])
+        lo = np.where(present[:, :, None], self.vmin[nodes], np.inf).min(axis=1)  # (L, d)
+        hi = np.where(present[:, :, None], self.vmax[nodes], -np.inf).max(axis=1)
         s = self.n_split_points
         frac = np.arange(1, s + 1) / (s + 1.0)
-        points = lo[:, None] + (hi - lo)[:, None] * frac[None, :]  # (d, S)
-        z = (points[None, :, :] - mu[:, :, None]) / np.where(sd > 0, sd, 1.0)[:, :, None]
-        cdf = np.where(sd[:, :, None] > 0, _phi(z), (points[None] >= mu[:, :, None]) * 1.0)
-        left = c[:, None, None] * cdf  # (K, d, S)
-        right = c[:, None, None] - left
-        total = c.sum()
-        nl, nr = left.sum(axis=0), right.sum(axis=0)
-        after = (nl * _entropy(left, 0) + nr * _entropy(right, 0)) / total
-        merit = _entropy(c, 0) - after  # (d, S)
-        merit[~self.allowed[node]] = -np.inf
+        points = lo[:, :, None] + (hi - lo)[:, :, None] * frac  # (L, d, S)
+        safe_sd = np.where(sd > 0, sd, 1.0)[..., None]
+        z = (points[:, None, :, :] - mu[..., None]) / safe_sd  # (L, K, d, S)
+        cdf = np.where(sd[..., None] > 0, _phi(z), (points[:, None] >= mu[..., None]) * 1.0)
+        left = c[:, :, None, None] * cdf
+        right = c[:, :, None, None] - left
+        total = c.sum(axis=1)  # (L,)
+        nl, nr = left.sum(axis=1), right.sum(axis=1)  # (L, d, S)
+        after = (nl * _entropy(left, 1) + nr * _entropy(right, 1)) / total[:, None, None]
+        merit = _entropy(c, 1)[:, None, None] - after
+        merit[~self.allowed[nodes]] = -np.inf
         merit[(hi - lo) <= 0] = -np.inf
-        best_per_feature = merit.max(axis=1)
-        order = np.argsort(best_per_feature)[::-1]
-        best, second = (
-            best_per_feature[order[0]],
-            best_per_feature[order[1]] if len(order) > 1 else 0.0,
-        )
-        if not np.isfinite(best) or best <= 0:
-            return
-        second = max(float(second), 0.0) if np.isfinite(second) else 0.0
-        r = math.log2(max(int(present.sum()), 2))
-        eps = math.sqrt(r * r * math.log(1.0 / self.delta) / (2.0 * total))
-        if best - second > eps or eps < self.tie_threshold:
-            f = int(order[0])
-            j = int(np.argmax(merit[f]))
+        per_feature = merit.max(axis=2)  # (L, d)
+        ranked = np.sort(per_feature, axis=1)
+        best = ranked[:, -1]
+        second = ranked[:, -2] if ranked.shape[1] > 1 else np.zeros_like(best)
+        second = np.where(np.isfinite(second), np.maximum(second, 0.0), 0.0)
+        r = np.log2(np.maximum(n_present, 2))
+        eps = np.sqrt(r * r * math.log(1.0 / self.delta) / (2.0 * total))
+        ok = np.isfinite(best) & (best > 0) & ((best - second > eps) | (eps < self.tie_threshold))
+        for i in np.flatnonzero(ok).tolist():
+            if self._size + 2 > self.max_nodes:
+                return
+            f = int(np.argmax(per_feature[i]))
+            j = int(np.argmax(merit[i, f]))
             self._split(
-                node,
+                int(nodes[i]),
                 feature=f,
-                threshold=float(points[f, j]),
-                left_counts=left[:, f, j],
-                right_counts=right[:, f, j],
-                present=present,
+                threshold=float(points[i, f, j]),
+                left_counts=left[i, :, f, j][present[i]],
+                right_counts=right[i, :, f, j][present[i]],
+                present=present[i],
             )
 
     def _split(
