@@ -259,3 +259,40 @@ class TestExamples:
         assert module.main(tmp_path / "work") == 0
         assert (tmp_path / "work" / "report.html").exists()
         assert len(list((tmp_path / "work" / "out").glob("orders_*.parquet"))) == 3
+
+
+class TestCliFuzz:
+    @staticmethod
+    def _run_text(tmp: Path, name: str, text: str, argv: list[str]) -> int:
+        path = tmp / name
+        path.write_text(text, encoding="utf-8")
+        result = run_cli(main, [*argv[:1], str(path), *argv[1:]])
+        assert result.code in (0, 1, 2), result.err
+        if result.code == 2:
+            _one_line_error(result.err)
+        return result.code
+
+    def test_arbitrary_schema_and_pipeline_text(self, tmp_path: Path) -> None:
+        """Arbitrary text as a schema, pipeline or model never crashes the CLI (no exit 3)."""
+        from hypothesis import HealthCheck, given, settings
+        from hypothesis import strategies as st
+
+        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(
+            text=st.text(max_size=200)
+            | st.sampled_from(
+                [
+                    "tables: {t: {rows: 3, columns: {a: {type: int}}}}",
+                    "name: p\nstages: [{name: a, kind: source}]",
+                    '{"format": "spe-gaussian-copula/1"}',
+                ]
+            )
+        )
+        def check(text: str) -> None:
+            self._run_text(tmp_path, "s.yaml", text, ["generate", "-o", str(tmp_path / "o.csv")])
+            self._run_text(tmp_path, "p.yaml", text, ["plan"])
+            self._run_text(
+                tmp_path, "m.json", text, ["sample", "-n", "2", "-o", str(tmp_path / "x.csv")]
+            )
+
+        check()

@@ -245,18 +245,23 @@ def _prepare(pipeline: PipelineSpec | Dag) -> Dag:
     return pipeline if isinstance(pipeline, Dag) else check_pipeline(pipeline)
 
 
-def _last_details(
-    store: RunStore, stage: str, partition: Partition | None
-) -> dict[str, Any] | None:
-    rows = store._query(  # the store's read helper; a plan is read-only
-        "SELECT s.cache_key FROM stage_runs s JOIN runs r ON r.run_id=s.run_id "
-        "WHERE s.stage=? AND s.cache_key IS NOT NULL AND (r.partition IS ? OR r.partition=?) "
-        "ORDER BY s.started DESC LIMIT 1",
-        (stage, partition.key if partition else None, partition.key if partition else None),
+def _previous_keys(store: RunStore, partition: Partition | None) -> dict[str, str]:
+    """The latest cache key recorded for each stage in this partition (one query)."""
+    key = partition.key if partition else None
+    rows = store._query(  # the store's read helper; read-only
+        "SELECT s.stage AS stage, s.cache_key AS cache_key, max(s.started) FROM stage_runs s "
+        "JOIN runs r ON r.run_id=s.run_id "
+        "WHERE s.cache_key IS NOT NULL AND (r.partition IS ? OR r.partition=?) GROUP BY s.stage",
+        (key, key),
     )
-    if not rows:
+    return {str(r["stage"]): str(r["cache_key"]) for r in rows}
+
+
+def _last_details(store: RunStore, previous: dict[str, str], stage: str) -> dict[str, Any] | None:
+    cache_key = previous.get(stage)
+    if cache_key is None:
         return None
-    entry = store.cache_get(str(rows[0]["cache_key"]))
+    entry = store.cache_get(cache_key)
     return entry.details if entry else None
 
 
@@ -289,6 +294,7 @@ def plan(
     items: list[PlanItem] = []
     hashes: dict[str, str | None] = {}
     with RunStore(state_dir) as store:
+        previous_keys = _previous_keys(store, partition)
         for name in dag.order:
             stage = dag.spec.stages[name]
             unknown = [d for d in dag.deps[name] if hashes.get(d) is None]
@@ -316,7 +322,7 @@ def plan(
                 )
                 hashes[name] = entry.output_hash
             else:
-                previous = _last_details(store, name, partition)
+                previous = _last_details(store, previous_keys, name)
                 items.append(
                     PlanItem(name, stage.kind, "run", _why(stage, previous, inputs, external))
                 )
@@ -376,6 +382,7 @@ def run(
     attempts = _Attempts(sleep, random.Random(seed))  # noqa: S311  # jitter, not security
     started = time.perf_counter()
     with RunStore(state_dir) as store:
+        previous_keys = _previous_keys(store, partition)
         store.mark_crashed(spec.name)
         run_id = store.start_run(
             spec.name,
@@ -494,7 +501,7 @@ def run(
                         ),
                     )
                     return
-            previous = None if name in forced else _last_details(store, name, partition)
+            previous = None if name in forced else _last_details(store, previous_keys, name)
             reason = (
                 f"forced by --from {from_stage}"
                 if name in forced

@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS lineage (
 CREATE INDEX IF NOT EXISTS lineage_stage ON lineage(stage, created);
 CREATE INDEX IF NOT EXISTS lineage_target ON lineage(target, created);
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started);
+CREATE INDEX IF NOT EXISTS stage_runs_stage ON stage_runs(stage, started);
 """
 
 
