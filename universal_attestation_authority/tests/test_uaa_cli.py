@@ -267,6 +267,15 @@ class TestBadInput:
         assert code == 2
         assert "URL VERIFIER_KEY" in err
 
+    def test_half_tls_configuration_is_refused(self, workdir: Path) -> None:
+        """serve with a certificate but no key (or a client CA without HTTPS) exits 2 naming the setting."""
+        code, _, err = uaa("--tls-cert", "server.crt", "serve")
+        assert code == 2
+        assert "tls_cert and tls_key" in err
+        code, _, err = uaa("--tls-client-ca", "ca.crt", "serve")
+        assert code == 2
+        assert "tls_client_ca needs HTTPS" in err
+
     def test_uninitialised_data_dir(self, tmp_path: Path) -> None:
         """Using a data dir that was never initialised says to run init."""
         code, _, err = uaa("--data-dir", str(tmp_path / "nowhere"), "log", "keys")
