@@ -15,6 +15,7 @@ from contract_executable_compiler import (
     check_contract,
     compile_contract,
     evaluate,
+    format_contract,
 )
 from contract_executable_compiler._jsonvalues import to_json
 
@@ -58,9 +59,18 @@ def test_cel_eval_examples(expr: str, expected: str) -> None:
 
 
 def test_cec_examples_compile() -> None:
-    """Every contract in the reference compiles."""
+    """Every contract in the reference compiles, and so does its formatted form."""
     for _, body in blocks("cec"):
         compile_contract(body)
+        formatted = format_contract(body)
+        assert format_contract(formatted) == formatted
+        compile_contract(formatted)
+
+
+def test_shipped_example_is_formatted() -> None:
+    """examples/escrow.cec is in canonical layout."""
+    text = (EXAMPLES / "escrow.cec").read_text(encoding="utf-8")
+    assert format_contract(text) == text
 
 
 def test_cec_broken_examples_fail_with_their_code() -> None:
