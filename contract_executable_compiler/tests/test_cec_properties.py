@@ -194,3 +194,21 @@ class TestRuntimeFuzz:
             return
         doc = run.to_json()
         assert isinstance(doc["state"]["n"], int)
+
+    @settings(max_examples=150, deadline=None)
+    @given(JSON, JSON, JSON)
+    def test_arbitrary_state_files_never_crash(
+        self, state: object, obligations: object, time: object
+    ) -> None:
+        """A malformed state document is bad input (ContractInputError), never a crash."""
+        doc = {
+            "bytecode_sha256": FUZZ_CONTRACT.digest,
+            "status": "active",
+            "state": state,
+            "obligations": obligations,
+            "time": time,
+        }
+        try:
+            run_trace(FUZZ_CONTRACT, [], state=doc)
+        except ContractError:
+            return

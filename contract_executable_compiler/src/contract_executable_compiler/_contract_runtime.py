@@ -293,8 +293,13 @@ class ContractRun:
                 for k, v in data["obligations"].items()
             }
             run.gas_used = int(data.get("gas_used", 0))
-        except (KeyError, TypeError, CelEvalError) as exc:
-            raise ContractInputError(f"malformed state file: {exc}") from None
+        except (KeyError, TypeError, AttributeError, ValueError, CelEvalError) as exc:
+            if isinstance(exc, ContractInputError):
+                raise
+            raise ContractInputError(
+                f"malformed state file: {exc}",
+                hint="pass a state written by `cec run --save-state`",
+            ) from None
         if set(run.state) != set(types) or set(run.obligations) != {
             o.name for o in contract.obligations
         }:
