@@ -117,3 +117,28 @@ class TestLimits:
         envelope = {"payload": "", "payloadType": "x", "signatures": [{"sig": "AA=="}] * 65}
         with pytest.raises(AttestationEnvelopeError, match="65 signatures"):
             Bundle.from_dict(envelope)
+
+
+class TestEntryEncoding:
+    @given(
+        st.text(max_size=20),
+        st.text(max_size=30),
+        st.text(max_size=30),
+        st.lists(st.tuples(st.text(max_size=10), st.text(max_size=10)), max_size=3),
+        st.datetimes(timezones=st.just(__import__("datetime").UTC)),
+    )
+    def test_to_bytes_is_canonical_json(
+        self,
+        ident: str,
+        payload_type: str,
+        predicate_type: str,
+        sigs: list[tuple[str, str]],
+        when: object,
+    ) -> None:
+        """The hand-written entry encoding equals sorted compact json.dumps, and parses back."""
+        entry = LogEntry(ident, when, payload_type, predicate_type, tuple(sigs))  # type: ignore[arg-type]
+        expected = json.dumps(
+            entry.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+        assert entry.to_bytes() == expected
+        assert LogEntry.from_bytes(entry.to_bytes()) == entry
