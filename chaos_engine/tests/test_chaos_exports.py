@@ -14,6 +14,8 @@ MODULES = [
     "chaos_engine.host",
     "chaos_engine.actions",
     "chaos_engine.errors",
+    "chaos_engine.lab_control",
+    "chaos_engine.testing",
 ]
 
 

@@ -66,6 +66,9 @@ def leak_check() -> Iterator[None]:
     assert host.list_engine_namespaces() == []
     assert host.list_engine_cgroups() == []
     assert _host_tables() == []
+    assert "tbf" not in run_tool(
+        "tc", "qdisc", "show", check=False
+    )  # no qdisc on the host's own interfaces
     deadline = time.monotonic() + 5
     while _children() - children and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,37 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chaos_engine.proxy import TOXIC_TYPES, ApiError, ProxyServer, Toxic, ToxicError, split_address
+from chaos_engine.testing import echo, reference_python, tcp_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def _echo_server() -> tuple[socket.socket, int]:
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(128)
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-
-            def echo(c: socket.socket) -> None:
-                with c:
-                    while data := c.recv(65536):
-                        c.sendall(data)
-
-            threading.Thread(target=echo, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return srv, srv.getsockname()[1]
-
-
 @pytest.fixture
 def echo_port() -> Iterator[int]:
-    srv, port = _echo_server()
+    srv, port = tcp_server(echo)
     yield port
     srv.close()
 
@@ -251,23 +225,10 @@ class TestToxicsApi:
 
 
 def _client_python() -> str:
-    for candidate in (
-        os.environ.get("CHAOS_ENGINE_REFERENCE_PYTHON"),
-        str(Path.home() / ".cache" / "chaos_engine" / "reference-venv" / "bin" / "python"),
-        sys.executable,
-    ):
-        if (
-            candidate
-            and Path(candidate).exists()
-            and (
-                subprocess.run(
-                    [candidate, "-c", "import toxiproxy"], capture_output=True, check=False
-                ).returncode
-                == 0
-            )
-        ):
-            return candidate
-    pytest.skip("toxiproxy-python is not installed (chaos_engine/tools/reference_venv.sh)")
+    python = reference_python("toxiproxy")
+    if python is None:
+        pytest.skip("toxiproxy-python is not installed (chaos_engine/tools/reference_venv.sh)")
+    return python
 
 
 def test_toxiproxy_python_client_drives_the_proxy(server: ProxyServer, echo_port: int) -> None:

@@ -10,7 +10,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -19,32 +18,8 @@ import pytest
 
 from chaos_engine.proxy import Proxy, ProxyCollection, Toxic
 from chaos_engine.proxy._toxics import CloseConnection, ToxicState
+from chaos_engine.testing import echo, tcp_server
 from shared_core.testing import free_port
-
-
-def _server(handler: Callable[[socket.socket], None]) -> tuple[socket.socket, int]:
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1024)
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=handler, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return srv, srv.getsockname()[1]
-
-
-def _echo(conn: socket.socket) -> None:
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    with conn, contextlib.suppress(OSError):
-        while data := conn.recv(65536):
-            conn.sendall(data)
 
 
 @pytest.fixture
@@ -57,7 +32,7 @@ def proxies() -> Iterator[ProxyCollection]:
 def _proxy(
     collection: ProxyCollection, handler: Callable[[socket.socket], None]
 ) -> tuple[Proxy, tuple[str, int]]:
-    _srv, port = _server(handler)
+    _srv, port = tcp_server(handler)
     proxy = collection.create({"name": f"p{port}", "upstream": f"127.0.0.1:{port}"})
     host, listen = proxy.listen.rsplit(":", 1)
     return proxy, (host, int(listen))
@@ -76,21 +51,10 @@ def _recv_all(sock: socket.socket) -> bytes:
     return bytes(out)
 
 
-_ECHO_PROCESS = """
-import socket, threading
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(16)
-print(srv.getsockname()[1], flush=True)
-def echo(c):
-    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    with c:
-        while data := c.recv(65536):
-            c.sendall(data)
-while True:
-    conn, _ = srv.accept()
-    threading.Thread(target=echo, args=(conn,), daemon=True).start()
-"""
+_ECHO_PROCESS = (
+    "import time\nfrom chaos_engine.testing import tcp_server\n"
+    "_srv, port = tcp_server()\nprint(port, flush=True)\ntime.sleep(3600)\n"
+)
 
 
 _PROXY_PIDS: dict[int, int] = {}
@@ -211,7 +175,7 @@ class TestLatency:
 
     def test_added_to_an_open_connection_and_removed(self, proxies: ProxyCollection) -> None:
         """A toxic added while a connection is open applies to it, and stops applying when removed."""
-        proxy, addr = _proxy(proxies, _echo)
+        proxy, addr = _proxy(proxies, echo)
         with _connect(addr) as sock:
             sock.sendall(b"a")
             assert sock.recv(4) == b"a"
@@ -311,7 +275,7 @@ def test_limit_data_is_byte_exact(proxies: ProxyCollection) -> None:
 
 def test_timeout_drops_and_closes(proxies: ProxyCollection) -> None:
     """The timeout toxic passes no data and closes the connection after its timeout."""
-    proxy, addr = _proxy(proxies, _echo)
+    proxy, addr = _proxy(proxies, echo)
     proxy.add_toxic({"type": "timeout", "attributes": {"timeout": 100}})
     with _connect(addr) as sock:
         start = time.perf_counter()
@@ -322,7 +286,7 @@ def test_timeout_drops_and_closes(proxies: ProxyCollection) -> None:
 
 def test_reset_peer_resets(proxies: ProxyCollection) -> None:
     """reset_peer answers data with a TCP reset."""
-    proxy, addr = _proxy(proxies, _echo)
+    proxy, addr = _proxy(proxies, echo)
     proxy.add_toxic({"type": "reset_peer", "stream": "upstream", "attributes": {"timeout": 0}})
     with _connect(addr) as sock:
         sock.sendall(b"hi")
@@ -350,7 +314,7 @@ def test_slow_close_delays_the_close(proxies: ProxyCollection) -> None:
 
 def test_disabled_proxy_drops_open_connections(proxies: ProxyCollection) -> None:
     """Disabling a proxy closes its open connections."""
-    proxy, addr = _proxy(proxies, _echo)
+    proxy, addr = _proxy(proxies, echo)
     with _connect(addr) as sock:
         sock.sendall(b"a")
         assert sock.recv(4) == b"a"
@@ -369,7 +333,7 @@ class TestLoss:
 
     def test_total_loss_passes_nothing(self, proxies: ProxyCollection) -> None:
         """With probability 1 nothing reaches the other side."""
-        proxy, addr = _proxy(proxies, _echo)
+        proxy, addr = _proxy(proxies, echo)
         proxy.add_toxic({"type": "loss", "stream": "upstream", "attributes": {"probability": 1}})
         with _connect(addr) as sock:
             sock.sendall(b"gone")

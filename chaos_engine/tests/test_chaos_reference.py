@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from chaos_engine.cli import main
+from chaos_engine.testing import reference_python
 from shared_core.testing import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,23 +30,11 @@ EXPERIMENTS = FIXTURES / "experiments"
 VOLATILE = {"start", "end", "duration", "chaoslib-version", "platform", "node"}
 
 
-def reference_python() -> str:
-    """A Python interpreter that has the reference runner, or skip."""
-    candidates = [
-        os.environ.get("CHAOS_ENGINE_REFERENCE_PYTHON"),
-        str(Path.home() / ".cache" / "chaos_engine" / "reference-venv" / "bin" / "python"),
-        sys.executable,
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).exists():
-            probe = subprocess.run(
-                [candidate, "-c", "import chaostoolkit, chaoslib, jsonpath2"],
-                capture_output=True,
-                check=False,
-            )
-            if probe.returncode == 0:
-                return candidate
-    pytest.skip("the reference runner is not installed (chaos_engine/tools/reference_venv.sh)")
+def _reference() -> str:
+    python = reference_python("chaostoolkit", "chaoslib", "jsonpath2")
+    if python is None:
+        pytest.skip("the reference runner is not installed (chaos_engine/tools/reference_venv.sh)")
+    return python
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -179,7 +167,7 @@ def reference_runs(
     tmp_path_factory: pytest.TempPathFactory, http_base: str
 ) -> dict[str, tuple[int, dict[str, Any], str]]:
     """Every case through the reference runner, in one process (tests/fixtures/reference_driver.py)."""
-    python = reference_python()
+    python = _reference()
     root = tmp_path_factory.mktemp("reference")
     jobs, works = [], {}
     for case, extra in CASES.items():
