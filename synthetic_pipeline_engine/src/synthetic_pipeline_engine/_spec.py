@@ -41,7 +41,7 @@ _KIND_KEYS: dict[str, set[str]] = {
     "validate": {"expectations", "on_failure"},
     "sink": {"format", "path", "table", "mode"},
     "generate": {"generator", "table", "rows", "seed"},
-    "synthesize": {"rows", "seed"},
+    "synthesize": {"rows", "seed", "preset", "ids"},
 }
 
 TransformFunc = Callable[..., Any]
@@ -376,6 +376,18 @@ def parse_stage(
             raise _fail(f"synthesizer {name!r} needs one input", name, "write inputs: [stage]")
         config["rows"] = raw.get("rows")
         config["seed"] = raw.get("seed", 0)
+        preset = raw.get("preset", "fidelity")
+        if preset not in ("fidelity", "private"):
+            raise _fail(
+                f"stage {name!r}: preset must be fidelity or private", name, "preset: fidelity"
+            )
+        config["preset"] = preset
+        ids = raw.get("ids", [])
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise _fail(
+                f"stage {name!r}: ids must be a list of column names", name, "ids: [customer_id]"
+            )
+        config["ids"] = ids
     for key in ("rows",):
         if key in config and config[key] is not None:
             value = config[key]

@@ -365,10 +365,21 @@ def execute_stage(
         )
         return StageOutput(tables[stage.config["table"]])
     # synthesize
-    from synthetic_pipeline_engine._copula import GaussianCopula
+    from synthetic_pipeline_engine._copula import PRESETS, GaussianCopula
 
     source = load(stage.inputs[0])
-    model = GaussianCopula.fit(source)
+    missing = [c for c in stage.config.get("ids", []) if c not in source.column_names]
+    if missing:
+        raise _stage_error(
+            stage,
+            f"ids name unknown column(s) {', '.join(missing)}",
+            "list key columns of the input",
+        )
+    model = GaussianCopula.fit(
+        source,
+        sdtypes=dict.fromkeys(stage.config.get("ids", []), "id"),
+        **PRESETS[stage.config.get("preset", "fidelity")],
+    )
     rows = stage.config.get("rows")
     return StageOutput(
         model.sample(
