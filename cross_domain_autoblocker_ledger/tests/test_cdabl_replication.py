@@ -152,3 +152,56 @@ def test_three_nodes_converge_through_failures(cluster: Cluster, tmp_path: Path)
         assert 2 not in actives[0]
 
     anyio.run(scenario)
+
+
+@pytest.fixture
+def single_server(tmp_path: Path) -> Iterator[str]:
+    assert NATS is not None
+    port = free_port()
+    proc = subprocess.Popen(
+        [NATS, "-js", "-sd", str(tmp_path / "js"), "-a", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_cli_nodes_share_one_history(single_server: str, tmp_path: Path) -> None:
+    """With --nats-servers, CLI writes on two nodes go through the stream; sync gives equal roots."""
+    import json
+
+    from cross_domain_autoblocker_ledger.cli import main
+    from shared_core.testing import run_cli
+
+    def node(i: int, *argv: str) -> dict[str, object] | list[object]:
+        result = run_cli(
+            main,
+            [
+                "--data-dir",
+                str(tmp_path / f"n{i}"),
+                "--nats-servers",
+                single_server,
+                "--nats-replicas",
+                "1",
+                "--json",
+                *argv,
+            ],
+        )
+        assert result.code == 0, result.err
+        return json.loads(result.out)  # type: ignore[no-any-return]
+
+    node(1, "decisions", "add", "--ip", "192.0.2.1")
+    node(2, "decisions", "add", "--ip", "192.0.2.2")  # node 2 first applies node 1's write
+    node(1, "decisions", "delete", "1")
+    one = node(1, "ledger", "sync")
+    two = node(2, "ledger", "sync")
+    assert isinstance(one, dict)
+    assert isinstance(two, dict)
+    assert one["entries"] == two["entries"] == 3
+    assert one["root"] == two["root"]
+    listed = node(2, "decisions", "list")
+    assert [d["value"] for d in listed] == ["192.0.2.2"]  # type: ignore[index]

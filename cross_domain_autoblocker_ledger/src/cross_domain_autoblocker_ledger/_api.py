@@ -44,6 +44,7 @@ from cross_domain_autoblocker_ledger._duration import parse_duration
 from cross_domain_autoblocker_ledger._event import Event
 from cross_domain_autoblocker_ledger._ledger import Ledger
 from cross_domain_autoblocker_ledger._pipeline import Autoblocker, IngestReport
+from cross_domain_autoblocker_ledger._writer import LedgerWriter, LocalWriter
 from cross_domain_autoblocker_ledger.errors import LedgerError, LedgerInputError, LedgerStoreError
 from shared_core.errors import CoreError
 from shared_core.telemetry import Metrics
@@ -143,9 +144,14 @@ def _filter(decisions: list[Decision], params: dict[str, str]) -> list[Decision]
 
 
 def create_app(
-    ledger: Ledger, autoblocker: Autoblocker, admin_token: str, metrics: Metrics | None = None
+    ledger: Ledger,
+    autoblocker: Autoblocker,
+    admin_token: str,
+    metrics: Metrics | None = None,
+    writer: LedgerWriter | None = None,
 ) -> FastAPI:
-    """The FastAPI application serving one node's ledger."""
+    """The FastAPI application serving one node's ledger (writes through ``writer``, default local)."""
+    write: LedgerWriter = writer if writer is not None else LocalWriter(ledger)
     app = FastAPI(
         title="cross_domain_autoblocker_ledger", version="1", docs_url=None, redoc_url=None
     )
@@ -311,7 +317,7 @@ def create_app(
                     scenario=body.scenario,
                     reason=body.reason,
                 )
-                stored = ledger.add([decision])
+                stored = write.add([decision])
         except CoreError as exc:
             return _error(exc)
         decisions_total.labels("cscli").inc()
@@ -325,7 +331,7 @@ def create_app(
             return forbidden
         try:
             with lock:
-                gone = ledger.delete([decision_id], reason)
+                gone = write.delete([decision_id], reason)
         except CoreError as exc:
             return _error(exc)
         return JSONResponse({"nbDeleted": str(len(gone)), "deleted": [d.to_dict() for d in gone]})

@@ -445,6 +445,29 @@ class Ledger:
             self._commit(entries)
             return [self.decisions[t] for t in targets]
 
+    def matching_ids(
+        self,
+        *,
+        scope: str | None = None,
+        value: str | None = None,
+        scenario: str | None = None,
+        origin: str | None = None,
+    ) -> list[int]:
+        """Ids of the active decisions matching all given criteria (at least one is required)."""
+        if scope is None and value is None and scenario is None and origin is None:
+            raise LedgerInputError(
+                "refusing to delete every decision without a filter",
+                hint="give --scope/--value/--scenario/--origin, or ids",
+            )
+        return [
+            d.id
+            for d in self.active()
+            if (scope is None or d.scope == scope)
+            and (value is None or d.value == value)
+            and (scenario is None or d.scenario == scenario)
+            and (origin is None or d.origin == origin)
+        ]
+
     def delete_matching(
         self,
         *,
@@ -455,21 +478,8 @@ class Ledger:
         reason: str = "",
     ) -> list[Decision]:
         """Revoke every active decision matching all given criteria."""
-        if scope is None and value is None and scenario is None and origin is None:
-            raise LedgerInputError(
-                "refusing to delete every decision without a filter",
-                hint="give --scope/--value/--scenario/--origin, or ids",
-            )
         with self._lock:
-            now = self.clock()
-            ids = [
-                d.id
-                for d in self.active(now)
-                if (scope is None or d.scope == scope)
-                and (value is None or d.value == value)
-                and (scenario is None or d.scenario == scenario)
-                and (origin is None or d.origin == origin)
-            ]
+            ids = self.matching_ids(scope=scope, value=value, scenario=scenario, origin=origin)
             return self.delete(ids, reason)
 
     # -- replication ----------------------------------------------------------

@@ -13,15 +13,30 @@ from cross_domain_autoblocker_ledger._scenario import (
     load_scenarios,
 )
 from cross_domain_autoblocker_ledger._syslog import TimestampResolver
+from cross_domain_autoblocker_ledger._writer import LedgerWriter, LocalWriter, ReplicatedWriter
 from cross_domain_autoblocker_ledger.config import LedgerSettings
 from cross_domain_autoblocker_ledger.errors import LedgerInputError
 
-__all__ = ["open_ledger", "resolve_timezone", "scenarios_from", "timestamps_from"]
+__all__ = ["open_ledger", "open_writer", "resolve_timezone", "scenarios_from", "timestamps_from"]
 
 
 def open_ledger(settings: LedgerSettings) -> Ledger:
     """Open (creating if needed) the node's ledger, verifying its history."""
     return Ledger.open(settings.database, settings.signing_key, origin=settings.origin)
+
+
+def open_writer(settings: LedgerSettings, ledger: Ledger) -> LedgerWriter:
+    """Local writes for a standalone node; JetStream proposals when ``nats_servers`` is set."""
+    if not settings.nats_servers:
+        return LocalWriter(ledger)
+    servers = [url.strip() for url in settings.nats_servers.split(",") if url.strip()]
+    if not servers:
+        raise LedgerInputError(
+            "nats_servers holds no URL",
+            field="nats_servers",
+            hint="e.g. nats://10.0.0.1:4222,nats://10.0.0.2:4222",
+        )
+    return ReplicatedWriter(ledger, servers, replicas=settings.nats_replicas)
 
 
 def scenarios_from(settings: LedgerSettings) -> list[Scenario]:

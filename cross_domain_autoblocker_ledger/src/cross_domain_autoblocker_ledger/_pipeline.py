@@ -21,6 +21,7 @@ from cross_domain_autoblocker_ledger._detect import Alert, DetectionEngine
 from cross_domain_autoblocker_ledger._event import Event
 from cross_domain_autoblocker_ledger._ledger import Ledger
 from cross_domain_autoblocker_ledger._scenario import Scenario
+from cross_domain_autoblocker_ledger._writer import LedgerWriter, LocalWriter
 
 __all__ = ["Autoblocker", "IngestReport"]
 
@@ -52,12 +53,21 @@ class Autoblocker:
         ledger: where decisions are recorded; ``None`` for a dry run (alerts only).
         scenarios: what to detect.
         batch: decisions per ledger append (one signed checkpoint each).
+        writer: where decisions go (default: straight into ``ledger``; a
+            :class:`ReplicatedWriter` sends them through JetStream).
     """
 
     def __init__(
-        self, ledger: Ledger | None, scenarios: Iterable[Scenario], batch: int = 1000
+        self,
+        ledger: Ledger | None,
+        scenarios: Iterable[Scenario],
+        batch: int = 1000,
+        writer: LedgerWriter | None = None,
     ) -> None:
         self.ledger = ledger
+        self.writer: LedgerWriter | None = writer
+        if writer is None and ledger is not None:
+            self.writer = LocalWriter(ledger)
         self.engine = DetectionEngine(scenarios)
         self._pending: list[Decision] = []
         self._pending_counts: Counter[tuple[str, str]] = Counter()
@@ -124,9 +134,9 @@ class Autoblocker:
 
     def commit(self, report: IngestReport) -> None:
         """Append pending decisions to the ledger (one checkpoint)."""
-        if self.ledger is None or not self._pending:
+        if self.writer is None or not self._pending:
             return
-        report.decisions.extend(self.ledger.add(self._pending))
+        report.decisions.extend(self.writer.add(self._pending))
         self._pending = []
         self._pending_counts.clear()
         self._pending_keys.clear()

@@ -27,9 +27,15 @@ from cross_domain_autoblocker_ledger._ingest import (
     open_parser,
     read_events,
 )
-from cross_domain_autoblocker_ledger._node import open_ledger, scenarios_from, timestamps_from
+from cross_domain_autoblocker_ledger._node import (
+    open_ledger,
+    open_writer,
+    scenarios_from,
+    timestamps_from,
+)
 from cross_domain_autoblocker_ledger._pipeline import Autoblocker, IngestReport
 from cross_domain_autoblocker_ledger._scenario import load_jails, load_scenarios
+from cross_domain_autoblocker_ledger._writer import ReplicatedWriter
 from cross_domain_autoblocker_ledger.config import LedgerSettings
 from cross_domain_autoblocker_ledger.errors import LedgerInputError
 from shared_core.cli import CliApp, Context
@@ -108,8 +114,9 @@ def _ingest(ctx: Context, args: argparse.Namespace) -> int:
     settings = _settings(ctx)
     scenarios = scenarios_from(settings)
     ledger = None if args.dry_run else open_ledger(settings)
+    writer = None if ledger is None else open_writer(settings, ledger)
     try:
-        blocker = Autoblocker(ledger, scenarios)
+        blocker = Autoblocker(ledger, scenarios, writer=writer)
         report = IngestReport()
         times = timestamps_from(settings)
         stats: dict[str, ParseStats] = {}
@@ -144,6 +151,8 @@ def _ingest(ctx: Context, args: argparse.Namespace) -> int:
         ctx.emit(data, "\n".join(human))
         return 0
     finally:
+        if writer is not None:
+            writer.close()
         if ledger is not None:
             ledger.close()
 
@@ -274,7 +283,11 @@ def _decisions(ctx: Context, args: argparse.Namespace) -> int:
                 now=now,
                 reason=args.reason,
             )
-            stored = ledger.add([decision])
+            writer = open_writer(_settings(ctx), ledger)
+            try:
+                stored = writer.add([decision])
+            finally:
+                writer.close()
             ctx.emit(
                 [d.to_dict() for d in stored],
                 f"added decision {stored[0].id}: {stored[0].type} {stored[0].scope}:{stored[0].value} for {format_duration(stored[0].until - now)}",
@@ -287,15 +300,19 @@ def _decisions(ctx: Context, args: argparse.Namespace) -> int:
                         "give ids or a filter, not both",
                         hint="e.g. 'decisions delete 12 13' or 'decisions delete --ip 192.0.2.1'",
                     )
-                gone = ledger.delete(args.ids, args.reason)
+                ids = list(args.ids)
             else:
-                gone = ledger.delete_matching(
+                ids = ledger.matching_ids(
                     scope=_scope_case(scope),
                     value=_value_case(scope, value),
                     scenario=args.scenario,
                     origin=args.origin,
-                    reason=args.reason,
                 )
+            writer = open_writer(_settings(ctx), ledger)
+            try:
+                gone = writer.delete(ids, args.reason)
+            finally:
+                writer.close()
             ctx.emit(
                 [d.to_dict() for d in gone],
                 f"deleted {len(gone)} decision(s)"
@@ -374,6 +391,9 @@ def _ledger_setup(p: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", help="print entry SEQ")
     show.add_argument("seq", type=int)
     sub.add_parser("key", help="print the ledger's verifier key (for witnesses and other nodes)")
+    sub.add_parser(
+        "sync", help="apply everything the replication stream holds (needs --nats-servers)"
+    )
 
 
 @app.command(
@@ -410,6 +430,21 @@ def _ledger(ctx: Context, args: argparse.Namespace) -> int:
             ctx.emit(ledger.consistency(args.size1, args.size2))
         elif args.action == "show":
             ctx.emit(ledger.entry(args.seq).to_dict())
+        elif args.action == "sync":
+            writer = open_writer(_settings(ctx), ledger)
+            try:
+                if not isinstance(writer, ReplicatedWriter):
+                    raise LedgerInputError(
+                        "this node is standalone: there is no stream to sync from",
+                        hint="set --nats-servers (or CROSS_DOMAIN_AUTOBLOCKER_LEDGER_NATS_SERVERS)",
+                    )
+                position = writer.sync()
+            finally:
+                writer.close()
+            ctx.emit(
+                {"position": position, "entries": ledger.size, "root": ledger.root().hex()},
+                f"applied the stream up to {position}: {ledger.size} entries, root {ledger.root().hex()}",
+            )
         else:
             key = ledger.verifier.encode()
             ctx.emit({"verifier_key": key, "origin": ledger.origin}, key)
@@ -477,12 +512,20 @@ def _serve(ctx: Context, _args: argparse.Namespace) -> int:
         gc.collect()
         gc.freeze()
         token = read_admin_token(settings.data_dir / "admin.token")
-        blocker = Autoblocker(ledger, scenarios_from(settings))
-        server = ApiServer(
-            create_app(ledger, blocker, token), settings.listen_host, settings.listen_port
-        )
-        ctx.echo(f"serving on {server.url} (admin token in {settings.data_dir / 'admin.token'})")
-        server.serve_forever()
+        writer = open_writer(settings, ledger)
+        try:
+            blocker = Autoblocker(ledger, scenarios_from(settings), writer=writer)
+            server = ApiServer(
+                create_app(ledger, blocker, token, writer=writer),
+                settings.listen_host,
+                settings.listen_port,
+            )
+            ctx.echo(
+                f"serving on {server.url} (admin token in {settings.data_dir / 'admin.token'})"
+            )
+            server.serve_forever()
+        finally:
+            writer.close()
         return 0
     finally:
         ledger.close()

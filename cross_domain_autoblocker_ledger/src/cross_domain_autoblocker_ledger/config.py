@@ -46,6 +46,13 @@ class LedgerSettings(CoreSettings):
     listen_host: str = Field(default="127.0.0.1", description="address the HTTP API listens on")
     listen_port: int = Field(default=8080, ge=0, le=65535, description="port of the HTTP API")
     nft_table: str = Field(default="cdabl", description="nftables table name used by 'export nft'")
+    nats_servers: str | None = Field(
+        default=None,
+        description="comma-separated NATS URLs: replicate the ledger through JetStream (unset: standalone)",
+    )
+    nats_replicas: int = Field(
+        default=3, ge=1, le=5, description="replicas of the JetStream stream"
+    )
 
     @property
     def database(self) -> Path:

@@ -1,0 +1,123 @@
+"""Where a node's writes go: straight into its ledger, or through the replication stream.
+
+Everything that changes the ledger (the detection pipeline, the CLI's manual
+decisions, the HTTP API) writes through a :class:`LedgerWriter`, so one
+setting (``nats_servers``) switches a node between standalone and
+replicated without any of them knowing:
+
+* :class:`LocalWriter` appends to the local ledger;
+* :class:`ReplicatedWriter` proposes to the JetStream stream and returns
+  once *this* node has applied the operation (so a caller reads its own
+  write), running the asyncio client in a background event loop thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import Protocol
+
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from cross_domain_autoblocker_ledger._decision import Decision
+from cross_domain_autoblocker_ledger._ledger import Ledger
+from cross_domain_autoblocker_ledger.errors import LedgerDecisionError
+
+__all__ = ["LedgerWriter", "LocalWriter", "ReplicatedWriter"]
+
+
+class LedgerWriter(Protocol):
+    """Adds and revokes decisions; returns them as recorded (with ids)."""
+
+    ledger: Ledger
+
+    def add(self, decisions: Sequence[Decision]) -> list[Decision]: ...
+
+    def delete(self, ids: Sequence[int], reason: str = "") -> list[Decision]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalWriter:
+    """Writes go to the local ledger (a standalone node)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def add(self, decisions: Sequence[Decision]) -> list[Decision]:
+        return self.ledger.add(decisions)
+
+    def delete(self, ids: Sequence[int], reason: str = "") -> list[Decision]:
+        return self.ledger.delete(ids, reason)
+
+    def close(self) -> None:
+        """Nothing to release: the caller owns the ledger."""
+
+
+class ReplicatedWriter:
+    """Writes go through NATS JetStream; every node (this one included) applies them.
+
+    Args:
+        ledger: this node's ledger.
+        servers: NATS URLs of the cluster.
+        replicas: stream replicas (3 on a 3-server cluster, 1 for a single server).
+        timeout: seconds allowed for reaching the cluster and for each write.
+    """
+
+    def __init__(
+        self, ledger: Ledger, servers: Sequence[str], *, replicas: int = 3, timeout: float = 30.0
+    ) -> None:
+        from cross_domain_autoblocker_ledger._replication import JetStreamReplicator
+
+        self.ledger = ledger
+        self._stack = ExitStack()
+        self._portal: BlockingPortal = self._stack.enter_context(start_blocking_portal())
+        self.replicator = JetStreamReplicator(ledger, servers, replicas=replicas, timeout=timeout)
+        try:
+            self._portal.call(self.replicator.start)
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def add(self, decisions: Sequence[Decision]) -> list[Decision]:
+        if not decisions:
+            return []
+        position = self._portal.call(self.replicator.propose_add, list(decisions))
+        self._portal.call(self.replicator.wait_applied, position)
+        wanted = {d.uuid for d in decisions}
+        return sorted(
+            (d for d in self.ledger.decisions.values() if d.uuid in wanted), key=lambda d: d.id
+        )
+
+    def delete(self, ids: Sequence[int], reason: str = "") -> list[Decision]:
+        # Check here first, so a bad id is an error for the caller, not a silent no-op in the stream.
+        for decision_id in ids:
+            if decision_id not in self.ledger.decisions:
+                raise LedgerDecisionError(
+                    f"no decision has id {decision_id}",
+                    id=decision_id,
+                    hint="list them with 'decisions list'",
+                )
+            if decision_id in self.ledger.deleted:
+                raise LedgerDecisionError(
+                    f"decision {decision_id} is already deleted",
+                    id=decision_id,
+                    hint="list active ones with 'decisions list'",
+                )
+        if not ids:
+            return []
+        position = self._portal.call(self.replicator.propose_delete, list(ids), reason)
+        self._portal.call(self.replicator.wait_applied, position)
+        return [self.ledger.decisions[i] for i in ids if i in self.ledger.deleted]
+
+    def sync(self) -> int:
+        """Apply everything the stream holds so far; returns the position reached."""
+        last = self._portal.call(self.replicator.stream_last_position)
+        self._portal.call(self.replicator.wait_applied, last)
+        return last
+
+    def close(self) -> None:
+        try:
+            self._portal.call(self.replicator.stop)
+        finally:
+            self._stack.close()
