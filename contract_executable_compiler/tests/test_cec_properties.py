@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -212,3 +213,17 @@ class TestRuntimeFuzz:
             run_trace(FUZZ_CONTRACT, [], state=doc)
         except ContractError:
             return
+
+
+@pytest.mark.slow
+def test_thousand_seeded_contracts_and_traces() -> None:
+    """1,000 seeded contracts and traces: each run twice gives identical output, within the gas bound."""
+    for seed in range(1000):
+        rng = random.Random(seed)
+        contract = compile_contract(random_contract(rng))
+        trace = random_trace(rng, sorted(contract.choices), rng.randint(1, 10))
+        first = run_trace(contract, trace).to_json()
+        second = run_trace(contract, trace).to_json()
+        assert first == second, seed
+        steps = len(trace) + 2 * len(contract.obligations)
+        assert first["gas_used"] <= contract.gas_bound * steps, seed
