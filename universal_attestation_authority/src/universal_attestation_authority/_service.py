@@ -12,8 +12,9 @@ import base64
 import hashlib
 import hmac
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import Future
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import anyio
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared_core.errors import CoreError, ValidationError
+from shared_core.logging import get_logger
 from shared_core.telemetry import Metrics
 from universal_attestation_authority import __version__
 from universal_attestation_authority._authority import Authority, IssuedAttestation
@@ -46,7 +48,9 @@ from universal_attestation_authority.errors import (
     AttestationWitnessError,
 )
 
-__all__ = ["GroupCommit", "ServiceConfig", "create_app", "create_witness_app"]
+__all__ = ["GroupCommit", "ServiceConfig", "create_app", "create_witness_app", "publish_pending"]
+
+_log = get_logger("universal_attestation_authority.service")
 
 
 class ServiceConfig(BaseModel):
@@ -58,6 +62,8 @@ class ServiceConfig(BaseModel):
     mtls_issuing: bool = False
     """Accept a client certificate verified by the server's TLS layer (``tls_client_ca``) for issuing."""
     client_cert_fingerprints: tuple[str, ...] = ()
+    publish_retry_seconds: float = 10.0
+    """How often to retry publishing entries a failed publish left uncovered (0: never)."""
     """When non-empty, only these client certificates (SHA-256 hex of the DER) may issue."""
     max_request_bytes: int = 1024 * 1024
     rate_limit: float = 100.0
@@ -182,6 +188,31 @@ class GroupCommit:
                 future.set_result((result, result.log_index < published))
 
 
+def publish_pending(authority: Authority) -> bool:
+    """Publish a checkpoint if committed entries are not covered yet.
+
+    Returns:
+        True when a new checkpoint was published; False when nothing was
+        pending or the witnesses did not reach the quorum (retry later).
+    """
+    authority.log.refresh()
+    latest = authority.log.latest()
+    if authority.log.size == (latest.size if latest else 0):
+        return False
+    try:
+        authority.publish()
+    except AttestationWitnessError as exc:
+        _log.warning("checkpoint not published; will retry", reason=exc.message)
+        return False
+    return True
+
+
+async def _republish_loop(authority: Authority, every: float) -> None:
+    while True:
+        await anyio.sleep(every)
+        await anyio.to_thread.run_sync(publish_pending, authority)
+
+
 def create_app(
     authority: Authority, config: ServiceConfig | None = None, *, metrics: Metrics | None = None
 ) -> FastAPI:
@@ -196,10 +227,21 @@ def create_app(
     limiter = TokenBucket(cfg.rate_limit, cfg.rate_burst)
     group = GroupCommit(authority)
 
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Entries a failed publish (witness quorum) left uncovered are published
+        # by this loop as soon as the witnesses answer again.
+        async with anyio.create_task_group() as tasks:
+            if cfg.publish_retry_seconds > 0:
+                tasks.start_soon(_republish_loop, authority, cfg.publish_retry_seconds)
+            yield
+            tasks.cancel_scope.cancel()
+
     app = FastAPI(
         title="universal_attestation_authority",
         version=__version__,
         description="in-toto attestations in DSSE envelopes, logged in a C2SP transparency log.",
+        lifespan=lifespan,
     )
 
     @app.exception_handler(RequestValidationError)
