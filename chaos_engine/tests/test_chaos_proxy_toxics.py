@@ -228,6 +228,15 @@ def test_toxicity_within_three_sigma(proxies: ProxyCollection) -> None:
         affected += data == b"h"
     sigma = (n * 0.5 * 0.5) ** 0.5
     assert abs(affected - n * 0.5) <= 3 * sigma, affected
+    _wait_closed(proxy)
+
+
+def _wait_closed(proxy: Proxy) -> None:
+    """Every connection's threads end once both sides are closed (none hangs on a toxic)."""
+    deadline = time.monotonic() + 10
+    while proxy.connections:
+        assert time.monotonic() < deadline, f"{len(proxy.connections)} connections still open"
+        time.sleep(0.01)
 
 
 def test_slicer_is_byte_exact(proxies: ProxyCollection) -> None:
@@ -271,6 +280,7 @@ def test_limit_data_is_byte_exact(proxies: ProxyCollection) -> None:
     proxy.add_toxic({"type": "limit_data", "attributes": {"bytes": 1234}})
     with _connect(addr) as sock:
         assert _recv_all(sock) == payload[:1234]
+    _wait_closed(proxy)
 
 
 def test_timeout_drops_and_closes(proxies: ProxyCollection) -> None:

@@ -81,7 +81,13 @@ def _setup_run(p: argparse.ArgumentParser) -> None:
         metavar="F",
         help="JSON/YAML with configuration and secrets, or a .env file",
     )
-    p.add_argument("--dry", choices=DRY_MODES, help="run without executing the chosen activities")
+    p.add_argument(
+        "--dry",
+        nargs="?",
+        const="activities",
+        choices=DRY_MODES,
+        help="run without executing the chosen activities (alone: none of them)",
+    )
     p.add_argument("--no-validation", action="store_true", help="do not validate before running")
 
 

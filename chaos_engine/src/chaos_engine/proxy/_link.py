@@ -192,19 +192,12 @@ class _Direction:
         while True:
             item = q.get()
             try:
-                if not alive:
-                    continue
                 if item is _EOF:
-                    delay = max(
-                        (s.attrs["delay"] for s in self.active if s.toxic.type == "slow_close"),
-                        default=0,
-                    )
-                    if delay:
-                        time.sleep(delay / 1000.0)
-                    if any(s.toxic.type in ("timeout",) for s in self.active):
-                        continue
-                    self._close_write()
+                    if alive:
+                        self._write_eof()
                     return
+                if not alive:
+                    continue  # the connection is closed: drain what the pump still queued
                 chunks: Any = iter((item,))
                 for state in list(self.active):
                     chunks = state.apply(chunks, self._reply)
@@ -219,8 +212,15 @@ class _Direction:
                 self.conn.close()
             finally:
                 q.task_done()
-            if item is _EOF:
-                return
+
+    def _write_eof(self) -> None:
+        delay = max(
+            (s.attrs["delay"] for s in self.active if s.toxic.type == "slow_close"), default=0
+        )
+        if delay:
+            time.sleep(delay / 1000.0)
+        if not any(s.toxic.type == "timeout" for s in self.active):
+            self._close_write()
 
 
 class Connection:
