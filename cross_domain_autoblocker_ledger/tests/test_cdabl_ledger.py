@@ -317,3 +317,26 @@ class TestApplyReplicated:
         again = Ledger.open(tmp_path / "l.db", clock=clock)
         assert again.applied_position == 5
         assert again.apply_replicated(5, self._op("192.0.2.1")) == []
+
+
+class TestWriterLock:
+    def test_one_writer_at_a_time_readers_alongside(self, tmp_path: Path, clock: Clock) -> None:
+        """A second writer is refused with a hint; a reader opens beside the writer and cannot write."""
+        writer = Ledger.open(tmp_path / "l.db", clock=clock)
+        writer.add([ban("192.0.2.1")])
+        with pytest.raises(LedgerStoreError, match="being written by another process") as info:
+            Ledger.open(tmp_path / "l.db", clock=clock)
+        assert "HTTP API" in (info.value.hint or "")
+        reader = Ledger.open(tmp_path / "l.db", clock=clock, read_only=True)
+        assert [d.value for d in reader.active()] == ["192.0.2.1"]
+        with pytest.raises(LedgerStoreError, match="read-only"):
+            reader.add([ban("192.0.2.2")])
+        writer.add([ban("192.0.2.3")])
+        assert (
+            reader.verify_checkpoints(live=True)["entries"] == 1
+        )  # newer checkpoints wait for the next open
+        reader.close()
+        writer.close()
+        again = Ledger.open(tmp_path / "l.db", clock=clock)
+        assert again.size == 2
+        again.close()

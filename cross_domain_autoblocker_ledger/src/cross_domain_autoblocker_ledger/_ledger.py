@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import fcntl
 import math
 import os
 import threading
@@ -154,6 +155,30 @@ def _write_key(path: Path, signer: NoteSigner) -> None:
         secret.close()
 
 
+def _writer_lock(path: Path) -> int:
+    """Take the exclusive writer lock beside ``path``; returns the descriptor holding it."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise LedgerStoreError(
+            f"cannot create the ledger lock {str(lock_path)!r}: {exc.strerror}",
+            path=str(lock_path),
+            hint="check the directory's permissions",
+        ) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise LedgerStoreError(
+            f"the ledger {str(path)!r} is being written by another process",
+            path=str(path),
+            hint="while 'serve' runs, write through its HTTP API; otherwise wait for the other command",
+        ) from None
+    return fd
+
+
 def _read_key(path: Path) -> NoteSigner:
     try:
         if path.stat().st_mode & 0o077:
@@ -203,6 +228,8 @@ class Ledger:
         self._expired: list[tuple[float, int]] = []
         self._lock = threading.RLock()
         self._latest_note: bytes | None = None
+        self.read_only = False
+        self._lock_fd: int | None = None
 
     # -- opening and verification --------------------------------------------
 
@@ -214,17 +241,29 @@ class Ledger:
         *,
         origin: str = DEFAULT_ORIGIN,
         clock: Callable[[], float] = time.time,
+        read_only: bool = False,
     ) -> Ledger:
         """Open (or create) the ledger at ``path``, verifying all stored history.
 
         The signing key lives at ``key_path`` (default: ``path`` with suffix
         ``.key``); a new ledger gets a fresh key, written with mode 0600.
 
+        One process at a time may write: a writer holds an exclusive lock on
+        ``<path>.lock`` until :meth:`close` (two writers would each extend
+        their own in-memory tree).  ``read_only=True`` takes no lock, so
+        queries, exports and verification run beside a serving node.
+
         Raises:
             LedgerIntegrityError: stored history does not match its signed checkpoints.
             LedgerStoreError: the database or key cannot be used.
         """
-        store = LedgerStore(path)
+        lock = None if read_only else _writer_lock(path)
+        try:
+            store = LedgerStore(path)
+        except BaseException:
+            if lock is not None:
+                os.close(lock)
+            raise
         key_path = key_path if key_path is not None else path.with_suffix(".key")
         known = store.meta("verifier")
         if key_path.exists():
@@ -256,13 +295,29 @@ class Ledger:
                 hint=f"this ledger's verifier key is {known}",
             )
         ledger = cls(store, signer, clock)
-        ledger._replay()
+        ledger.read_only = read_only
+        ledger._lock_fd = lock
+        try:
+            ledger._replay()
+        except BaseException:
+            ledger.close()
+            raise
         return ledger
 
     def close(self) -> None:
+        """Close the store and release the writer lock."""
         self.store.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
 
     def _replay(self) -> None:
+        with self.store.read_snapshot():
+            self._replay_entries()
+            self.verify_checkpoints()
+        self.expire()
+
+    def _replay_entries(self) -> None:
         for expected, (seq, leaf) in enumerate(self.store.entries()):
             if seq != expected:
                 raise LedgerIntegrityError(
@@ -279,11 +334,16 @@ class Ledger:
                 )
             self.tree.append(leaf)
             self._apply(entry)
-        self.verify_checkpoints()
-        self.expire()
 
-    def verify_checkpoints(self, verifiers: Sequence[NoteVerifier] | None = None) -> dict[str, Any]:
+    def verify_checkpoints(
+        self, verifiers: Sequence[NoteVerifier] | None = None, *, live: bool = False
+    ) -> dict[str, Any]:
         """Check every stored checkpoint against the tree rebuilt from the entries.
+
+        ``live=True`` is for a ledger opened earlier while another process may
+        have appended since: checkpoints beyond the entries this process
+        replayed are left for the next open (which checks them inside one
+        snapshot) instead of being reported as truncation.
 
         Returns a summary (entries, checkpoints checked, root).
 
@@ -297,6 +357,8 @@ class Ledger:
         latest = 0
         latest_note: bytes | None = None
         for cp_size, note in self.store.checkpoints():
+            if live and cp_size > size:
+                break
             try:
                 checkpoint, _ = Checkpoint.open(note, keys, origin=self.origin)
             except CoreError as exc:
@@ -370,6 +432,11 @@ class Ledger:
 
     def _commit(self, entries: list[Entry], meta: dict[str, str] | None = None) -> None:
         """Append entries and sign the new checkpoint (plus ``meta``), in one store transaction."""
+        if self.read_only:
+            raise LedgerStoreError(
+                "this ledger was opened read-only",
+                hint="open it for writing (one writer at a time)",
+            )
         if not entries:
             if meta:
                 self.store.append(
@@ -583,6 +650,8 @@ class Ledger:
         with self._lock:
             if self._latest_note is None:
                 note = Checkpoint(self.origin, self.tree.size, self.tree.root()).sign([self.signer])
+                if self.read_only:
+                    return note
                 self.store.append(
                     self.tree.size, [], size=self.tree.size, note=note, now=self.clock()
                 )

@@ -20,9 +20,15 @@ from cross_domain_autoblocker_ledger.errors import LedgerInputError
 __all__ = ["open_ledger", "open_writer", "resolve_timezone", "scenarios_from", "timestamps_from"]
 
 
-def open_ledger(settings: LedgerSettings) -> Ledger:
-    """Open (creating if needed) the node's ledger, verifying its history."""
-    return Ledger.open(settings.database, settings.signing_key, origin=settings.origin)
+def open_ledger(settings: LedgerSettings, *, read_only: bool = False) -> Ledger:
+    """Open (creating if needed) the node's ledger, verifying its history.
+
+    Writers take the ledger's exclusive lock; ``read_only`` commands
+    (queries, exports, verification) run beside a serving node.
+    """
+    return Ledger.open(
+        settings.database, settings.signing_key, origin=settings.origin, read_only=read_only
+    )
 
 
 def open_writer(settings: LedgerSettings, ledger: Ledger) -> LedgerWriter:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,22 @@ class LedgerStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Hold one read transaction: every read inside sees the same state.
+
+        Replaying a ledger reads entries in batches and then checkpoints;
+        another process appending in between would make a consistent log
+        look truncated or unsigned.  In WAL mode a reader's transaction sees
+        one snapshot and never blocks the writer.
+        """
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._db.execute("COMMIT")
 
     def _run(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -254,7 +254,7 @@ def _decisions_setup(p: argparse.ArgumentParser) -> None:
 
 @app.command("decisions", help="list, add or delete decisions", setup=_decisions_setup)
 def _decisions(ctx: Context, args: argparse.Namespace) -> int:
-    ledger = open_ledger(_settings(ctx))
+    ledger = open_ledger(_settings(ctx), read_only=args.action == "list")
     try:
         now = ledger.clock()
         if args.action == "list":
@@ -347,7 +347,7 @@ def _check_setup(p: argparse.ArgumentParser) -> None:
 
 @app.command("check", help="is X blocked? (longest-prefix match for addresses)", setup=_check_setup)
 def _check(ctx: Context, args: argparse.Namespace) -> int:
-    ledger = open_ledger(_settings(ctx))
+    ledger = open_ledger(_settings(ctx), read_only=True)
     try:
         now = ledger.clock()
         found = ledger.check(normalise_scope(args.scope), args.value.strip(), now)
@@ -400,7 +400,7 @@ def _ledger_setup(p: argparse.ArgumentParser) -> None:
     "ledger", help="verify the ledger, print checkpoints, proofs and entries", setup=_ledger_setup
 )
 def _ledger(ctx: Context, args: argparse.Namespace) -> int:
-    ledger = open_ledger(_settings(ctx))
+    ledger = open_ledger(_settings(ctx), read_only=args.action != "sync")
     try:
         if args.action == "verify":
             extra = []
@@ -412,7 +412,7 @@ def _ledger(ctx: Context, args: argparse.Namespace) -> int:
                         f"--verifier-key is not a note verifier key: {exc.message}",
                         hint="copy it from 'ledger key' on the signing node",
                     ) from None
-            summary = ledger.verify_checkpoints([ledger.verifier, *extra])
+            summary = ledger.verify_checkpoints([ledger.verifier, *extra], live=True)
             ctx.emit(
                 summary | {"ok": True},
                 f"ok: {summary['entries']} entries, {summary['checkpoints']} signed checkpoints verified, root {summary['root']}",
@@ -470,7 +470,7 @@ def _export_setup(p: argparse.ArgumentParser) -> None:
 )
 def _export(ctx: Context, args: argparse.Namespace) -> int:
     settings = _settings(ctx)
-    ledger = open_ledger(settings)
+    ledger = open_ledger(settings, read_only=True)
     try:
         now = ledger.clock()
         active = ledger.active(now)
@@ -547,7 +547,7 @@ def _bouncers_setup(p: argparse.ArgumentParser) -> None:
 def _bouncers(ctx: Context, args: argparse.Namespace) -> int:
     from cross_domain_autoblocker_ledger._api import hash_api_key, new_api_key
 
-    ledger = open_ledger(_settings(ctx))
+    ledger = open_ledger(_settings(ctx), read_only=True)  # bouncers are not ledger entries
     try:
         store = ledger.store
         if args.action == "add":
