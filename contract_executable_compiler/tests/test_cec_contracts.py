@@ -308,3 +308,28 @@ class TestOptionalState:
         again = run_trace(c, [{**step[0], "at": at(4)}], state=doc)
         assert again.failure is not None
         assert "precondition failed" in again.failure.message
+
+
+class TestOldState:
+    SOURCE = """
+    contract W {
+      party o: signatory;
+      state b: int = 0;
+      choice dep(x: int) by o ensure post b == old.b + x; { b = b + x; }
+      choice bad(x: int) by o ensure post b == old.b; { b = b + x; }
+    }
+    """
+
+    def test_postcondition_sees_the_old_state(self) -> None:
+        """`old` is the state before the choice; a false relation rolls the choice back."""
+        c = compile_contract(self.SOURCE)
+        trace = [
+            {"at": T0, "create": {"signed_by": ["o"]}},
+            {"at": at(1), "party": "o", "choice": "dep", "args": {"x": 5}},
+            {"at": at(2), "party": "o", "choice": "bad", "args": {"x": 1}},
+        ]
+        run = run_trace(c, trace)
+        assert run.failure is not None
+        assert run.failure.index == 2
+        assert "postcondition failed: b == old.b" in run.failure.message
+        assert run.to_json()["state"] == {"b": 5}

@@ -526,9 +526,10 @@ class Checker:
             if field in fields:
                 return fields[field]
             near = _closest(field, list(fields))
+            what = "the old state (`old`)" if t.kind.startswith("@") else f"record {t.kind}"
             return self._err(
                 "E0102",
-                f"record {t.kind} has no field {field!r}",
+                f"{what} has no field {field!r}",
                 e,
                 help=f"did you mean {near!r}?" if near else f"its fields are {', '.join(fields)}",
             )

@@ -41,6 +41,7 @@ from contract_executable_compiler.errors import ContractBytecodeError, ContractC
 __all__ = ["CompiledContract", "check_contract", "compile_contract", "load_contract"]
 
 KIND_CONTRACT: Final = 1
+_OLD_STATE: Final = "@OldState"
 _PRIMITIVES: Final = {
     "bool": T.BOOL,
     "int": T.INT,
@@ -255,6 +256,14 @@ class _ContractCompiler:
             once("type", e.name, e.start, e.end)
         for s in self.decl.states:
             once("state field", s.name, s.start, s.end)
+            if s.name in ("now", "caller", "old"):
+                self.err(
+                    "E0201",
+                    f"state field {s.name!r} would hide the built-in `{s.name}`",
+                    s.start,
+                    s.end,
+                    help="choose another name; `now`, `caller` and `old` are provided in every choice",
+                )
         for ev in self.decl.events:
             once("event", ev.name, ev.start, ev.end)
         for c in self.decl.choices:
@@ -304,6 +313,7 @@ class _ContractCompiler:
         return T.ERROR
 
     def types(self) -> None:
+        self._state_record()
         for e in self.decl.enums:
             self.enums[e.name] = list(e.members)
             for m in e.members:
@@ -317,6 +327,11 @@ class _ContractCompiler:
             self.events[ev.name] = [(f.name, self.resolve(f.type)) for f in ev.fields]
         for s in self.decl.states:
             self.state_types[s.name] = self.resolve(s.type)
+        self.records[_OLD_STATE] = dict(self.state_types)
+
+    def _state_record(self) -> None:
+        """``old``: the state as it was before the choice, typed as a record of the fields."""
+        self.records[_OLD_STATE] = {}
 
     # ---------------------------------------------------------------- expressions
     def check_expr(
@@ -444,7 +459,7 @@ class _ContractCompiler:
                 )
         params: list[tuple[str, CelTypeT]] = []
         for p in c.params:
-            if p.name in self.state_types or p.name in ("now", "caller"):
+            if p.name in self.state_types or p.name in ("now", "caller", "old"):
                 self.err(
                     "E0201",
                     f"parameter {p.name!r} shadows a state field or built-in",
@@ -452,7 +467,13 @@ class _ContractCompiler:
                     p.end,
                 )
             params.append((p.name, self.resolve(p.type)))
-        variables = {**self.state_types, **dict(params), "now": T.TIMESTAMP, "caller": T.STRING}
+        variables = {
+            **self.state_types,
+            **dict(params),
+            "now": T.TIMESTAMP,
+            "caller": T.STRING,
+            "old": CelTypeT(_OLD_STATE),
+        }
         g = self.gen()
         gas = 0
         for e in c.pre:
@@ -525,7 +546,7 @@ class _ContractCompiler:
             name=self.decl.name,
             version=self.decl.version,
             parties=[(p.name, p.role) for p in self.decl.parties],
-            records=self.records,
+            records={k: v for k, v in self.records.items() if k != _OLD_STATE},
             enums=self.enums,
             state=list(self.state_types.items()),
             init=init_program,

@@ -80,6 +80,7 @@ class ContractRun:
         working.update(extra)
         working["now"] = Timestamp(now_ns)
         working["caller"] = caller
+        working["old"] = dict(self.state)
         emitted: list[tuple[str, list[Any]]] = []
         program = self._programs[key]
         try:
