@@ -32,6 +32,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -361,13 +362,18 @@ class WitnessPool:
     def __call__(
         self, note: bytes, size: int, proof_for: Callable[[int], list[bytes]]
     ) -> list[str]:
-        lines: list[str] = []
-        for endpoint in self.endpoints:
+        """Ask every witness at once; return the verified cosignature lines, in endpoint order."""
+
+        def ask(endpoint: WitnessEndpoint) -> str | None:
             try:
-                lines.append(self._ask(endpoint, note, size, proof_for))
+                return self._ask(endpoint, note, size, proof_for)
             except AttestationWitnessError as exc:
                 _log.warning("witness did not cosign", witness=endpoint.url, reason=exc.message)
-        return lines
+                return None
+
+        with ThreadPoolExecutor(max_workers=max(1, len(self.endpoints))) as pool:
+            answers = list(pool.map(ask, self.endpoints))
+        return [line for line in answers if line is not None]
 
     def _ask(
         self,
