@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cross_domain_auto_learner.cli import main
 from shared_core.testing import run_cli
@@ -282,3 +284,28 @@ class TestServeDomainsAnomalies:
         assert res.code == 0, res.err
         top = {t["row"] for t in json.loads(res.out)["top"]}
         assert top == {1200, 1400}
+
+
+class TestReportFuzz:
+    @settings(
+        max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(
+        st.dictionaries(
+            st.sampled_from(
+                ["model", "stream", "n_samples", "metrics", "positions", "windowed", "drift_points"]
+            ),
+            st.none()
+            | st.integers(-5, 5)
+            | st.text(max_size=4)
+            | st.lists(st.integers(0, 9), max_size=3)
+            | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+            max_size=7,
+        )
+    )
+    def test_report_on_arbitrary_run(self, tmp_path: Path, data: dict[str, object]) -> None:
+        """report on any JSON object renders or exits 2 with one line, never 3."""
+        p = tmp_path / "run.json"
+        p.write_text(json.dumps(data))
+        res = run_cli(main, ["report", str(p), "--html", str(tmp_path / "r.html")])
+        assert res.code in (0, 2), res.err

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cross_domain_auto_learner import (
     DomainRegistry,
@@ -155,3 +158,57 @@ class TestAnomalyAndSklearn:
         assert clf.predict_proba(s.X[:5]).shape == (5, 2)
         assert (clf.predict(s.X) == s.y).mean() > 0.85
         assert isinstance(LogisticRegression().clone(), LogisticRegression)
+
+
+class TestDecoders:
+    @settings(max_examples=150, deadline=None)
+    @given(st.binary(max_size=300))
+    def test_registry_arbitrary_bytes(self, blob: bytes) -> None:
+        """Arbitrary registry bytes load or raise the domain error, never anything else."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "r.json"
+            path.write_bytes(blob)
+            with contextlib.suppress(LearnerDomainError):
+                DomainRegistry(path)
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+            ),
+            max_leaves=12,
+        )
+    )
+    def test_registry_arbitrary_json(self, value: object) -> None:
+        """Any JSON document, even one shaped like a registry, loads or raises the domain error."""
+        import json
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "r.json"
+            path.write_text(json.dumps({"domains": {"x": value}}))
+            try:
+                reg = DomainRegistry(path)
+            except LearnerDomainError:
+                return
+            reg.nearest(dict.fromkeys(reg.domains["x"]["meta"], 0.0))
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        st.dictionaries(
+            st.text(max_size=12),
+            st.none() | st.integers() | st.text(max_size=5) | st.lists(st.integers(), max_size=3),
+            max_size=6,
+        )
+    )
+    def test_run_file_arbitrary(self, data: dict[str, object]) -> None:
+        """A run file of arbitrary content decodes or raises the input error."""
+        from cross_domain_auto_learner import EvaluationResult, LearnerInputError
+
+        with contextlib.suppress(LearnerInputError):
+            EvaluationResult.from_dict(data)

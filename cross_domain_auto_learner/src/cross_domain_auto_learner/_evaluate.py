@@ -52,7 +52,7 @@ class EvaluationResult:
     def from_dict(cls, data: Mapping[str, Any]) -> EvaluationResult:
         """Rebuild from :meth:`to_dict` output; refuses anything else with a clear error."""
         try:
-            return cls(
+            result = cls(
                 model=str(data["model"]),
                 stream=str(data["stream"]),
                 n_samples=int(data["n_samples"]),
@@ -67,11 +67,17 @@ class EvaluationResult:
                 mode=str(data.get("mode", "prequential")),
                 extra=dict(data.get("extra", {})),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise LearnerInputError(
                 f"not an evaluation run: {type(exc).__name__}: {exc}",
                 hint="pass a run file written by 'cdal evaluate --out RUN.json'",
             ) from None
+        if len(result.positions) != len(result.windowed):
+            raise LearnerInputError(
+                "not an evaluation run: positions and windowed values differ in length",
+                hint="pass a run file written by 'cdal evaluate --out RUN.json'",
+            )
+        return result
 
     def accuracy_between(self, start: int, stop: int) -> float:
         """Mean windowed score over windows ending in ``(start, stop]``."""

@@ -79,10 +79,10 @@ def meta_features(X: ArrayLike, y: ArrayLike, *, max_rows: int = 5000) -> dict[s
     Z = (Xm - Xm.mean(axis=0)) / np.where(std > 0, std, 1.0)
     skew = np.abs((Z**3).mean(axis=0))
     kurt = (Z**4).mean(axis=0) - 3.0
-    if d > 1:
-        corr = np.corrcoef(Z, rowvar=False)
-        corr = np.nan_to_num(corr)
-        mean_corr = float(np.abs(corr[np.triu_indices(d, 1)]).mean())
+    varying = Z[:, std > 0]  # constant columns (unused one-hot slots) have no correlation
+    if varying.shape[1] > 1:
+        corr = np.corrcoef(varying, rowvar=False)
+        mean_corr = float(np.abs(corr[np.triu_indices(varying.shape[1], 1)]).mean())
     else:
         mean_corr = 0.0
     return {
@@ -314,6 +314,12 @@ class DomainRegistry:
             raise LearnerDomainError(
                 f"{self.path} is not a domain registry", hint="point --registry at a registry file"
             )
+        for name, entry in data["domains"].items():
+            if not _valid_entry(entry):
+                raise LearnerDomainError(
+                    f"{self.path}: domain {str(name)[:40]!r} is malformed",
+                    hint="remove the entry or re-add the domain with 'cdal domains add'",
+                )
         self.domains = data["domains"]
 
     def save(self) -> None:
@@ -374,3 +380,23 @@ class DomainRegistry:
         dist = np.sqrt((((rows - query) / scale) ** 2).sum(axis=1))
         best = int(np.argmin(dist))
         return names[best], float(dist[best])
+
+
+def _valid_entry(entry: Any) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    meta = entry.get("meta")
+    if not isinstance(meta, dict):
+        return False
+    if not all(
+        isinstance(meta.get(k), int | float) and not isinstance(meta.get(k), bool)
+        for k in META_FEATURES
+    ):
+        return False
+    model_file = entry.get("model_file")
+    return (
+        isinstance(entry.get("features"), list)
+        and isinstance(entry.get("learner"), str)
+        and isinstance(entry.get("n_samples"), int)
+        and (model_file is None or isinstance(model_file, str))
+    )
