@@ -205,3 +205,55 @@ def test_cli_nodes_share_one_history(single_server: str, tmp_path: Path) -> None
     assert one["root"] == two["root"]
     listed = node(2, "decisions", "list")
     assert [d["value"] for d in listed] == ["192.0.2.2"]  # type: ignore[index]
+
+
+def test_api_writes_through_the_stream(single_server: str, tmp_path: Path) -> None:
+    """The HTTP API of a replicated node proposes to the stream and answers once applied."""
+    import httpx
+
+    from cross_domain_autoblocker_ledger import ApiServer, Autoblocker, create_app, parse_scenarios
+    from cross_domain_autoblocker_ledger._writer import ReplicatedWriter
+
+    ledger = Ledger.open(tmp_path / "a" / "ledger.db")
+    writer = ReplicatedWriter(ledger, [single_server], replicas=1)
+    blocker = Autoblocker(
+        ledger, parse_scenarios("name: t\ncapacity: 1\nfilter: {domain: ssh}\n"), writer=writer
+    )
+    server = ApiServer(
+        create_app(ledger, blocker, "token-0123456789abcdef", writer=writer), "127.0.0.1", 0
+    )
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            auth = {"Authorization": "Bearer token-0123456789abcdef"}
+            created = client.post("/v1/decisions", json={"value": "192.0.2.5"}, headers=auth)
+            assert created.status_code == 201, created.text
+            assert created.json()[0]["id"] == 1
+            events = [
+                {"time": float(t), "domain": "ssh", "kind": "k", "source": "198.51.100.9"}
+                for t in range(2)
+            ]
+            assert [
+                d["value"]
+                for d in client.post("/v1/events", json=events, headers=auth).json()["decisions"]
+            ] == ["198.51.100.9"]
+            assert client.delete("/v1/decisions/1", headers=auth).json()["nbDeleted"] == "1"
+        assert ledger.size == 3
+        assert ledger.applied_position == 3
+    finally:
+        server.stop()
+        writer.close()
+        ledger.close()
+    other = Ledger.open(tmp_path / "b" / "ledger.db")
+    follower = ReplicatedWriter(other, [single_server], replicas=1)
+    try:
+        assert follower.sync() == 3
+        assert other.size == 3
+    finally:
+        follower.close()
+        other.close()
+    first = Ledger.open(tmp_path / "a" / "ledger.db", read_only=True)
+    second = Ledger.open(tmp_path / "b" / "ledger.db", read_only=True)
+    assert first.root() == second.root()
+    first.close()
+    second.close()
