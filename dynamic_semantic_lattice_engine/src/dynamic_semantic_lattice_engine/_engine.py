@@ -374,7 +374,9 @@ class Engine:
             if new.height:
                 delta[pred] = new
                 stats.derived += new.height
-                produced[pred] = pl.concat([produced[pred], new]) if pred in produced else new
+                produced[pred] = (
+                    pl.concat([produced[pred], new], rechunk=False) if pred in produced else new
+                )
         return delta
 
     def _eval_rule(

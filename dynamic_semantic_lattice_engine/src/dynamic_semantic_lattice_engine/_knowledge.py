@@ -16,6 +16,7 @@ deletions maintain it incrementally (:mod:`._maintenance`).
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -195,6 +196,12 @@ def _expand_nary_axioms(graph: Graph) -> Graph:
     for triple in extra:
         out.add(triple)
     return out
+
+
+@functools.cache
+def _shipped_program(name: str) -> Program:
+    """A shipped rule set, parsed once per process (callers copy the containers)."""
+    return parse_program(ruleset(name), source=f"<{name}>", allow_include=False)
 
 
 class KnowledgeBase:
@@ -598,7 +605,15 @@ class KnowledgeBase:
     def program_for(self, rules: str) -> Program:
         """The program for a rule set name (``rdfs``, ``owl-rl``), a ``.dl`` path, or Datalog text."""
         if rules in RULESETS:
-            program = parse_program(ruleset(rules), source=f"<{rules}>", allow_include=False)
+            shipped = _shipped_program(rules)
+            program = Program(
+                decls=dict(shipped.decls),
+                rules=list(shipped.rules),
+                facts=list(shipped.facts),
+                inputs=dict(shipped.inputs),
+                outputs=dict(shipped.outputs),
+                types=dict(shipped.types),
+            )
         elif rules.endswith(".dl") and Path(rules).is_file():
             program = parse_program(Path(rules).read_text(encoding="utf-8"), source=rules)
         else:

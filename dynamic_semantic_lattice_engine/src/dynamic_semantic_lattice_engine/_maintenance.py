@@ -82,7 +82,9 @@ def _propagate(engine: Engine, changed: dict[str, pl.DataFrame], stats: Evaluati
             continue
         produced = engine._fixpoint(set(component), rules, stats, seed=cumulative)
         for pred, rows in produced.items():
-            cumulative[pred] = pl.concat([cumulative[pred], rows]) if pred in cumulative else rows
+            cumulative[pred] = (
+                pl.concat([cumulative[pred], rows], rechunk=False) if pred in cumulative else rows
+            )
 
 
 def recompute(engine: Engine) -> EvaluationStats:
@@ -125,7 +127,9 @@ def retract(engine: Engine, name: str, frame: pl.DataFrame) -> EvaluationStats:
                 present = present.join(over[pred].select(cols), on=cols, how="anti")
             if present.height:
                 delta[pred] = present
-                over[pred] = pl.concat([over[pred], present]) if pred in over else present
+                over[pred] = (
+                    pl.concat([over[pred], present], rechunk=False) if pred in over else present
+                )
     # 2. remove
     for pred, rows in over.items():
         target = engine.relation(pred)

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from dynamic_semantic_lattice_engine._lattice import Lattice
@@ -35,6 +37,59 @@ def _hashable(value: Any) -> Hashable:
     if isinstance(value, dict):
         return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
     return value  # type: ignore[no-any-return]
+
+
+class KeyIndex:
+    """Membership of rows, as integer keys in sorted runs (a small log-structured merge tree).
+
+    A row of ``k`` ids packs into one ``uint64`` when every id fits in
+    ``64 // k`` bits.  Looking up a delta costs a binary search per run and
+    adding one appends a run, merging runs of similar size, so the cost of a
+    semi-naive iteration follows the delta, not the relation.
+    """
+
+    def __init__(self, arity: int) -> None:
+        self.bits = 64 // max(arity, 1)
+        self.runs: list[npt.NDArray[np.uint64]] = []
+
+    @staticmethod
+    def fits(frame: pl.DataFrame, columns: list[str]) -> bool:
+        if not columns or len(columns) > 4:
+            return False
+        if frame.height == 0:
+            return True
+        bits = 64 // len(columns)
+        return all(
+            frame.get_column(c).min() >= 0 and frame.get_column(c).max() < (1 << bits)  # type: ignore[operator]
+            for c in columns
+        )
+
+    def pack(self, frame: pl.DataFrame, columns: list[str]) -> npt.NDArray[np.uint64] | None:
+        """Keys of the rows, or ``None`` if an id does not fit."""
+        key = np.zeros(frame.height, dtype=np.uint64)
+        limit = 1 << self.bits
+        for col in columns:
+            values = frame.get_column(col).to_numpy()
+            if values.size and (values.min() < 0 or values.max() >= limit):
+                return None
+            key = (key << np.uint64(self.bits)) | values.astype(np.uint64)
+        return key
+
+    def contains(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+        found = np.zeros(keys.shape[0], dtype=bool)
+        for run in self.runs:
+            where = np.searchsorted(run, keys)
+            where[where == run.shape[0]] = 0
+            found |= run[where] == keys
+        return found
+
+    def add(self, keys: npt.NDArray[np.uint64] | None) -> None:
+        if keys is None or keys.shape[0] == 0:
+            return
+        self.runs.append(np.unique(keys))
+        while len(self.runs) > 1 and self.runs[-2].shape[0] <= 2 * self.runs[-1].shape[0]:
+            last = self.runs.pop()
+            self.runs[-1] = np.union1d(self.runs[-1], last)
 
 
 class ValueTable:
@@ -86,7 +141,18 @@ class Relation:
             schema[VALUE] = value_type
         schema[ROUND] = pl.Int64()
         self.schema = schema
-        self.frame = pl.DataFrame(schema=schema)
+        self._frame = pl.DataFrame(schema=schema)
+        self._index: KeyIndex | None = None
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The rows (columns ``c0..``, ``v`` for lattice relations, and the round ``r``)."""
+        return self._frame
+
+    @frame.setter
+    def frame(self, value: pl.DataFrame) -> None:
+        self._frame = value
+        self._index = None  # rebuilt on the next merge
 
     @property
     def name(self) -> str:
@@ -112,13 +178,23 @@ class Relation:
         if rows.height == 0:
             return self.empty_frame()
         if self.lattice is None:
-            fresh = rows.select(self.columns).unique()
-            if self.frame.height:
-                fresh = fresh.join(self.frame, on=self.columns, how="anti")
+            fresh = rows.select([pl.col(c).cast(pl.Int64) for c in self.columns]).unique()
+            if self._index is None and KeyIndex.fits(self._frame, self.columns):
+                self._index = KeyIndex(len(self.columns))
+                self._index.add(self._index.pack(self._frame, self.columns))
+            keys = self._index.pack(fresh, self.columns) if self._index is not None else None
+            if self._index is not None and keys is not None:
+                unseen = ~self._index.contains(keys)
+                fresh = fresh.filter(pl.Series(unseen))
+                self._index.add(keys[unseen])
+            else:
+                self._index = None
+                if self._frame.height:
+                    fresh = fresh.join(self._frame, on=self.columns, how="anti")
             if fresh.height == 0:
                 return self.empty_frame()
             fresh = self.conform(fresh, round_)
-            self.frame = pl.concat([self.frame, fresh], how="vertical")
+            self._frame = pl.concat([self._frame, fresh], how="vertical", rechunk=False)
             return fresh
         if self.numeric:
             return self._merge_numeric(rows, round_)
