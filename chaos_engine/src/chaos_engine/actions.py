@@ -62,7 +62,7 @@ def _pids(pid: int | None, pattern: str | None, configuration: dict[str, Any] | 
     if (pid is None) == (pattern is None):
         raise ChaosFaultRefusedError("give exactly one of pid or pattern")
     pids = [int(pid)] if pid is not None else host.find_processes(str(pattern))
-    host._process._check(pids, **_targets(configuration))
+    host.check_targets(pids, **_targets(configuration))
     return pids
 
 

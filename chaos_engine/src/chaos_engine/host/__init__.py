@@ -18,7 +18,7 @@ from chaos_engine.host._network import (
     partition,
 )
 from chaos_engine.host._probe import udp_delivery
-from chaos_engine.host._process import find_processes, signal_processes
+from chaos_engine.host._process import check_targets, find_processes, signal_processes
 from chaos_engine.host._run import is_root
 from chaos_engine.host._stress import MAX_SECONDS, stress_cpu, stress_disk, stress_memory
 from chaos_engine.host._undo import UNDO, UndoRecord, UndoRegistry, undo_on_signals
@@ -31,6 +31,7 @@ __all__ = [
     "Lab",
     "UndoRecord",
     "UndoRegistry",
+    "check_targets",
     "cpu_quota",
     "create_lab",
     "find_processes",

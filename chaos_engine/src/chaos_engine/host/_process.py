@@ -18,7 +18,7 @@ from pathlib import Path
 from chaos_engine.errors import ChaosFaultError, ChaosFaultRefusedError
 from chaos_engine.host._undo import UNDO
 
-__all__ = ["find_processes", "signal_processes"]
+__all__ = ["check_targets", "find_processes", "signal_processes"]
 
 
 def _cmdline(pid: int) -> str:
@@ -60,9 +60,10 @@ def find_processes(pattern: str) -> list[int]:
     return sorted(found)
 
 
-def _check(
+def check_targets(
     pids: list[int], allowed_pids: list[int] | None, allowed_patterns: list[str] | None
 ) -> None:
+    """Refuse pid 1, this process and its ancestors; with an allow-list, anything not on it."""
     protected = _ancestors() | {1}
     for pid in pids:
         if pid in protected:
@@ -113,7 +114,7 @@ def signal_processes(
     pids = [pid] if pid is not None else find_processes(str(pattern))
     if not pids:
         raise ChaosFaultError(f"no process matches {pattern!r}")
-    _check(pids, allowed_pids, allowed_patterns)
+    check_targets(pids, allowed_pids, allowed_patterns)
     for target in pids:
         if action == "stop":
             UNDO.register(

@@ -35,7 +35,6 @@ __all__ = ["Connection"]
 _CHUNK = 1 << 16
 _PIPE_SIZE = 1 << 20
 _STREAMING = 1 << 17  # a splice this large means a bulk transfer is under way
-_F_SETPIPE_SZ = 1031
 _EOF = object()
 
 
@@ -103,7 +102,7 @@ class _Direction:
         poller.register(self.wake_fd, select.POLLIN)
         pipe_r, pipe_w = os.pipe2(os.O_CLOEXEC)
         with contextlib.suppress(OSError):
-            fcntl.fcntl(pipe_w, _F_SETPIPE_SZ, _PIPE_SIZE)
+            fcntl.fcntl(pipe_w, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
         try:
             self.refresh()
             streaming = False
