@@ -24,14 +24,14 @@ JSONISH = st.recursive(
 
 
 class TestFuzzDecoders:
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=60, deadline=None)
     @given(st.binary(max_size=300))
     def test_bundle_bytes(self, data: bytes) -> None:
         """Bundle.from_json on arbitrary bytes raises only uaa errors."""
         with contextlib.suppress(AttestationError):
             Bundle.from_json(data)
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=60, deadline=None)
     @given(
         st.dictionaries(
             st.sampled_from(
@@ -46,7 +46,7 @@ class TestFuzzDecoders:
         with contextlib.suppress(AttestationError):
             Bundle.from_dict(json.loads(json.dumps(data)))
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=60, deadline=None)
     @given(
         st.dictionaries(
             st.sampled_from(["logIndex", "entry", "treeSize", "inclusionProof", "checkpoint"]),
@@ -59,7 +59,7 @@ class TestFuzzDecoders:
         with contextlib.suppress(AttestationError):
             LogEvidence.from_dict(data)
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=60, deadline=None)
     @given(
         st.binary(max_size=300)
         | st.dictionaries(
@@ -75,7 +75,7 @@ class TestFuzzDecoders:
         with contextlib.suppress(AttestationError):
             LogEntry.from_bytes(data)
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=60, deadline=None)
     @given(
         JSONISH
         | st.fixed_dictionaries(

@@ -295,7 +295,7 @@ class TestSchemathesis:
         schema = schemathesis.openapi.from_dict(json.loads(httpx.get(f"{url}/openapi.json").text))
 
         operations = [result.ok() for result in schema.get_all_operations()]
-        assert len(operations) == 11
+        assert len(operations) == 11  # 11 operations x 5 examples
         for operation in operations:  # every operation gets its own share of examples
 
             @given(case=operation.as_strategy())
