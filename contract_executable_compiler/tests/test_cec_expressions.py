@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import pytest
@@ -204,3 +205,36 @@ class TestDiagnostics:
         assert evaluate("size([" + ", ".join(["1"] * 32) + "])") == 32
         assert evaluate("false ? 0 : " * 24 + "1") == 1
         assert evaluate("int(" * 12 + "1" + ")" * 12) == 1
+
+
+class TestEveryFunctionIsTotal:
+    def test_any_arity_and_argument_types(self) -> None:
+        """Every library function, called with 0-3 arguments of any type, yields a value or a CEL error."""
+        from contract_executable_compiler._stdlib import GLOBAL_FUNCTIONS, MEMBER_FUNCTIONS
+
+        samples = ["1", "'a'", "2.5", "[1]", "{'k': 1}", "null", "b'x'", "3u", "true"]
+        for name in sorted(GLOBAL_FUNCTIONS):
+            if name.startswith("@"):
+                continue
+            for n in range(4):
+                args = ", ".join(samples[(i * 3 + n) % len(samples)] for i in range(n))
+                with contextlib.suppress(ContractCompileError):
+                    compile_expression(f"{name}({args})").run({})
+        for name in sorted(MEMBER_FUNCTIONS):
+            for target in samples[:5]:
+                for n in range(4):
+                    args = ", ".join(samples[(i + n) % len(samples)] for i in range(n))
+                    compile_expression(f"{target}.{name}({args})").run({})
+
+
+class TestStringExtensions:
+    def test_string_library(self) -> None:
+        """cel-go's string extensions, indices in code points."""
+        assert evaluate("'ta©o©αT'.indexOf('©', 3)") == 4
+        assert evaluate("'hello world'.split(' ')") == ["hello", "world"]
+        assert evaluate("['a', 'b'].join('-')") == "a-b"
+        assert evaluate("'  x '.trim().upperAscii()") == "X"
+        assert evaluate("'tacocat'.substring(4)") == "cat"
+        assert evaluate("strings.quote('a\"b')") == '"a\\"b"'
+        with pytest.raises(ContractEvalError, match="index out of range"):
+            evaluate("'abc'.charAt(9)")

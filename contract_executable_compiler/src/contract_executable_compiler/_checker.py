@@ -194,6 +194,19 @@ def _standard() -> dict[str, list[FunctionDecl]]:
         _o((T.optional(T.list_(_A)), T.INT), opt_a),
         _o((T.optional(T.map_(_A, _B)), _A), T.optional(_B)),
     ]
+    s_, i_ = T.STRING, T.INT
+    f["charAt"] = [_o((s_, i_), s_, True)]
+    f["indexOf"] = [_o((s_, s_), i_, True), _o((s_, s_, i_), i_, True)]
+    f["lastIndexOf"] = [_o((s_, s_), i_, True), _o((s_, s_, i_), i_, True)]
+    f["lowerAscii"] = [_o((s_,), s_, True)]
+    f["upperAscii"] = [_o((s_,), s_, True)]
+    f["replace"] = [_o((s_, s_, s_), s_, True), _o((s_, s_, s_, i_), s_, True)]
+    f["split"] = [_o((s_, s_), T.list_(s_), True), _o((s_, s_, i_), T.list_(s_), True)]
+    f["substring"] = [_o((s_, i_), s_, True), _o((s_, i_, i_), s_, True)]
+    f["trim"] = [_o((s_,), s_, True)]
+    f["reverse"] = [_o((s_,), s_, True)]
+    f["join"] = [_o((T.list_(s_),), s_, True), _o((T.list_(s_), s_), s_, True)]
+    f["strings.quote"] = [_o((s_,), s_)]
     f["currency"] = [_o((T.MONEY,), T.STRING, True)]
     f["amount"] = [_o((T.MONEY,), T.STRING, True)]
     f["type"] = [_o((_A,), T.type_(_A))]

@@ -49,8 +49,8 @@ _PURE_GLOBALS: Final = frozenset(GLOBAL_FUNCTIONS)
 def _try_const(fn: Any, args: list[Any]) -> tuple[bool, Any]:
     try:
         return True, fn(*args)
-    except (CelEvalError, ArithmeticError, ValueError):
-        return False, None
+    except (CelEvalError, ArithmeticError, ValueError, TypeError):
+        return False, None  # left for run time, which reports the same error
 
 
 def fold(e: Expr) -> Expr:

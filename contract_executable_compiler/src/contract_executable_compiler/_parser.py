@@ -418,8 +418,8 @@ class ExprParser:
                 )
                 return ErrorExpr(start, end)
             return Call(name, None, args, start, end)
-        if isinstance(target, Ident) and target.name == "optional":
-            return Call(f"optional.{name}", None, args, start, end)
+        if isinstance(target, Ident) and target.name in ("optional", "strings"):
+            return Call(f"{target.name}.{name}", None, args, start, end)
         n = len(args)
         if name in ("optMap", "optFlatMap") and n == 2:
             var = self._iter_var(args[0])

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
 
-from contract_executable_compiler import _optional
+from contract_executable_compiler import _optional, _strings_ext
 from contract_executable_compiler._money import Money, money_from_text, money_of, same_currency
 from contract_executable_compiler._optional import Optional, opt_index, opt_select
 from contract_executable_compiler._timefmt import (
@@ -657,6 +657,7 @@ GLOBAL_FUNCTIONS: Final[dict[str, Fn]] = {
     "@list_opt": lambda *a: _list_opt(a),
     "@map_opt": lambda *a: _map_opt(a),
     **_optional.FUNCTIONS,
+    **_strings_ext.GLOBALS,
     "matches": _matches_global,
     "contains": contains,
     "startsWith": starts_with,
@@ -670,6 +671,7 @@ MEMBER_FUNCTIONS: Final[dict[str, Fn]] = {
     "endsWith": ends_with,
     "matches": matches,
     **_optional.MEMBERS,
+    **_strings_ext.MEMBERS,
     "currency": money_currency,
     "amount": money_amount,
     **_TIME_GETTERS,

@@ -423,12 +423,15 @@ class LoadedProgram:
                         raise CelEvalError(f"bad opcode {op}")
             except GasExhausted:
                 raise
-            except (CelEvalError, ArithmeticError, ValueError, RecursionError) as exc:
-                err = (
-                    exc
-                    if isinstance(exc, CelEvalError)
-                    else CelEvalError(str(exc) or type(exc).__name__)
-                )
+            except (CelEvalError, ArithmeticError, ValueError, RecursionError, TypeError) as exc:
+                # A TypeError can only come from calling a library function with the
+                # wrong number of arguments (unchecked expressions): CEL's no_such_overload.
+                if isinstance(exc, CelEvalError):
+                    err = exc
+                elif isinstance(exc, TypeError):
+                    err = CelEvalError(f"no such overload: {exc}")
+                else:
+                    err = CelEvalError(str(exc) or type(exc).__name__)
                 h = self._handler(pc - 1)
                 if h is None:
                     return None, err, limit - gas
