@@ -10,9 +10,11 @@ Layout of a ``.cdal`` file::
 Loading checks, in order, before anything is unpickled: the magic line, the
 format version, the payload's size and SHA-256 and, when a verify key is
 given, the Ed25519/ECDSA signature over the header (which covers the payload
-hash).  Unpickling then goes through an allow-list (this package, NumPy and a
-few builtins), so even a file whose hash matches cannot name arbitrary
-callables.  A corrupted, truncated or foreign file is refused with
+hash).  Unpickling then goes through an allow-list (this package's classes,
+the NumPy constructors of arrays, dtypes and random generators, and plain
+builtins), so even a file whose hash matches cannot name arbitrary callables
+such as ``os.system`` or ``numpy.load``.  The hash proves integrity, not
+origin: pass a verify key to trust only models you signed.  A corrupted, truncated or foreign file is refused with
 :class:`LearnerModelFormatError`; a bad signature with
 :class:`LearnerModelSignatureError`.  Writes go to a temporary file renamed
 into place, so an existing model is never left half-written.
@@ -44,9 +46,25 @@ MAGIC = b"CDAL-MODEL\n"
 FORMAT_VERSION = 1
 _MAX_HEADER = 1 << 20
 
-_ALLOWED_MODULE_PREFIXES = ("cross_domain_auto_learner.", "numpy.")
-_ALLOWED_MODULES = {"numpy", "cross_domain_auto_learner"}
-_ALLOWED_BUILTINS = {
+_ALLOWED_NAMES = {
+    # the NumPy callables an array, a dtype or a random generator pickles to
+    ("numpy", "dtype"),
+    ("numpy", "ndarray"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy.random._pickle", "__bit_generator_ctor"),
+    ("numpy.random._pickle", "__generator_ctor"),
+    ("numpy.random._pickle", "__randomstate_ctor"),
+    ("numpy.random._pcg64", "PCG64"),
+    ("numpy.random.bit_generator", "SeedSequence"),
+    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+    ("collections", "deque"),
+    ("collections", "OrderedDict"),
+} | {
     ("builtins", n)
     for n in (
         "dict",
@@ -63,18 +81,18 @@ _ALLOWED_BUILTINS = {
         "bool",
         "str",
         "bytes",
-        "object",
     )
-} | {("collections", "deque"), ("collections", "OrderedDict"), ("copyreg", "_reconstructor")}
+}
 
 
 class _AllowListUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
+        # our own classes (learners, encoders) by module; everything else by exact name
         allowed = (
-            module in _ALLOWED_MODULES
-            or module.startswith(_ALLOWED_MODULE_PREFIXES)
-            or (module, name) in _ALLOWED_BUILTINS
+            module.startswith("cross_domain_auto_learner.") or (module, name) in _ALLOWED_NAMES
         )
+        if module.startswith("numpy.dtypes") and name.endswith("DType"):
+            allowed = True
         if not allowed:
             raise LearnerModelFormatError(
                 f"model file refers to {module}.{name}, which a model never contains",
