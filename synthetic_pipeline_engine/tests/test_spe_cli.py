@@ -277,7 +277,7 @@ class TestCliFuzz:
         from hypothesis import HealthCheck, given, settings
         from hypothesis import strategies as st
 
-        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
         @given(
             text=st.text(max_size=200)
             | st.sampled_from(

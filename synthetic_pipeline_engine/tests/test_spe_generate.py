@@ -366,7 +366,7 @@ class TestFuzz:
         with contextlib.suppress(PipelineSchemaError):
             parse_generator_schema(doc)
 
-    @settings(max_examples=120, deadline=None)
+    @settings(max_examples=70, deadline=None)
     @given(
         columns=st.dictionaries(st.sampled_from(["a", "b", "c"]), _column, min_size=1, max_size=3),
         rows=st.integers(0, 30),

@@ -476,6 +476,7 @@ class TestHistoryAndLineage:
 
 
 class TestResume:
+    @pytest.mark.slow
     def test_crash_then_resume_from_last_completed_stage(self, tmp_path: Path) -> None:
         """A process killed mid-run leaves completed stages cached; the next run resumes."""
         (tmp_path / "a.csv").write_text("x\n1\n2\n")

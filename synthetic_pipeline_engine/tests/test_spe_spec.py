@@ -204,7 +204,7 @@ class TestFuzz:
         with contextlib.suppress(PipelineInputError):
             parse_pipeline(doc, base_dir=Path("/nonexistent"))
 
-    @settings(max_examples=150, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(
         stage=st.fixed_dictionaries(
             {

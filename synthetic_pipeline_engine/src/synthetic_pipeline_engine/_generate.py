@@ -249,6 +249,10 @@ def _column(
         )
         u = copula.get(col.name, rng.random(rows))
         idx = _discrete_ppf(weights, u, 0)
+        if kind in ("category", "string"):
+            labels = [str(v) for v in labels]  # a category column is text, whatever YAML typed
+        elif kind == "float":
+            labels = [float(v) for v in labels]
         return pa.array(labels).take(pa.array(idx))
     if kind == "bool":
         return pa.array(rng.random(rows) < float(col.get("p", 0.5)))

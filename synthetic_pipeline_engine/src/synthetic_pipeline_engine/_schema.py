@@ -25,7 +25,7 @@ and raises :class:`PipelineSchemaError` naming the table and column.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -168,6 +168,29 @@ def parse_time(text: object, where: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_scalar(value: object) -> bool:
+    return isinstance(value, str | int | float | bool)
+
+
+_VALUE_CHECKS: dict[str, Callable[[object], bool]] = {
+    "int": _is_int,
+    "float": _is_number,
+    "bool": _is_bool,
+}
+
+
 def _column(table: str, name: str, raw: object) -> ColumnSpec:
     if not isinstance(raw, Mapping):
         raise _err(
@@ -252,6 +275,22 @@ def _column(table: str, name: str, raw: object) -> ColumnSpec:
                 "values must be a non-empty list or a mapping of weights",
                 "write values: [a, b, c]",
             )
+    if "values" in opts:
+        labels = list(opts["values"])
+        fits = _VALUE_CHECKS.get(str(kind), _is_scalar)
+        if not all(fits(v) for v in labels):
+            raise _err(
+                table,
+                name,
+                f"values {labels[:5]!r} do not all fit type {kind}",
+                "give values of the column's type (category values may be any scalars)",
+            )
+        if (
+            isinstance(opts["values"], Mapping)
+            and len(set(map(type, labels))) > 1
+            and kind not in ("category", "string")
+        ):
+            raise _err(table, name, "values mix types", "use one type")
     if "regex" in opts:
         from synthetic_pipeline_engine._regex import RegexGenerator
 
