@@ -40,7 +40,7 @@ def parse_timestamp(text: str) -> int:
         raise CelEvalError(f"invalid timestamp {text!r}")
     year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
     try:
-        moment = _dt.datetime(year, month, day, hour, minute, min(second, 59), tzinfo=_dt.UTC)
+        moment = _dt.datetime(year, month, day, hour, minute, second, tzinfo=_dt.UTC)
     except ValueError as exc:
         raise CelEvalError(f"invalid timestamp {text!r}: {exc}") from None
     frac = m.group(7) or ""
