@@ -394,6 +394,7 @@ def _serve(ctx: Context, args: argparse.Namespace) -> int:
         rate_limit=settings.rate_limit,
         rate_burst=settings.rate_burst,
         mtls_issuing=settings.tls_client_ca is not None,
+        publish_retry_seconds=settings.publish_retry_seconds,
         client_cert_fingerprints=tuple(settings.tls_client_fingerprints),
     )
     with _open(ctx, witnesses=True) as authority:

@@ -59,3 +59,8 @@ class AttestationSettings(CoreSettings):
         default=2, ge=1, description="cosignatures a checkpoint needs when witnesses are configured"
     )
     witness_timeout: float = Field(default=5.0, gt=0, description="seconds to wait for a witness")
+    publish_retry_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="how often 'uaa serve' retries publishing entries a failed witness round left uncovered (0: never)",
+    )
