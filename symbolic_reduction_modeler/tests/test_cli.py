@@ -19,10 +19,7 @@ class TestCommonFlags:
         """--version prints the distribution's version and exits 0."""
         result = run_cli(main, ["--version"])
         assert result.code == 0
-        assert (
-            result.out.strip()
-            == f"symbolic_reduction_modeler {symbolic_reduction_modeler.__version__}"
-        )
+        assert result.out.strip() == f"srm {symbolic_reduction_modeler.__version__}"
 
     def test_help_lists_shared_flags(self) -> None:
         """--help documents the shared flags."""
@@ -72,4 +69,4 @@ class TestCommonFlags:
             check=False,
         )
         assert proc.returncode == 0
-        assert proc.stdout.startswith("symbolic_reduction_modeler ")
+        assert proc.stdout.startswith("srm ")

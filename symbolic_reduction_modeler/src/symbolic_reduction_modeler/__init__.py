@@ -1,4 +1,9 @@
-"""A computer algebra engine for algebraic reduction on a FLINT core."""
+"""A computer algebra engine for algebraic reduction, fast on a FLINT core.
+
+Start with :func:`parse` or :func:`symbols`, then :func:`expand`,
+:func:`factor`, :func:`gcd`, :func:`cancel`, :func:`groebner` /
+:func:`reduce`, :func:`diff` and :func:`lambdify`.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
@@ -7,7 +12,95 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
+from symbolic_reduction_modeler._calculus import diff, gradient, jacobian
+from symbolic_reduction_modeler._codegen import Lambdified, evaluate, lambdify, to_python_source
+from symbolic_reduction_modeler._expr import (
+    Add,
+    Eq,
+    Expr,
+    Func,
+    Mul,
+    Number,
+    Pow,
+    Symbol,
+    abs_,
+    cos,
+    exp,
+    log,
+    sin,
+    sqrt,
+    symbols,
+    sympify,
+    tan,
+)
+from symbolic_reduction_modeler._groebner import GroebnerBasis, groebner, reduce
+from symbolic_reduction_modeler._parse import parse
+from symbolic_reduction_modeler._poly import (
+    ORDERS,
+    Order,
+    PolyRing,
+    cancel,
+    expand,
+    factor,
+    gcd,
+    poly_div,
+    resultant,
+)
+from symbolic_reduction_modeler._printing import latex, to_str
+from symbolic_reduction_modeler._simplify import simplify
 from symbolic_reduction_modeler.config import SymbolicSettings
-from symbolic_reduction_modeler.errors import SymbolicError, SymbolicInputError
+from symbolic_reduction_modeler.errors import (
+    SymbolicError,
+    SymbolicInputError,
+    SymbolicMathError,
+    SymbolicSyntaxError,
+)
 
-__all__ = ["SymbolicError", "SymbolicInputError", "SymbolicSettings", "__version__"]
+__all__ = [
+    "ORDERS",
+    "Add",
+    "Eq",
+    "Expr",
+    "Func",
+    "GroebnerBasis",
+    "Lambdified",
+    "Mul",
+    "Number",
+    "Order",
+    "PolyRing",
+    "Pow",
+    "Symbol",
+    "SymbolicError",
+    "SymbolicInputError",
+    "SymbolicMathError",
+    "SymbolicSettings",
+    "SymbolicSyntaxError",
+    "__version__",
+    "abs_",
+    "cancel",
+    "cos",
+    "diff",
+    "evaluate",
+    "exp",
+    "expand",
+    "factor",
+    "gcd",
+    "gradient",
+    "groebner",
+    "jacobian",
+    "lambdify",
+    "latex",
+    "log",
+    "parse",
+    "poly_div",
+    "reduce",
+    "resultant",
+    "simplify",
+    "sin",
+    "sqrt",
+    "symbols",
+    "sympify",
+    "tan",
+    "to_python_source",
+    "to_str",
+]

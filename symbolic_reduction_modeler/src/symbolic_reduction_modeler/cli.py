@@ -1,22 +1,126 @@
-"""The ``symbolic_reduction_modeler`` command line: thin, it parses, calls the library and renders."""
+"""The ``srm`` command line: thin, it parses, calls the library and renders."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from typing import NoReturn
 
-from shared_core.cli import CliApp
+from shared_core.cli import CliApp, Context
+from shared_core.errors import ExitCode
 from symbolic_reduction_modeler import __version__
+from symbolic_reduction_modeler._calculus import diff
+from symbolic_reduction_modeler._expr import Expr, Symbol
+from symbolic_reduction_modeler._groebner import groebner
+from symbolic_reduction_modeler._parse import parse
+from symbolic_reduction_modeler._poly import ORDERS, expand, factor, gcd
+from symbolic_reduction_modeler._printing import latex
+from symbolic_reduction_modeler._simplify import simplify
 from symbolic_reduction_modeler.config import SymbolicSettings
+from symbolic_reduction_modeler.errors import SymbolicInputError
 
 __all__ = ["app", "main", "run"]
 
 app = CliApp(
-    prog="symbolic_reduction_modeler",
+    prog="srm",
     version=__version__,
     settings_cls=SymbolicSettings,
     description="A computer algebra engine for algebraic reduction on a FLINT core.",
 )
+
+
+def _with_latex(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--latex", action="store_true", help="print LaTeX instead of plain text")
+
+
+def _one_expr(p: argparse.ArgumentParser) -> None:
+    p.add_argument("expr", help="infix math, e.g. '(x+1)^2*y'")
+    _with_latex(p)
+
+
+def _show(ctx: Context, args: argparse.Namespace, result: Expr, **extra: object) -> int:
+    text = latex(result) if args.latex else str(result)
+    ctx.emit({"result": str(result), "latex": latex(result), **extra}, human=text)
+    return ExitCode.OK
+
+
+@app.command("expand", help="multiply out products and powers", setup=_one_expr)
+def _expand(ctx: Context, args: argparse.Namespace) -> int:
+    return _show(ctx, args, expand(parse(args.expr)))
+
+
+@app.command("factor", help="factor over the rationals", setup=_one_expr)
+def _factor(ctx: Context, args: argparse.Namespace) -> int:
+    return _show(ctx, args, factor(parse(args.expr)))
+
+
+@app.command(
+    "simplify",
+    help="the smallest of the expanded, factored and cancelled forms",
+    setup=_one_expr,
+)
+def _simplify(ctx: Context, args: argparse.Namespace) -> int:
+    return _show(ctx, args, simplify(parse(args.expr)))
+
+
+def _gcd_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("a")
+    p.add_argument("b")
+    _with_latex(p)
+
+
+@app.command("gcd", help="greatest common divisor of two polynomials", setup=_gcd_setup)
+def _gcd(ctx: Context, args: argparse.Namespace) -> int:
+    return _show(ctx, args, gcd(parse(args.a), parse(args.b)))
+
+
+def _diff_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("expr")
+    p.add_argument("var")
+    p.add_argument("--order", type=int, default=1)
+    _with_latex(p)
+
+
+@app.command("diff", help="derivative of EXPR with respect to VAR", setup=_diff_setup)
+def _diff(ctx: Context, args: argparse.Namespace) -> int:
+    var = parse(args.var)
+    if not isinstance(var, Symbol):
+        raise SymbolicInputError(f"{args.var!r} is not a symbol", hint="give a variable name")
+    return _show(ctx, args, diff(parse(args.expr), var, args.order))
+
+
+def _groebner_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("polys", nargs="+", metavar="POLY")
+    p.add_argument("--order", choices=sorted(ORDERS), default="grevlex")
+    p.add_argument(
+        "--gens", help="comma-separated generators, largest first (default: sorted names)"
+    )
+    _with_latex(p)
+
+
+@app.command("groebner", help="the reduced Gröbner basis of the ideal", setup=_groebner_setup)
+def _groebner(ctx: Context, args: argparse.Namespace) -> int:
+    polys = [parse(p) for p in args.polys]
+    gens = None
+    if args.gens:
+        gens = []
+        for name in args.gens.split(","):
+            sym = parse(name.strip())
+            if not isinstance(sym, Symbol):
+                raise SymbolicInputError(f"generator {name!r} is not a symbol")
+            gens.append(sym)
+    basis = groebner(polys, gens, args.order)
+    exprs = basis.exprs
+    human = "\n".join(latex(e) if args.latex else str(e) for e in exprs)
+    ctx.emit(
+        {
+            "order": args.order,
+            "gens": [str(g) for g in basis.ring.gens],
+            "basis": [str(e) for e in exprs],
+        },
+        human=human,
+    )
+    return ExitCode.OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from shared_core.errors import SystemSpecificError, ValidationError
 
-__all__ = ["SymbolicError", "SymbolicInputError"]
+__all__ = ["SymbolicError", "SymbolicInputError", "SymbolicMathError", "SymbolicSyntaxError"]
 
 
 class SymbolicError(SystemSpecificError):
@@ -22,3 +22,11 @@ class SymbolicInputError(SymbolicError, ValidationError):
 
     exit_code = ValidationError.exit_code
     kind = ValidationError.kind
+
+
+class SymbolicSyntaxError(SymbolicInputError):
+    """Infix text could not be parsed; ``column`` says where (exit code 2)."""
+
+
+class SymbolicMathError(SymbolicError):
+    """The mathematics is undefined: division by zero, log of a non-positive number (exit code 1)."""

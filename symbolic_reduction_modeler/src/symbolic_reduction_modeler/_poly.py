@@ -1,0 +1,254 @@
+"""Polynomials on FLINT: the one module that talks to python-flint.
+
+python-flint is 0.x and some of its errors abort the process, so everything
+is validated here before it reaches FLINT (generator names, exponents,
+degree bounds).  Expressions convert to ``fmpq_mpoly`` over *generators*:
+the symbols, plus any non-polynomial sub-expression (``sin(x)``,
+``sqrt(y)``, ``exp(z)``) treated as an opaque variable, so ``expand`` works
+on any expression and sends its polynomial-shaped parts to FLINT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any, Literal
+
+import flint
+
+from symbolic_reduction_modeler._expr import Add, Expr, Func, Mul, Number, Pow, Symbol
+from symbolic_reduction_modeler.errors import SymbolicInputError, SymbolicMathError
+
+__all__ = [
+    "ORDERS",
+    "Order",
+    "PolyRing",
+    "cancel",
+    "expand",
+    "factor",
+    "gcd",
+    "poly_div",
+    "resultant",
+]
+
+Order = Literal["lex", "grlex", "grevlex"]
+ORDERS: dict[str, str] = {"lex": "lex", "grlex": "deglex", "grevlex": "degrevlex"}
+MAX_EXPONENT = 10_000
+MAX_TERMS_ESTIMATE = 20_000_000
+
+
+class PolyRing:
+    """``Q[gens]`` with a monomial order, and conversions to and from expressions."""
+
+    def __init__(self, gens: Sequence[Expr], order: str = "grevlex") -> None:
+        if order not in ORDERS:
+            raise SymbolicInputError(
+                f"unknown monomial order {order!r}", hint="use lex, grlex or grevlex"
+            )
+        if not gens:
+            gens = (Symbol.of("_const"),)
+        if len(set(gens)) != len(gens):
+            raise SymbolicInputError("generators must be distinct")
+        self.gens = tuple(gens)
+        self.order = order
+        names = tuple(f"g{i}" for i in range(len(self.gens)))
+        self.ctx = flint.fmpq_mpoly_ctx.get(names, ORDERS[order])
+        self._index = {g: i for i, g in enumerate(self.gens)}
+        self._flint_gens = self.ctx.gens()
+
+    @classmethod
+    def for_exprs(cls, exprs: Sequence[Expr], order: str = "grevlex") -> PolyRing:
+        found: dict[Expr, None] = {}
+        for expr in exprs:
+            for gen in _generators(expr):
+                found[gen] = None
+        return cls(sorted(found, key=lambda e: e._key), order)
+
+    def to_poly(self, expr: Expr) -> Any:
+        """``expr`` as an ``fmpq_mpoly``; raises if it is not polynomial in the generators."""
+        if expr in self._index:
+            return self._flint_gens[self._index[expr]]
+        if isinstance(expr, Number):
+            return self.ctx.from_dict({(0,) * len(self.gens): _fmpq(expr.value)})
+        if isinstance(expr, Add):
+            total = self.ctx.from_dict({})
+            for term in expr.args:
+                total += self.to_poly(term)
+            return total
+        if isinstance(expr, Mul):
+            product = self.ctx.from_dict({(0,) * len(self.gens): 1})
+            for factor in expr.args:
+                product *= self.to_poly(factor)
+            return product
+        if isinstance(expr, Pow) and isinstance(expr.args[1], Number):
+            e = expr.args[1].value
+            if e.denominator == 1 and 0 <= e <= MAX_EXPONENT:
+                base = self.to_poly(expr.args[0])
+                _check_size(base, int(e))
+                return base ** int(e)
+        raise SymbolicInputError(
+            f"{expr} is not a polynomial in {', '.join(map(str, self.gens))}",
+            hint="rational functions go through cancel(); check the generators",
+        )
+
+    def from_poly(self, poly: Any) -> Expr:
+        terms = []
+        for monom, coeff in poly.to_dict().items():
+            factors: list[Expr] = [Number.of(Fraction(int(coeff.p), int(coeff.q)))]
+            for gen, exponent in zip(self.gens, monom, strict=True):
+                if exponent:
+                    factors.append(Pow.of(gen, Number.of(int(exponent))))
+            terms.append(Mul.of(*factors))
+        return Add.of(*terms)
+
+    def leading_monomial(self, poly: Any) -> tuple[int, ...]:
+        monoms = poly.monoms()
+        return tuple(int(e) for e in monoms[0]) if monoms else ()
+
+
+def _fmpq(value: Fraction) -> Any:
+    return flint.fmpq(value.numerator, value.denominator)
+
+
+def _check_size(base: Any, exponent: int) -> None:
+    """Refuse powers whose expansion cannot fit: FLINT would abort, not raise."""
+    terms = len(base.monoms())
+    if terms <= 1 or exponent <= 1:
+        return
+    # A t-term polynomial to the power e has at most C(e + t - 1, t - 1) monomials.
+    estimate = 1.0
+    for k in range(1, terms):
+        estimate *= (exponent + k) / k
+        if estimate > MAX_TERMS_ESTIMATE:
+            raise SymbolicMathError(
+                f"expanding a {terms}-term polynomial to the power {exponent} is too large "
+                f"(up to {estimate:.3g} terms)",
+                hint="keep it factored",
+            )
+
+
+def _generators(expr: Expr) -> list[Expr]:
+    """Symbols and opaque non-polynomial atoms of ``expr``, in first-seen order."""
+    found: dict[Expr, None] = {}
+
+    def go(node: Expr) -> None:
+        if isinstance(node, Symbol):
+            found[node] = None
+        elif isinstance(node, Number):
+            return
+        elif isinstance(node, Add | Mul):
+            for child in node.args:
+                go(child)
+        elif isinstance(node, Pow):
+            e = node.args[1]
+            if isinstance(e, Number) and e.value.denominator == 1 and 0 <= e.value <= MAX_EXPONENT:
+                go(node.args[0])
+            else:  # x^-1, sqrt(x), x^y: an opaque generator
+                found[node] = None
+        else:
+            found[node] = None
+
+    go(expr)
+    return list(found)
+
+
+def expand(expr: Expr) -> Expr:
+    """Multiply out: products and integer powers of sums, via FLINT.
+
+    Negative powers of sums are kept as opaque generators (``1/(x+1)``
+    stays), so the result is the expanded numerator over the same denominators.
+    """
+    inner = _opaque_inner(expr)
+    ring = PolyRing.for_exprs([inner])
+    return ring.from_poly(ring.to_poly(inner))
+
+
+def _opaque_inner(expr: Expr) -> Expr:
+    """Expand the insides of function arguments first (``sin((x+1)^2)`` -> ``sin(x^2+2x+1)``)."""
+
+    def go(node: Expr) -> Expr:
+        if isinstance(node, Func):
+            return Func.of(node.name, expand(node.args[1]))
+        kids = node.children()
+        return node.rebuild(tuple(go(k) for k in kids)) if kids else node
+
+    return go(expr)
+
+
+def _one_ring(*exprs: Expr) -> tuple[PolyRing, list[Any]]:
+    ring = PolyRing.for_exprs(exprs)
+    return ring, [ring.to_poly(e) for e in exprs]
+
+
+def gcd(a: Expr, b: Expr) -> Expr:
+    """Monic GCD over the rationals (FLINT's multivariate GCD)."""
+    ring, (p, q) = _one_ring(a, b)
+    return ring.from_poly(p.gcd(q))
+
+
+def factor(expr: Expr) -> Expr:
+    """Factor over the rationals: ``content * prod(f_i ** e_i)``."""
+    ring, (p,) = _one_ring(expr)
+    if p.is_zero():
+        return Number.of(0)
+    content, factors = p.factor()
+    parts: list[Expr] = [Number.of(Fraction(int(content.p), int(content.q)))]
+    for f, e in factors:
+        parts.append(Pow.of(ring.from_poly(f), Number.of(int(e))))
+    return Mul.of(*parts)
+
+
+def poly_div(a: Expr, b: Expr) -> tuple[Expr, Expr]:
+    """Quotient and remainder of ``a`` by ``b`` (multivariate division, grevlex)."""
+    ring, (p, q) = _one_ring(a, b)
+    if q.is_zero():
+        raise SymbolicMathError("division by the zero polynomial")
+    quotient, remainder = divmod(p, q)
+    return ring.from_poly(quotient), ring.from_poly(remainder)
+
+
+def resultant(a: Expr, b: Expr, var: Symbol) -> Expr:
+    """The resultant of ``a`` and ``b`` with respect to ``var``."""
+    ring = PolyRing.for_exprs([a, b, var])
+    p, q = ring.to_poly(a), ring.to_poly(b)
+    return ring.from_poly(p.resultant(q, f"g{ring.gens.index(var)}"))
+
+
+def cancel(expr: Expr) -> Expr:
+    """``p/q`` in lowest terms: numerator and denominator with their GCD divided out."""
+    numer, denom = _as_fraction(expr)
+    ring, (p, q) = _one_ring(numer, denom)
+    if q.is_zero():
+        raise SymbolicMathError("division by zero", hint="the denominator cancels to 0")
+    g = p.gcd(q)
+    p, q = p / g, q / g
+    lead = q.leading_coefficient()
+    p, q = p / lead, q / lead
+    top, bottom = ring.from_poly(p), ring.from_poly(q)
+    return top if bottom == Number.of(1) else top * Pow.of(bottom, Number.of(-1))
+
+
+def _as_fraction(expr: Expr) -> tuple[Expr, Expr]:
+    """``(numerator, denominator)`` of a rational expression, combining over a common denominator."""
+    if isinstance(expr, Pow) and isinstance(expr.args[1], Number) and expr.args[1].value < 0:
+        e = expr.args[1].value
+        if e.denominator == 1:
+            n, d = _as_fraction(expr.args[0])
+            return Pow.of(d, Number.of(-e)), Pow.of(n, Number.of(-e))
+    if isinstance(expr, Mul):
+        numer: Expr = Number.of(1)
+        denom: Expr = Number.of(1)
+        for factor_ in expr.args:
+            n, d = _as_fraction(factor_)
+            numer, denom = numer * n, denom * d
+        return numer, denom
+    if isinstance(expr, Add):
+        numer = Number.of(0)
+        denom = Number.of(1)
+        for term in expr.args:
+            n, d = _as_fraction(term)
+            numer, denom = numer * d + n * denom, denom * d
+        return numer, denom
+    if isinstance(expr, Number):
+        return Number.of(expr.value.numerator), Number.of(expr.value.denominator)
+    return expr, Number.of(1)
