@@ -98,6 +98,16 @@ class TestRun:
         assert "result: 285" in result.out
         assert "critical path:" in result.out
 
+    def test_progress_only_on_a_terminal(self, job: Path, tmp_path: Path) -> None:
+        """On a tty the run draws a progress bar on stderr; piped, stderr stays empty."""
+        argv = ["--cache-dir", str(tmp_path), "run", f"{job}:build", "--executor", "threads"]
+        on_tty = run_cli(main, argv, tty=True)
+        piped = run_cli(main, argv)
+        assert on_tty.code == 0, on_tty.err
+        assert "running" in on_tty.err
+        assert piped.err == ""
+        assert "result: 285" in piped.out
+
     def test_failing_task_exit_1(self, job: Path, tmp_path: Path) -> None:
         """A task's exception is one line naming the target and the error, exit code 1."""
         result = run_cli(

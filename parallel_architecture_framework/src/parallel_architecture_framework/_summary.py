@@ -128,7 +128,9 @@ def summarize(nodes: list[Node], executor: str, started: float) -> RunSummary:
     path: list[str] = []
     total = 0.0
     if best:
-        end = max(best, key=lambda k: best[k][0])
+        end = max(
+            reversed(best), key=lambda k: best[k][0]
+        )  # ties: the latest task, the longer chain
         total = best[end][0]
         cursor: str | None = end
         while cursor is not None:
