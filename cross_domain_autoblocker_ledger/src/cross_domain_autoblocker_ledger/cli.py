@@ -183,8 +183,15 @@ def _follow(
             event = parser.feed(line, lineno)
             if event is not None:
                 with lock:
+                    before = len(report.decisions)
                     blocker.feed(event, report)
                     blocker.commit(report)
+                    for decision in report.decisions[before:]:
+                        # One line per decision as it happens (fail2ban's "Ban ADDR").
+                        ctx.echo(
+                            f"decision {decision.id}: {decision.type} {decision.scope}:{decision.value} ({decision.scenario})"
+                        )
+                        ctx.stdout.flush()
 
     try:
         for path in args.files:
