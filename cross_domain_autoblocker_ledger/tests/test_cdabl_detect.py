@@ -206,7 +206,7 @@ class TestScenarioFiles:
         assert needle in info.value.message
         assert info.value.exit_code == 2
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(st.text(max_size=200))
     def test_arbitrary_yaml_is_a_scenario_or_our_error(self, text: str) -> None:
         """Any text either parses or raises LedgerScenarioError."""
@@ -286,7 +286,7 @@ class TestJails:
         ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.text(max_size=300))
 def test_arbitrary_jail_text_is_jails_or_our_error(text: str) -> None:
     """Any jail text either loads or raises LedgerScenarioError."""

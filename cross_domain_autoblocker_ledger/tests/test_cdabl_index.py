@@ -180,7 +180,7 @@ class TestBlockIndex:
                 best = max(covering, key=lambda n: n.prefixlen)
                 assert [d.id for d in got] == [networks[str(best)]]
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(st.text(max_size=60))
     def test_arbitrary_text_lookup(self, text: str) -> None:
         """Any text is an answer (for a valid address) or LedgerInputError."""

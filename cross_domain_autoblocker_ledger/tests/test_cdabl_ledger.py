@@ -249,7 +249,7 @@ class TestAutoblocker:
 
 
 class TestDecoders:
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=150, deadline=None)
     @given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
     def test_entry_parse_arbitrary_bytes(self, data: bytes) -> None:
         """Any stored leaf is an entry or a LedgerIntegrityError, never another exception."""
@@ -259,7 +259,7 @@ class TestDecoders:
             return
         assert entry.op in ("add", "delete")
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(
         st.dictionaries(
             st.sampled_from(["v", "seq", "op", "time", "decision", "id", "reason"]),

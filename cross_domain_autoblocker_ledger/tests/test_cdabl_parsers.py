@@ -138,7 +138,7 @@ class TestAuthLog:
         assert (parser.stats.lines, parser.stats.skipped, parser.stats.malformed) == (2, 1, 1)
         assert parser.stats.samples[0].line == 3
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=150, deadline=None)
     @given(st.text(max_size=300))
     def test_arbitrary_text_never_raises(self, text: str) -> None:
         """Any text is an event, a skip or a counted malformed line, never an exception."""
@@ -191,7 +191,7 @@ class TestAccessLog:
         assert parser.stats.malformed == 1
         assert parser.stats.samples[0].line == 9
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=150, deadline=None)
     @given(st.text(max_size=300))
     def test_arbitrary_text_never_raises(self, text: str) -> None:
         """Any text: an event, a skip or a counted malformed line."""
@@ -291,7 +291,7 @@ class TestJsonLines:
             "no readable time at 'timestamp'",
         ]
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=150, deadline=None)
     @given(
         st.text(max_size=200)
         | st.recursive(
@@ -373,7 +373,7 @@ _TOKEN = st.text(alphabet="abcXYZ019:.-_ ", min_size=0, max_size=12)
 
 
 class TestSshdFastPath:
-    @settings(max_examples=400, deadline=None)
+    @settings(max_examples=200, deadline=None)
     @given(
         st.sampled_from(["password", "publickey", "keyboard-interactive/pam", "none", "hostbased"]),
         st.sampled_from(["", "invalid user "]),
