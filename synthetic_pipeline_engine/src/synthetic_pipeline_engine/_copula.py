@@ -290,7 +290,7 @@ class GaussianCopula:
         if rows < 0:
             raise PipelineInputError("rows must be non-negative", hint="pass -n 1000")
         rng = np.random.default_rng(seed)
-        table = self._draw(rows, rng, id_offset=0)
+        table = self._draw(rows, rng)
         if allow_copies or rows == 0 or not self.fingerprints:
             return table
         known = set(self.fingerprints)
@@ -298,7 +298,7 @@ class GaussianCopula:
             copies = self._copies(table, known)
             if not copies.any():
                 return table
-            fresh = self._draw(int(copies.sum()), rng, id_offset=0)
+            fresh = self._draw(int(copies.sum()), rng)
             table = _replace_rows(table, np.flatnonzero(copies), fresh)
         raise PipelineModelError(
             "could not avoid copying real rows after 50 redraws",
@@ -330,7 +330,7 @@ class GaussianCopula:
             mask[candidates] = np.array([p in known for p in prints], dtype=bool)
         return mask
 
-    def _draw(self, rows: int, rng: np.random.Generator, id_offset: int) -> pa.Table:
+    def _draw(self, rows: int, rng: np.random.Generator) -> pa.Table:
         d = len(self.variables)
         if d:
             chol = np.linalg.cholesky(self.correlation + np.eye(d) * 1e-10)
@@ -561,17 +561,13 @@ def _row_fingerprints(table: pa.Table, columns: list[str]) -> list[str]:
 
 
 def _replace_rows(table: pa.Table, positions: np.ndarray, fresh: pa.Table) -> pa.Table:
+    """``table`` with the rows at ``positions`` replaced by ``fresh``'s rows, in order."""
     import polars as pl
 
     frame = pl.DataFrame(table)
     new = pl.DataFrame(fresh)
-    keep_ids = list(frame.columns)
     index = pl.Series(positions.astype(np.int64))
-    columns = {}
-    for name in keep_ids:
-        columns[name] = (
-            frame.get_column(name).scatter(index, new.get_column(name))
-            if not name.startswith("\0")
-            else frame.get_column(name)
-        )
+    columns = {
+        name: frame.get_column(name).scatter(index, new.get_column(name)) for name in frame.columns
+    }
     return pl.DataFrame(columns).to_arrow().cast(table.schema)

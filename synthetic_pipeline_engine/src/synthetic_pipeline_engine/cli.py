@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -541,7 +540,3 @@ def _quality(ctx: Context, args: argparse.Namespace) -> int:
     )
     ctx.emit({"quality": quality, "privacy": privacy}, human=human)
     return 0
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, default=str)
