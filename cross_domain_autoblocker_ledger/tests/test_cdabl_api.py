@@ -148,6 +148,12 @@ class TestOperatorApi:
         assert "not an IP address" in response.json()["message"]
         assert client.delete("/v1/decisions/42", headers=admin()).status_code == 404
         assert ledger.size == 0
+        client.post("/v1/decisions", json={"value": "192.0.2.1"}, headers=admin())
+        assert client.delete("/v1/decisions/1", headers=admin()).status_code == 200
+        again = client.delete("/v1/decisions/1", headers=admin())
+        assert again.status_code == 409
+        assert "already deleted" in again.json()["message"]
+        assert ledger.size == 2
 
     def test_events_lead_to_decisions(self, node: tuple[httpx.Client, Ledger, Clock]) -> None:
         """Submitted events run through the scenarios and the ledger."""

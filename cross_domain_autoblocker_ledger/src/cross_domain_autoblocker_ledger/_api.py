@@ -45,7 +45,11 @@ from cross_domain_autoblocker_ledger._event import Event
 from cross_domain_autoblocker_ledger._ledger import Ledger
 from cross_domain_autoblocker_ledger._pipeline import Autoblocker, IngestReport
 from cross_domain_autoblocker_ledger._writer import LedgerWriter, LocalWriter
-from cross_domain_autoblocker_ledger.errors import LedgerError, LedgerInputError, LedgerStoreError
+from cross_domain_autoblocker_ledger.errors import (
+    LedgerDecisionError,
+    LedgerInputError,
+    LedgerStoreError,
+)
 from shared_core.errors import CoreError
 from shared_core.telemetry import Metrics
 
@@ -109,18 +113,15 @@ class DecisionIn(BaseModel):
     scenario: str = Field(default="manual", max_length=256)
 
 
-def _error(exc: CoreError) -> JSONResponse:
-    status = (
-        400
-        if exc.exit_code == 2
-        else (
-            404
-            if "no decision" in exc.message
-            else 500
-            if not isinstance(exc, LedgerError)
-            else 409
-        )
-    )
+def _error(exc: CoreError, status: int | None = None) -> JSONResponse:
+    """One error body for every endpoint: 400 for bad input, 409 for a refused decision change, else 500."""
+    if status is None:
+        if exc.exit_code == 2:
+            status = 400
+        elif isinstance(exc, LedgerDecisionError):
+            status = 409
+        else:
+            status = 500
     return JSONResponse({"message": exc.message, "errors": exc.to_dict()}, status_code=status)
 
 
@@ -329,6 +330,8 @@ def create_app(
     ) -> Response:
         if not admin(authorization):
             return forbidden
+        if decision_id not in ledger.decisions:
+            return JSONResponse({"message": f"no decision has id {decision_id}"}, status_code=404)
         try:
             with lock:
                 gone = write.delete([decision_id], reason)
