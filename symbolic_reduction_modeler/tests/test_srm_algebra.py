@@ -50,6 +50,16 @@ class TestPolynomials:
         assert factor(parse("x^2 - y^2")) == (x - y) * (x + y)
         assert factor(parse("2*x^2 + 4*x + 2")) == 2 * (x + 1) ** 2
 
+    @given(polys(), polys())
+    @settings(max_examples=80)
+    def test_fast_conversion_is_canonical(self, p: Expr, q: Expr) -> None:
+        """The direct polynomial-to-expression path builds the same nodes as Add.of/Mul.of."""
+        from symbolic_reduction_modeler._poly import PolyRing
+
+        ring = PolyRing.for_exprs([p * q])
+        poly = ring.to_poly(p * q)
+        assert ring.from_poly(poly) is ring._from_poly_slow(poly)
+
     def test_expand_through_functions(self) -> None:
         """Function arguments are expanded; function calls are opaque generators."""
         assert expand(sin((x + 1) ** 2) * (x + 1)) == sin(x**2 + 2 * x + 1) * x + sin(
@@ -161,3 +171,12 @@ class TestCli:
         assert result.code == 2
         assert result.err.count("\n") == 1
         assert "column 4" in result.err
+
+
+def test_example_runs() -> None:
+    """The shipped example reduces x^3 - y/2 to 0: it is in the ideal."""
+    import runpy
+    from pathlib import Path
+
+    example = Path(__file__).parent.parent / "examples" / "ideal_membership.py"
+    assert runpy.run_path(str(example))["main"]() == "0"

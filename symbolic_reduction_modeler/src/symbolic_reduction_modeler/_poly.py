@@ -92,6 +92,52 @@ class PolyRing:
         )
 
     def from_poly(self, poly: Any) -> Expr:
+        """The canonical expression of ``poly``, built directly in canonical form.
+
+        Terms of a polynomial are already collected, so the nodes are
+        interned straight away in the order ``Add.of``/``Mul.of`` would
+        produce (checked by the tests) instead of re-canonicalising each one.
+        """
+        if any(not isinstance(g, Symbol | Func) for g in self.gens):
+            return self._from_poly_slow(poly)
+        one = Number.of(1)
+        powers: dict[tuple[int, int], Expr] = {}
+        constant = Fraction(0)
+        terms: list[Expr] = []
+        for monom, coeff in poly.to_dict().items():
+            value = Fraction(int(coeff.p), int(coeff.q))
+            factors: list[Expr] = []
+            for index, exponent in enumerate(monom):
+                if exponent:
+                    key = (index, int(exponent))
+                    node = powers.get(key)
+                    if node is None:
+                        gen = self.gens[index]
+                        node = (
+                            gen if exponent == 1 else Pow._intern((gen, Number.of(int(exponent))))
+                        )
+                        powers[key] = node
+                    factors.append(node)
+            if not factors:
+                constant = value
+                continue
+            factors.sort(key=_node_key)
+            if value != 1:
+                terms.append(Mul._intern((Number.of(value), *factors)))
+            elif len(factors) == 1:
+                terms.append(factors[0])
+            else:
+                terms.append(Mul._intern(tuple(factors)))
+        terms.sort(key=_node_key)
+        if constant != 0:
+            terms.insert(0, Number.of(constant))
+        if not terms:
+            return Number.of(0)
+        if len(terms) == 1:
+            return terms[0] if terms[0] is not one or constant else one
+        return Add._intern(tuple(terms))
+
+    def _from_poly_slow(self, poly: Any) -> Expr:
         terms = []
         for monom, coeff in poly.to_dict().items():
             factors: list[Expr] = [Number.of(Fraction(int(coeff.p), int(coeff.q)))]
@@ -104,6 +150,10 @@ class PolyRing:
     def leading_monomial(self, poly: Any) -> tuple[int, ...]:
         monoms = poly.monoms()
         return tuple(int(e) for e in monoms[0]) if monoms else ()
+
+
+def _node_key(node: Expr) -> tuple[Any, ...]:
+    return node._key
 
 
 def _fmpq(value: Fraction) -> Any:
