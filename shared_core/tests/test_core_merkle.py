@@ -203,6 +203,18 @@ class TestTree:
         with pytest.raises(CryptoError):
             verify_consistency(size1, size2, parts[1:-1], parts[0], parts[-1])
 
+    def test_subtree_hash_is_a_node_of_the_tree(self) -> None:
+        """subtree_hash gives interior nodes; misaligned ranges are refused."""
+        leaves = [str(i).encode() for i in range(13)]
+        tree = MerkleTree(leaves)
+        assert tree.subtree_hash(8, 12) == _reference_root(leaves[8:12])
+        assert tree.subtree_hash(8, 13) == _reference_root(leaves[8:13])
+        assert tree.subtree_hash(0, 13) == tree.root()
+        with pytest.raises(ValidationError):
+            tree.subtree_hash(3, 5)
+        with pytest.raises(ValidationError):
+            tree.subtree_hash(8, 14)
+
     def test_rebuild_from_leaf_hashes_gives_the_same_tree(self) -> None:
         """A tree rebuilt from stored leaf hashes has the same roots and proofs."""
         tree = MerkleTree(str(i).encode() for i in range(37))

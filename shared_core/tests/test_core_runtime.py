@@ -20,6 +20,7 @@ from shared_core.concurrency import (
     RetryPolicy,
     bounded_map,
     retry,
+    retry_sync,
     run_with_timeout,
 )
 from shared_core.config import CoreSettings, settings_config
@@ -224,6 +225,25 @@ class TestConcurrency:
         with pytest.raises(ConcurrencyError) as info:
             anyio.run(lambda: retry(flaky, policy=policy))
         assert isinstance(info.value.__cause__, OSError)
+
+    def test_retry_sync_with_recorded_pauses(self) -> None:
+        """The synchronous retry sleeps the policy's delays and reports exhaustion."""
+        pauses: list[float] = []
+        calls = {"n": 0}
+
+        def flaky() -> int:
+            calls["n"] += 1
+            if calls["n"] < 3:
+                raise OSError("transient")
+            return 7
+
+        policy = RetryPolicy(attempts=3, base_delay=0.5, jitter=False)
+        assert retry_sync(flaky, policy=policy, sleep=pauses.append) == 7
+        assert pauses == [0.5, 1.0]
+        with pytest.raises(ConcurrencyError):
+            retry_sync(
+                lambda: 1 / 0, policy=RetryPolicy(attempts=2, base_delay=0), sleep=pauses.append
+            )
 
     def test_backoff_is_exponential_capped_and_jittered(self) -> None:
         """Delays grow by the multiplier up to the cap; jitter stays within it."""

@@ -33,6 +33,7 @@ __all__ = [
     "bounded_map",
     "cancel_on_signals",
     "retry",
+    "retry_sync",
     "run_with_timeout",
 ]
 
@@ -120,6 +121,33 @@ async def retry(
             if on_retry is not None:
                 on_retry(attempt, exc, pause)
             await anyio.sleep(pause)
+    raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+
+def retry_sync(
+    func: Callable[..., T],
+    *args: Any,
+    policy: RetryPolicy | None = None,
+    on_retry: Callable[[int, BaseException, float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """:func:`retry` for plain synchronous callables (worker threads, CLIs)."""
+    rule = policy or RetryPolicy()
+    for attempt in range(1, rule.attempts + 1):
+        try:
+            return func(*args)
+        except rule.retry_on as exc:
+            if attempt == rule.attempts:
+                raise ConcurrencyError(
+                    f"{getattr(func, '__qualname__', 'operation')} failed after "
+                    f"{rule.attempts} attempt(s): {exc}",
+                    attempts=rule.attempts,
+                    hint="see the cause below; raise attempts if the failure is transient",
+                ) from exc
+            pause = rule.delay(attempt)
+            if on_retry is not None:
+                on_retry(attempt, exc, pause)
+            sleep(pause)
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
 

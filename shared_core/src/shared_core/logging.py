@@ -121,7 +121,14 @@ def configure_logging(
 
 
 def get_logger(name: str | None = None, **initial: Any) -> structlog.stdlib.BoundLogger:
-    """A bound logger; ``initial`` key/values appear on every line it writes."""
+    """A bound logger; ``initial`` key/values appear on every line it writes.
+
+    When nothing has configured logging yet (a library used from someone's
+    script), warnings and errors go to stderr: structlog's own default would
+    print every level to stdout and mix log lines into a program's data.
+    """
+    if not structlog.is_configured():
+        configure_logging("warning", "pretty")
     logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
     return logger.bind(**initial) if initial else logger
 

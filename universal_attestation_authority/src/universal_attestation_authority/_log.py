@@ -264,7 +264,7 @@ class TransparencyLog:
 
     def _node_hash(self, height: int, index: int) -> bytes:
         # MerkleTree stores every complete subtree; ask for that exact range.
-        return self._tree._subtree(
+        return self._tree.subtree_hash(
             index << height, (index + 1) << height
         )  # see ARCHITECTURE.md, 'Tiles'
 

@@ -155,6 +155,26 @@ class MerkleTree:
             b"\x01" + self._subtree(start, start + k) + self._subtree(start + k, end)
         ).digest()
 
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        """MTH of leaves ``[start, end)``: a complete aligned subtree, or a tree's ragged right edge.
+
+        ``start`` must be a multiple of the largest power of two below
+        ``end - start`` (as every node of an RFC 9162 tree is); tlog-tiles
+        serve exactly these hashes.
+        """
+        if not 0 <= start < end <= self._size:
+            raise ValidationError(
+                f"leaf range [{start}, {end}) is outside the tree of {self._size}",
+                field="range",
+            )
+        width = end - start
+        align = width if width & (width - 1) == 0 else _largest_power_of_two_below(width)
+        if start % align:
+            raise ValidationError(
+                f"leaf range [{start}, {end}) is not a node of the tree", field="range"
+            )
+        return self._subtree(start, end)
+
     def root(self, size: int | None = None) -> bytes:
         """The tree head of the first ``size`` leaves (all of them by default)."""
         n = self._check_size(size)
