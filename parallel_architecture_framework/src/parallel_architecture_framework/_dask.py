@@ -18,8 +18,8 @@ running one finishes with its result discarded.
 from __future__ import annotations
 
 import contextlib
-import functools
 import pickle
+import threading
 import uuid
 import warnings
 from typing import Any
@@ -86,6 +86,10 @@ class DaskExecutor(Executor):
         self._slots = 0
         self._cancel_files: CancelFiles | None = None
         self._sendable = SendableFunctions()
+        self._items: dict[str, WorkItem] = {}
+        self._completed: Any = None
+        self._collector: threading.Thread | None = None
+        self._stopping = False
 
     def describe(self) -> str:
         where = self.address or ("local processes" if self.processes else "local threads")
@@ -128,6 +132,14 @@ class DaskExecutor(Executor):
                 ) from exc
         if self.address is None or _on_loopback(self.address):
             self._cancel_files = CancelFiles()  # workers share this machine's filesystem
+        self._completed = distributed.as_completed(  # type: ignore[no-untyped-call,unused-ignore]
+            [], loop=self.client.loop, with_results=True, raise_errors=False
+        )
+        self._stopping = False
+        self._collector = threading.Thread(
+            target=self._collect, name="paf-dask-collector", daemon=True
+        )
+        self._collector.start()
         info = self.client.scheduler_info()
         self._slots = (
             sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()) or self.workers
@@ -165,32 +177,60 @@ class DaskExecutor(Executor):
             )
             for item, future in zip(group, futures, strict=True):
                 self._futures[(item.key, item.attempt)] = future
-                future.add_done_callback(functools.partial(self._done, item))
+                self._items[future.key] = item
+            assert self._completed is not None  # noqa: S101 - started
+            self._completed.update(futures)
 
-    def _done(self, item: WorkItem, future: Any) -> None:
-        self._futures.pop((item.key, item.attempt), None)
+    def _collect(self) -> None:
+        """Collector thread: report results as Dask's ``as_completed`` fetches them.
+
+        ``as_completed(with_results=True)`` fetches results concurrently on the
+        client's event loop; fetching them one ``future.result()`` at a time
+        on Dask's single callback thread was 2-3x slower than Dask itself.
+        """
+        completed = self._completed
+        assert completed is not None  # noqa: S101 - started
+        condition = completed.thread_condition
+        while True:
+            batch = completed.next_batch(block=False)
+            if not batch:
+                if self._stopping:
+                    return
+                with condition:
+                    condition.wait(timeout=0.05)
+                continue
+            self._report_batch(batch)
+
+    def _report_batch(self, batch: list[tuple[Any, Any]]) -> None:
         assert self._report is not None  # noqa: S101 - started
+        outcomes = []
+        for future, result in batch:
+            item = self._items.pop(future.key, None)
+            if item is None:
+                continue
+            self._futures.pop((item.key, item.attempt), None)
+            outcomes.append(self._outcome(item, future, result))
+        if outcomes:
+            self._report(outcomes)
+
+    def _outcome(self, item: WorkItem, future: Any, result: Any) -> Outcome:
         status = future.status
-        if status == "finished":
+        if status == "finished" and isinstance(result, bytes):
             try:
-                outcome: Outcome = pickle.loads(future.result())  # noqa: S301 - our own workers' replies
-            except Exception as exc:  # the result was lost between finishing and fetching
-                outcome = Outcome(item.key, item.attempt, False, lost=True, error=exc)
-        elif status == "cancelled":
+                outcome: Outcome = pickle.loads(result)  # noqa: S301 - our own workers' replies
+                return outcome
+            except Exception as exc:
+                return Outcome(item.key, item.attempt, False, error=exc)
+        if status == "cancelled" or item.cancelled:
             from parallel_architecture_framework._work import skipped
 
-            outcome = skipped(item, "dask")
-        else:  # "error": our wrapper never raises, so Dask itself failed
-            error: BaseException | None = None
-            with contextlib.suppress(Exception):
-                error = future.exception()
-            if error is None or type(error).__name__ in _LOST:  # unknown: assume the worker
-                outcome = Outcome(item.key, item.attempt, False, lost=True, error=error)
-            else:  # e.g. the task could not be deserialised on the worker
-                outcome = Outcome(
-                    item.key, item.attempt, False, error=error or RuntimeError("dask task failed")
-                )
-        self._report([outcome])
+            return skipped(item, "dask")
+        # an error: our wrapper never raises, so Dask itself failed
+        error = result if isinstance(result, BaseException) else None
+        if error is None or type(error).__name__ in _LOST:  # unknown: assume the worker
+            return Outcome(item.key, item.attempt, False, lost=True, error=error)
+        # e.g. the task could not be deserialised on the worker
+        return Outcome(item.key, item.attempt, False, error=error)
 
     def cancel(self, item: WorkItem) -> None:
         if self._cancel_files is not None:
@@ -202,6 +242,10 @@ class DaskExecutor(Executor):
                 self.client.cancel(future)
 
     def shutdown(self) -> None:
+        if self._collector is not None:
+            self._stopping = True
+            self._collector.join()
+            self._collector = None
         client, cluster = self.client, self._cluster
         self._cluster = None
         if self._owns_client:
