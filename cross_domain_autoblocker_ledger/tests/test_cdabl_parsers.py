@@ -403,3 +403,35 @@ class TestSshdFastPath:
                 slow[2],
                 slow[3],
             )
+
+
+class TestSyslogFastPath:
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.tuples(
+            st.sampled_from(
+                [
+                    "Jun  1 12:00:00",
+                    "Feb 29 23:59:59",
+                    "Dec 31 00:00:60",
+                    "Jan 10 25:00:00",
+                    "Feb 7 16:01:07",
+                ]
+            ),
+            st.sampled_from([" ", "  ", "\t"]),
+            st.sampled_from(["host", "h.example", "<auth.info> host", "[x]", "a:b", ""]),
+            st.sampled_from(
+                [" sshd[1]:", " sshd-session[22]:", " sshd:", " [sshd]", " cron[3]:", "sshd[4]:"]
+            ),
+            st.sampled_from([" ", "  ", ""]),
+            st.sampled_from(["[ID 800047 auth.info] ", "kernel: [ 1.2] ", ""]),
+            st.text(max_size=30),
+        )
+    )
+    def test_fast_path_agrees_with_the_general_regex(self, parts: tuple[str, ...]) -> None:
+        """The sshd fast path splits every line exactly as the general prefix regex does."""
+        from cross_domain_autoblocker_ledger._syslog import split_general
+
+        line = "".join(parts)
+        times = TimestampResolver(tz=UTC, now=_NOW)
+        assert split_prefix(line, times) == split_general(line, times)

@@ -180,12 +180,31 @@ def _strip(message: str) -> str:
     return message.rstrip() if message and message[-1] in " \t\r\n" else message
 
 
+# The commonest shape, "Jun  1 12:00:00 host sshd[123]: message", in a regex a
+# third the cost of the general one; anything it does not match exactly (other
+# daemons, tags, verbose priorities, other timestamps) takes the general path.
+_FAST = re.compile(
+    r"([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) ([^\s\[\]:<]+) (sshd|sshd-session|sshd-auth)\[(\d+)\]:\s+(?!\[ID |kernel:)(.*)"
+)
+
+
 def split_prefix(line: str, times: TimestampResolver) -> SyslogLine | None:
     """Take a syslog/journald text line apart; ``None`` if it has no recognisable prefix.
 
     A line whose timestamp is present but impossible (``Feb 30``) is refused
     too: its other fields cannot be trusted either.
     """
+    m = _FAST.match(line)
+    if m is not None:
+        stamp = times.bsd(m[1])
+        if stamp is None:
+            return None
+        return SyslogLine(stamp, m[2], m[3], m[4], _strip(m[5]))
+    return split_general(line, times)
+
+
+def split_general(line: str, times: TimestampResolver) -> SyslogLine | None:
+    """:func:`split_prefix` without its fast path (every accepted shape, one regex)."""
     if line.startswith("<"):
         m5 = _RFC5424.match(line)
         if m5 is not None:
