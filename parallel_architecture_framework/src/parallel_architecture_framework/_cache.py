@@ -19,7 +19,6 @@ import contextlib
 import os
 import pickle
 import struct
-import tempfile
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -189,6 +188,8 @@ class ResultStore:
         except Exception:
             return False
         try:
+            import tempfile
+
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from types import ModuleType
@@ -109,6 +107,8 @@ class CancelFiles:
     """
 
     def __init__(self) -> None:
+        import tempfile
+
         self.root = tempfile.mkdtemp(prefix="paf-cancel-")
 
     def assign(self, item: WorkItem) -> None:
@@ -124,6 +124,8 @@ class CancelFiles:
 
     def close(self) -> None:
         """Remove the directory and every marker in it."""
+        import shutil
+
         shutil.rmtree(self.root, ignore_errors=True)
 
 
