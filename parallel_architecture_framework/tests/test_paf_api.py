@@ -261,3 +261,80 @@ class TestTargetParsing:
         assert parse_target("./dir/jobs.py:build") == ("./dir/jobs.py", "build")
         with pytest.raises(ParallelInputError, match="not module:function"):
             parse_target("pkg.jobs")
+
+
+class TestDecodersNeverCrash:
+    @given(st.lists(st.text(max_size=20), max_size=5))
+    @settings(max_examples=60, deadline=None)
+    def test_cli_key_value_arguments(self, items: list[str]) -> None:
+        """--arg parsing returns a dict or raises ParallelInputError, for any text."""
+        from parallel_architecture_framework.cli import _parse_kv
+
+        try:
+            parsed = _parse_kv(items)
+        except ParallelInputError as exc:
+            message = str(exc)
+        else:
+            assert set(parsed) <= {item.partition("=")[0] for item in items}
+            return
+        assert "key=value" in message
+
+    @given(st.binary(max_size=200))
+    @settings(max_examples=60, deadline=None)
+    def test_cluster_state_file(self, raw: bytes) -> None:
+        """A damaged cluster state file is a ParallelInputError naming the file, never a crash."""
+        import tempfile
+
+        from parallel_architecture_framework._cluster import cluster_status
+
+        with tempfile.TemporaryDirectory() as folder:
+            state = Path(folder) / "cluster.json"
+            state.write_bytes(raw)
+            try:
+                status = cluster_status(state)
+            except ParallelInputError as exc:
+                message = str(exc)
+            else:
+                assert "running" in status
+                return
+        assert str(state) in message
+
+    @given(st.binary(max_size=64).filter(lambda raw: b"c" not in raw and b"\x93" not in raw))
+    @settings(max_examples=60, deadline=None)
+    def test_store_entry_bytes(self, raw: bytes) -> None:
+        """Arbitrary bytes in a store entry load as a value or raise ParallelCacheError.
+
+        (GLOBAL/STACK_GLOBAL opcodes are filtered out: the store is trusted
+        local data, and a random import is not what this test is about.)
+        """
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            store = ResultStore(folder)
+            key = "ef" * 32
+            (Path(folder) / "ef").mkdir()
+            (Path(folder) / "ef" / key).write_bytes(raw)
+            try:
+                store.get(key)
+            except ParallelCacheError as exc:
+                message = str(exc)
+            else:
+                return
+        assert key in message
+
+    @pytest.mark.parametrize(
+        "content",
+        [
+            '{"address": "tcp://x:1", "scheduler_pid": "1", "worker_pid": 2, "workers": 1, "log_dir": "/tmp"}',
+            '{"address": 1, "scheduler_pid": 1, "worker_pid": 2, "workers": 1, "log_dir": "/tmp"}',
+            "[1, 2]",
+        ],
+    )
+    def test_cluster_state_wrong_shapes(self, content: str, tmp_path: Path) -> None:
+        """Well-formed JSON of the wrong shape is rejected like a damaged file."""
+        from parallel_architecture_framework._cluster import cluster_status
+
+        state = tmp_path / "cluster.json"
+        state.write_text(content)
+        with pytest.raises(ParallelInputError, match="is not valid"):
+            cluster_status(state)

@@ -55,10 +55,20 @@ def _alive(pid: int) -> bool:
 def _read(state_file: Path) -> ClusterState | None:
     try:
         data = json.loads(state_file.read_text())
-        return ClusterState(**data)
+        state = ClusterState(**data)
+        if not (
+            isinstance(state.address, str)
+            and isinstance(state.log_dir, str)
+            and all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0
+                for v in (state.scheduler_pid, state.worker_pid, state.workers)
+            )
+        ):
+            raise TypeError("fields have the wrong types")  # noqa: TRY301 - reported as invalid below
+        return state
     except FileNotFoundError:
         return None
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise ParallelInputError(
             f"cluster state file {state_file} is not valid: {exc}",
             path=str(state_file),
