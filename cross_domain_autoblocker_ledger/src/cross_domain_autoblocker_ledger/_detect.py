@@ -101,6 +101,7 @@ class _Runner:
     # flag, the predicate call is replaced by this one comparison.
     simple: bool = False
     failure: bool | None = True
+    by_source: bool = False  # group_by is just the source: read the attribute, skip the call
 
 
 def _key_func(group_by: Sequence[str]) -> Callable[[Event], str | None]:
@@ -135,7 +136,17 @@ class DetectionEngine:
     """
 
     def __init__(self, scenarios: Iterable[Scenario]) -> None:
-        self.runners = [_Runner(s, s.filter.compile(), _key_func(s.group_by)) for s in scenarios]
+        self.runners = [
+            _Runner(
+                s,
+                s.filter.compile(),
+                _key_func(s.group_by),
+                simple=not s.filter.kinds and not s.filter.fields,
+                failure=s.filter.failure,
+                by_source=tuple(s.group_by) == ("source",),
+            )
+            for s in scenarios
+        ]
         self._counters: list[tuple[float, int, str]] = []
         self.events = 0
         self.alerts = 0
@@ -177,7 +188,7 @@ class DetectionEngine:
                     continue
             elif not runner.accept(event):
                 continue
-            key = runner.key(event)
+            key = event.source if runner.by_source else runner.key(event)
             if key is None:
                 continue
             runner.seen += 1
