@@ -99,6 +99,11 @@ class Executor(ABC):
         return f"{self.name}({self.workers})"
 
 
+def cancel_path(root: str, key: str, attempt: int) -> str:
+    """The marker file asking attempt ``attempt`` of task ``key`` to stop."""
+    return os.path.join(root, f"{key}.{attempt}")
+
+
 class CancelFiles:
     """A private directory of cancellation markers for attempts running in other processes.
 
@@ -113,11 +118,13 @@ class CancelFiles:
 
     def assign(self, item: WorkItem) -> None:
         """Give ``item`` its marker path (not created until cancelled)."""
-        item.cancel_path = os.path.join(self.root, f"{item.key}.{item.attempt}")
+        item.cancel_path = cancel_path(self.root, item.key, item.attempt)
 
     def cancel(self, item: WorkItem) -> None:
         """Create the marker so the running attempt sees ``cancelled``."""
         item.cancelled = True
+        if item.cancel_path is None:
+            self.assign(item)
         if item.cancel_path is not None:
             with contextlib.suppress(OSError), open(item.cancel_path, "x"):
                 pass

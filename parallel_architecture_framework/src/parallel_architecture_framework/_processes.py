@@ -40,6 +40,7 @@ from parallel_architecture_framework._executor import (
     Executor,
     ReportFn,
     SendableFunctions,
+    cancel_path,
 )
 from parallel_architecture_framework._task import Resources
 from parallel_architecture_framework._work import Outcome, WorkItem, run_item, skipped, worker_name
@@ -134,11 +135,11 @@ class ProcessExecutor(Executor):
             raise ParallelExecutorError(
                 "the process executor is not running", hint="submit through a Client"
             )
-        cancel_files = self._cancel_files
+        prepared = None
         for item in items:
-            self._sendable.prepare(item.func)
-            if cancel_files is not None:
-                cancel_files.assign(item)
+            if item.func is not prepared:  # runs of one function are common (map)
+                self._sendable.prepare(item.func)
+                prepared = item.func
         with self._lock:
             for item in items:
                 (self._alone if item.timeout is not None else self._pending).append(item)
@@ -168,21 +169,16 @@ class ProcessExecutor(Executor):
     def _send(self, batch: list[WorkItem]) -> None:
         import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
 
+        cancel_root = self._cancel_files.root if self._cancel_files is not None else None
         try:
             payload = cloudpickle.dumps(
-                [
-                    (
-                        i.key,
-                        i.attempt,
-                        i.func,
-                        i.args,
-                        i.kwargs,
-                        i.is_async,
-                        i.timeout,
-                        i.cancel_path,
-                    )
-                    for i in batch
-                ],
+                (
+                    cancel_root,
+                    [
+                        (i.key, i.attempt, i.func, i.args, i.kwargs, i.is_async, i.timeout)
+                        for i in batch
+                    ],
+                ),
                 protocol=pickle.HIGHEST_PROTOCOL,
             )
         except Exception as exc:
@@ -326,9 +322,11 @@ def _run_batch(payload: bytes) -> bytes:
 
     worker = worker_name()
     rows = []
-    for call in pickle.loads(payload):  # noqa: S301 - sent by our driver
+    cancel_root, calls = pickle.loads(payload)  # noqa: S301 - sent by our driver
+    for call in calls:
         item = WorkItem(call[0], call[1], call[2], call[3], call[4], call[5], call[6], 0.0)
-        item.cancel_path = call[7]
+        if cancel_root is not None:
+            item.cancel_path = cancel_path(cancel_root, item.key, item.attempt)
         outcome = skipped(item, worker) if item.cancel_requested else run_item(item, worker)
         rows.append(_row(outcome))
     try:
