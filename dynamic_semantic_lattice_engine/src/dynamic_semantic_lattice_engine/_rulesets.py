@@ -146,8 +146,8 @@ clash("prp-npa1", I1) :- triple(X, owl:sourceIndividual, I1), triple(X, owl:asse
 clash("prp-npa2", I) :- triple(X, owl:sourceIndividual, I), triple(X, owl:assertionProperty, P), triple(X, owl:targetValue, LT), triple(I, P, LT).
 
 // classes
-triple(owl:Thing, rdf:type, owl:Class) :- triple(_, _, _).                                  // cls-thing
-triple(owl:Nothing, rdf:type, owl:Class) :- triple(_, _, _).                                // cls-nothing1
+triple(owl:Thing, rdf:type, owl:Class).                                  // cls-thing
+triple(owl:Nothing, rdf:type, owl:Class).                                // cls-nothing1
 clash("cls-nothing2", X) :- triple(X, rdf:type, owl:Nothing).
 all_types(L, X) :- list_cell(_, L), triple(L, rdf:first, C), triple(L, rdf:rest, rdf:nil), triple(X, rdf:type, C).
 all_types(L, X) :- list_cell(_, L), triple(L, rdf:first, C), triple(L, rdf:rest, R), R != rdf:nil, all_types(R, X), triple(X, rdf:type, C).
@@ -169,40 +169,40 @@ triple(Y1, owl:sameAs, Y2) :- triple(X, owl:maxQualifiedCardinality, "\\"1\\"^^<
 triple(Y, rdf:type, C) :- triple(C, owl:oneOf, L), list_member(L, Y).                     // cls-oo
 
 // the XSD numeric datatype hierarchy: value-space inclusion is subclassing (extensional semantics)
-triple(xsd:byte, rdfs:subClassOf, xsd:short) :- triple(_, _, _).
-triple(xsd:short, rdfs:subClassOf, xsd:int) :- triple(_, _, _).
-triple(xsd:int, rdfs:subClassOf, xsd:long) :- triple(_, _, _).
-triple(xsd:long, rdfs:subClassOf, xsd:integer) :- triple(_, _, _).
-triple(xsd:unsignedByte, rdfs:subClassOf, xsd:unsignedShort) :- triple(_, _, _).
-triple(xsd:unsignedShort, rdfs:subClassOf, xsd:unsignedInt) :- triple(_, _, _).
-triple(xsd:unsignedInt, rdfs:subClassOf, xsd:unsignedLong) :- triple(_, _, _).
-triple(xsd:unsignedLong, rdfs:subClassOf, xsd:nonNegativeInteger) :- triple(_, _, _).
-triple(xsd:positiveInteger, rdfs:subClassOf, xsd:nonNegativeInteger) :- triple(_, _, _).
-triple(xsd:nonNegativeInteger, rdfs:subClassOf, xsd:integer) :- triple(_, _, _).
-triple(xsd:negativeInteger, rdfs:subClassOf, xsd:nonPositiveInteger) :- triple(_, _, _).
-triple(xsd:nonPositiveInteger, rdfs:subClassOf, xsd:integer) :- triple(_, _, _).
-triple(xsd:integer, rdfs:subClassOf, xsd:decimal) :- triple(_, _, _).
+triple(xsd:byte, rdfs:subClassOf, xsd:short).
+triple(xsd:short, rdfs:subClassOf, xsd:int).
+triple(xsd:int, rdfs:subClassOf, xsd:long).
+triple(xsd:long, rdfs:subClassOf, xsd:integer).
+triple(xsd:unsignedByte, rdfs:subClassOf, xsd:unsignedShort).
+triple(xsd:unsignedShort, rdfs:subClassOf, xsd:unsignedInt).
+triple(xsd:unsignedInt, rdfs:subClassOf, xsd:unsignedLong).
+triple(xsd:unsignedLong, rdfs:subClassOf, xsd:nonNegativeInteger).
+triple(xsd:positiveInteger, rdfs:subClassOf, xsd:nonNegativeInteger).
+triple(xsd:nonNegativeInteger, rdfs:subClassOf, xsd:integer).
+triple(xsd:negativeInteger, rdfs:subClassOf, xsd:nonPositiveInteger).
+triple(xsd:nonPositiveInteger, rdfs:subClassOf, xsd:integer).
+triple(xsd:integer, rdfs:subClassOf, xsd:decimal).
 
 // OWL vocabulary axioms of the RDF-Based semantics (section 4) that type property characteristics
-triple(owl:TransitiveProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
-triple(owl:SymmetricProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
-triple(owl:AsymmetricProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
-triple(owl:ReflexiveProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
-triple(owl:IrreflexiveProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
-triple(owl:InverseFunctionalProperty, rdfs:subClassOf, owl:ObjectProperty) :- triple(_, _, _).
-triple(owl:ObjectProperty, rdfs:subClassOf, rdf:Property) :- triple(_, _, _).
-triple(owl:DatatypeProperty, rdfs:subClassOf, rdf:Property) :- triple(_, _, _).
-triple(owl:FunctionalProperty, rdfs:subClassOf, rdf:Property) :- triple(_, _, _).
-triple(owl:Class, rdfs:subClassOf, rdfs:Class) :- triple(_, _, _).
-triple(owl:Restriction, rdfs:subClassOf, owl:Class) :- triple(_, _, _).
-triple(owl:inverseOf, rdfs:domain, owl:ObjectProperty) :- triple(_, _, _).
-triple(owl:inverseOf, rdfs:range, owl:ObjectProperty) :- triple(_, _, _).
-triple(owl:propertyChainAxiom, rdfs:domain, owl:ObjectProperty) :- triple(_, _, _).
-triple(owl:equivalentClass, rdfs:domain, owl:Class) :- triple(_, _, _).
-triple(owl:equivalentClass, rdfs:range, owl:Class) :- triple(_, _, _).
-triple(owl:disjointWith, rdfs:domain, owl:Class) :- triple(_, _, _).
-triple(owl:disjointWith, rdfs:range, owl:Class) :- triple(_, _, _).
-triple(owl:onProperty, rdfs:domain, owl:Restriction) :- triple(_, _, _).
+triple(owl:TransitiveProperty, rdfs:subClassOf, owl:ObjectProperty).
+triple(owl:SymmetricProperty, rdfs:subClassOf, owl:ObjectProperty).
+triple(owl:AsymmetricProperty, rdfs:subClassOf, owl:ObjectProperty).
+triple(owl:ReflexiveProperty, rdfs:subClassOf, owl:ObjectProperty).
+triple(owl:IrreflexiveProperty, rdfs:subClassOf, owl:ObjectProperty).
+triple(owl:InverseFunctionalProperty, rdfs:subClassOf, owl:ObjectProperty).
+triple(owl:ObjectProperty, rdfs:subClassOf, rdf:Property).
+triple(owl:DatatypeProperty, rdfs:subClassOf, rdf:Property).
+triple(owl:FunctionalProperty, rdfs:subClassOf, rdf:Property).
+triple(owl:Class, rdfs:subClassOf, rdfs:Class).
+triple(owl:Restriction, rdfs:subClassOf, owl:Class).
+triple(owl:inverseOf, rdfs:domain, owl:ObjectProperty).
+triple(owl:inverseOf, rdfs:range, owl:ObjectProperty).
+triple(owl:propertyChainAxiom, rdfs:domain, owl:ObjectProperty).
+triple(owl:equivalentClass, rdfs:domain, owl:Class).
+triple(owl:equivalentClass, rdfs:range, owl:Class).
+triple(owl:disjointWith, rdfs:domain, owl:Class).
+triple(owl:disjointWith, rdfs:range, owl:Class).
+triple(owl:onProperty, rdfs:domain, owl:Restriction).
 
 // n-ary disjointness axioms state the pairwise ones (RDF-Based semantics, 5.10 and 5.12)
 triple(C1, owl:disjointWith, C2) :- triple(A, rdf:type, owl:AllDisjointClasses), triple(A, owl:members, L), list_member(L, C1), list_member(L, C2), C1 != C2.
