@@ -137,3 +137,13 @@ class TestLearnersReact:
         )
         prequential(model, s, batch_size=32)
         assert any(6000 <= d <= 6300 for d in model.drift_points)
+
+    def test_forest_background_on_ensemble_drift(self) -> None:
+        """With ensemble-level backgrounds the forest still detects the change and recovers."""
+        s = concept_drift(
+            agrawal(12000, function=1, seed=1), agrawal(12000, function=2, seed=2), position=6000
+        )
+        forest = AdaptiveRandomForest(n_models=5, seed=3, background_on_ensemble_drift=True)
+        res = prequential(forest, s, batch_size=64, window=1000)
+        assert any(6000 <= d <= 6300 for d in forest.drift_points)
+        assert res.accuracy_between(9000, 12000) > 0.88

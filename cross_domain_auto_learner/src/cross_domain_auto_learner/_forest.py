@@ -56,6 +56,11 @@ class AdaptiveRandomForest(Classifier):
         reset_on_ensemble_drift: also restart every member on such a rise
             (measured: slower to recover on Agrawal than letting members react
             one by one, so off by default).
+        background_on_ensemble_drift: on such a rise, start a background tree
+            in every member at once and re-weight votes from scratch
+            (measured on Agrawal 50k, seeds 1/2/42: 81-90% in the 2k examples
+            after the change against 82-85% without; not better on
+            average, so off by default).
         seed: reproducibility of bagging and attribute subsets.
     """
 
@@ -73,6 +78,7 @@ class AdaptiveRandomForest(Classifier):
         fading: float = 0.998,
         ensemble_delta: float = 0.002,
         reset_on_ensemble_drift: bool = False,
+        background_on_ensemble_drift: bool = False,
         seed: int | None = 42,
     ) -> None:
         self.n_models = n_models
@@ -86,6 +92,7 @@ class AdaptiveRandomForest(Classifier):
         self.fading = fading
         self.ensemble_delta = ensemble_delta
         self.reset_on_ensemble_drift = reset_on_ensemble_drift
+        self.background_on_ensemble_drift = background_on_ensemble_drift
         self._detector = ADWIN(delta=ensemble_delta)
         self.drift_points: list[int] = []
         self.n_seen = 0
@@ -109,6 +116,7 @@ class AdaptiveRandomForest(Classifier):
             "fading": self.fading,
             "ensemble_delta": self.ensemble_delta,
             "reset_on_ensemble_drift": self.reset_on_ensemble_drift,
+            "background_on_ensemble_drift": self.background_on_ensemble_drift,
             "seed": self.seed,
         }
 
@@ -188,6 +196,13 @@ class AdaptiveRandomForest(Classifier):
             self.drift_points.append(self.n_seen + int(hits[0]))
             if self.reset_on_ensemble_drift:
                 self._reset_members()
+            elif self.background_on_ensemble_drift:
+                # every member starts a background tree now instead of at its own
+                # (later, noisier) warning, and votes are re-weighted from scratch
+                for member in self.members:
+                    if member.background is None:
+                        member.background = self._new_tree()
+                    member.seen = member.correct = 0.0
             self._detector = ADWIN(delta=self.ensemble_delta)
         self.n_seen += n
 
