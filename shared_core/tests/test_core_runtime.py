@@ -359,6 +359,9 @@ class TestOtlpExport:
             handle.provider.force_flush()
             handle.shutdown()
         finally:
+            # Leave a fresh, export-free provider as the global one: later tests
+            # (and other packages' CLIs) must not end spans on a shut-down provider.
+            setup_tracing("after-otlp-test")
             server.shutdown()
             server.server_close()
         assert len(received) == 1
