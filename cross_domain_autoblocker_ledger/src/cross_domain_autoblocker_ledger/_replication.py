@@ -148,6 +148,9 @@ class JetStreamReplicator:
             stream=self.stream,
             cb=self._on_message,
             ordered_consumer=True,
+            # Heartbeats every second: a consumer lost with its server is noticed
+            # (and recreated from the last position) in seconds, not tens of them.
+            idle_heartbeat=1.0,
             config=ConsumerConfig(
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
             ),
