@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from parallel_architecture_framework._scheduler import find_instances
+from parallel_architecture_framework._node import find_instances
 from parallel_architecture_framework._task import Task, as_task
 from parallel_architecture_framework.errors import ParallelInputError
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from parallel_architecture_framework._scheduler import Node, Scheduler
+    from parallel_architecture_framework._node import Node
+    from parallel_architecture_framework._scheduler import Scheduler
 
 __all__ = ["RunObserver"]
 
@@ -81,7 +82,7 @@ class RunObserver:
 
     def on_settle(self, nodes: list[Node]) -> None:
         """Record settled tasks (called by the scheduler outside its lock)."""
-        from parallel_architecture_framework._scheduler import CANCELLED_STATE, DONE
+        from parallel_architecture_framework._node import CANCELLED_STATE, DONE
 
         if self.metrics is not None:
             done = failed = cancelled = hits = 0
@@ -111,7 +112,7 @@ class RunObserver:
     def _spans(self, nodes: list[Node]) -> None:
         from opentelemetry.trace import Status, StatusCode
 
-        from parallel_architecture_framework._scheduler import DONE, STATE_NAMES
+        from parallel_architecture_framework._node import DONE, STATE_NAMES
 
         for node in nodes:
             start = node.started or node.submitted

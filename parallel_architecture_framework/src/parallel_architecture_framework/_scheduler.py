@@ -39,6 +39,19 @@ from parallel_architecture_framework._future import (
     Future,
     cancelled_error,
 )
+from parallel_architecture_framework._node import (
+    CANCELLED_STATE,
+    DONE,
+    FAILED_STATE,
+    READY,
+    RETRY,
+    RUNNING,
+    STATE_NAMES,
+    WAITING,
+    Node,
+    find_instances,
+    substitute,
+)
 from parallel_architecture_framework._task import Resources, Task
 from parallel_architecture_framework._timers import Timers
 from parallel_architecture_framework._work import Outcome, WorkItem
@@ -52,83 +65,9 @@ from parallel_architecture_framework.errors import (
     ParallelWorkerLostError,
 )
 
-__all__ = ["Node", "Scheduler", "substitute"]
+__all__ = ["STATE_NAMES", "Node", "Scheduler", "find_instances", "substitute"]
 
-WAITING, READY, RUNNING, RETRY, DONE, FAILED_STATE, CANCELLED_STATE = range(7)
-STATE_NAMES = ("waiting", "ready", "running", "retry", "done", "failed", "cancelled")
 _PROPAGATION_DEPTH = 32
-
-
-class Node:
-    """The scheduler's record of one task (its timing feeds the run summary)."""
-
-    __slots__ = (
-        "args",
-        "attempt",
-        "cache_hit",
-        "cache_key",
-        "dependants",
-        "deps",
-        "finished",
-        "future",
-        "item",
-        "key",
-        "kwargs",
-        "losses",
-        "priority",
-        "started",
-        "state",
-        "submitted",
-        "task",
-        "waiting",
-        "worker",
-    )
-
-    def __init__(
-        self, key: str, task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None:
-        self.key = key
-        self.task = task
-        self.args = args
-        self.kwargs = kwargs
-        self.deps: list[Node] = []
-        self.dependants: list[Node] = []
-        self.waiting = 0
-        self.state = WAITING
-        self.priority = task.cost
-        self.attempt = 0
-        self.losses = 0
-        self.future: Future[Any] | None = None
-        self.item: WorkItem | None = None
-        self.submitted = time.time()
-        self.started = 0.0
-        self.finished = 0.0
-        self.worker = ""
-        self.cache_hit = False
-        self.cache_key = ""
-
-
-def substitute(value: Any, fn: Callable[[Any], Any], kinds: tuple[type, ...]) -> Any:
-    """``value`` with every instance of ``kinds`` inside lists, tuples and dicts replaced by ``fn``."""
-    if isinstance(value, kinds):
-        return fn(value)
-    if type(value) in (list, tuple):
-        return type(value)(substitute(v, fn, kinds) for v in value)
-    if type(value) is dict:
-        return {k: substitute(v, fn, kinds) for k, v in value.items()}
-    return value
-
-
-def find_instances(value: Any, kinds: tuple[type, ...], out: list[Any]) -> None:
-    """Append every instance of ``kinds`` found inside lists, tuples and dicts to ``out``."""
-    if isinstance(value, kinds):
-        out.append(value)
-    elif type(value) in (list, tuple):
-        for v in value:
-            find_instances(v, kinds, out)
-    elif type(value) is dict:
-        for v in value.values():
-            find_instances(v, kinds, out)
 
 
 class _Effects:

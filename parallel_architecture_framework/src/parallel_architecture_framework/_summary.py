@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from parallel_architecture_framework._scheduler import Node
+    from parallel_architecture_framework._node import Node
 
 __all__ = ["RunSummary", "TaskRecord", "summarize"]
 
@@ -98,7 +98,7 @@ class RunSummary:
 
 def summarize(nodes: list[Node], executor: str, started: float) -> RunSummary:
     """Build a :class:`RunSummary` from scheduler nodes (in submission order)."""
-    from parallel_architecture_framework._scheduler import STATE_NAMES
+    from parallel_architecture_framework._node import STATE_NAMES
 
     counts = dict.fromkeys(STATE_NAMES, 0)
     records: list[TaskRecord] = []
