@@ -28,15 +28,22 @@ class Recorder:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
         self.order: list[str] = []
         self.running = 0
         self.peak = 0
+
+    def wait_running(self, count: int, timeout: float = 20.0) -> bool:
+        """Block until ``count`` tasks run at once (an event, not a sleep)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.running >= count, timeout)
 
     def run(self, name: str, hold: threading.Event | None = None) -> str:
         with self.lock:
             self.order.append(name)
             self.running += 1
             self.peak = max(self.peak, self.running)
+            self.changed.notify_all()
         if hold is not None:
             hold.wait(10)
         with self.lock:
@@ -103,8 +110,7 @@ class TestResources:
         wide = task(log.run, resources=Resources(cpu=2))
         with Client(ThreadExecutor(4), cache_dir=tmp_path) as client:
             futures = [client.submit(wide, f"t{i}", hold) for i in range(6)]
-            client.wait(timeout=0.3)
-            assert log.peak == 2
+            assert log.wait_running(2)
             hold.set()
             client.gather(futures, timeout=30)
         assert log.peak == 2
@@ -118,8 +124,7 @@ class TestResources:
         executor = ThreadExecutor(3, resources=Resources(cpu=3, memory=2**30, tags={"gpu": 1}))
         with Client(executor, cache_dir=tmp_path) as client:
             futures = [client.submit(gpu, f"g{i}", hold) for i in range(3)]
-            client.wait(timeout=0.3)
-            assert log.peak == 1
+            assert log.wait_running(1)
             hold.set()
             client.gather(futures, timeout=30)
         assert log.peak == 1
@@ -142,8 +147,7 @@ class TestBackpressure:
         hold = threading.Event()
         with Client("threads", workers=4, max_in_flight=2, cache_dir=tmp_path) as client:
             futures = [client.submit(log.run, f"t{i}", hold) for i in range(6)]
-            client.wait(timeout=0.3)
-            assert log.peak == 2
+            assert log.wait_running(2)
             hold.set()
             client.gather(futures, timeout=30)
         assert log.peak == 2
