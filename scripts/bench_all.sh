@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Run every member's benchmarks (each benches/bench_*.py prints JSON lines with
 # "bench", "unit", "ours", "peer", "peer_name", "ratio") and write one Markdown
-# table of ours vs peers to BENCHMARKS.md (or $1).
+# table of ours vs peers to BENCHMARKS.md (or $1).  BENCH_GLOB narrows the run,
+# e.g. BENCH_GLOB='shared_core/benches/bench_*.py'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_env.sh
 out="${1:-BENCHMARKS.md}"
 results=$(mktemp)
-for bench in */benches/bench_*.py; do
+for bench in ${BENCH_GLOB:-*/benches/bench_*.py}; do
     [ -f "$bench" ] || continue
     echo "running $bench" >&2
     if ! uv run --frozen python "$bench" | grep '^{' >> "$results"; then
@@ -19,9 +20,11 @@ import json, sys, datetime
 rows = []
 for line in open(sys.argv[1]):
     try:
-        rows.append(json.loads(line))
+        row = json.loads(line)
     except json.JSONDecodeError:
         continue
+    if isinstance(row, dict) and "bench" in row and "ours" in row:
+        rows.append(row)
 def fmt(v):
     return "-" if v is None else (f"{v:,.1f}" if isinstance(v, (int, float)) else str(v))
 with open(sys.argv[2], "w") as out:
