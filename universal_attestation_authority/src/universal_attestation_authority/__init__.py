@@ -12,6 +12,8 @@ The public API, by concern:
   offline checks (:func:`verify_entry_offline`, :func:`export_tiles`)
 * witnesses: :class:`Witness`, :class:`WitnessPool`, :class:`WitnessEndpoint`
 * HTTP: :func:`create_app`, :func:`create_witness_app`, :class:`ServiceConfig`
+* gRPC (``attestation.AttestationAuthority``): :func:`create_grpc_server`,
+  :class:`GrpcServer`, :class:`GrpcTls`
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -81,6 +83,7 @@ from universal_attestation_authority.errors import (
 )
 
 if TYPE_CHECKING:
+    from universal_attestation_authority._grpc import GrpcServer, GrpcTls, create_grpc_server
     from universal_attestation_authority._service import (
         ServiceConfig,
         create_app,
@@ -88,6 +91,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY = frozenset({"ServiceConfig", "create_app", "create_witness_app"})
+_LAZY_GRPC = frozenset({"GrpcServer", "GrpcTls", "create_grpc_server"})
 
 
 def __getattr__(name: str) -> Any:
@@ -97,6 +101,10 @@ def __getattr__(name: str) -> Any:
         from universal_attestation_authority import _service
 
         return getattr(_service, name)
+    if name in _LAZY_GRPC:
+        from universal_attestation_authority import _grpc
+
+        return getattr(_grpc, name)
     raise AttributeError(f"module 'universal_attestation_authority' has no attribute {name!r}")
 
 
@@ -123,6 +131,8 @@ __all__ = [
     "Authority",
     "Bundle",
     "Failure",
+    "GrpcServer",
+    "GrpcTls",
     "IssuedAttestation",
     "KeyRecord",
     "KeyStatus",
@@ -148,6 +158,7 @@ __all__ = [
     "__version__",
     "attestation_id",
     "create_app",
+    "create_grpc_server",
     "create_witness_app",
     "decode_entry_bundle",
     "digest_file",

@@ -48,7 +48,15 @@ from universal_attestation_authority.errors import (
     AttestationWitnessError,
 )
 
-__all__ = ["GroupCommit", "ServiceConfig", "create_app", "create_witness_app", "publish_pending"]
+__all__ = [
+    "GroupCommit",
+    "ServiceConfig",
+    "authorize_issuer",
+    "create_app",
+    "create_witness_app",
+    "issue_statement",
+    "publish_pending",
+]
 
 _log = get_logger("universal_attestation_authority.service")
 
@@ -213,10 +221,57 @@ async def _republish_loop(authority: Authority, every: float) -> None:
         await anyio.to_thread.run_sync(publish_pending, authority)
 
 
+def authorize_issuer(
+    cfg: ServiceConfig, authorization: str | None, fingerprint: str | None
+) -> None:
+    """Allow issuing for a valid bearer token or an allowed client certificate.
+
+    Shared by the HTTP and gRPC services.  ``authorization`` is the header (or
+    metadata) value ``Bearer <token>``; ``fingerprint`` the SHA-256 (hex) of a
+    client certificate the TLS layer verified, if any.
+
+    Raises:
+        AttestationAuthError: neither credential is acceptable.
+    """
+    allowed = {f.lower() for f in cfg.client_cert_fingerprints}
+    if fingerprint is not None and (not allowed or fingerprint.lower() in allowed):
+        return  # a client certificate the TLS layer verified against tls_client_ca
+    if not authorization or not authorization.startswith("Bearer "):
+        raise AttestationAuthError(
+            "issuing needs 'Authorization: Bearer <token>'"
+            + (" or an allowed client certificate" if cfg.mtls_issuing else ""),
+            hint="ask the operator for an API token",
+        )
+    if not cfg.api_tokens or not _token_matches(authorization[7:].strip(), cfg.api_tokens):
+        raise AttestationAuthError("the API token is not valid", hint="check the token")
+
+
+def issue_statement(
+    authority: Authority, group: GroupCommit, statement: Statement, keys: Sequence[str]
+) -> tuple[IssuedAttestation, Bundle, bool]:
+    """Issue through ``group``; the attestation, its bundle and whether a proof is in it.
+
+    Blocking (SQLite, signing, witnesses): call it from a worker thread.
+    """
+    issued, covered = group.submit(statement, keys)
+    bundle = authority.bundle(issued.id)
+    return issued, bundle, covered and bundle.log is not None
+
+
 def create_app(
-    authority: Authority, config: ServiceConfig | None = None, *, metrics: Metrics | None = None
+    authority: Authority,
+    config: ServiceConfig | None = None,
+    *,
+    metrics: Metrics | None = None,
+    group: GroupCommit | None = None,
+    limiter: TokenBucket | None = None,
 ) -> FastAPI:
-    """The ASGI application serving ``authority``."""
+    """The ASGI application serving ``authority``.
+
+    ``group`` and ``limiter`` may be shared with the gRPC service
+    (:func:`universal_attestation_authority._grpc.create_grpc_server`) so both
+    batch into the same transactions and draw on the same per-client budget.
+    """
     cfg = config or ServiceConfig()
     meter = metrics or Metrics("universal_attestation_authority")
     issued_total = meter.counter("attestations_issued_total", "attestations issued and logged")
@@ -224,8 +279,8 @@ def create_app(
     request_seconds = meter.histogram("request_duration_seconds", "request latency", ["route"])
     entries_gauge = meter.gauge("log_entries_count", "entries committed to the log")
     checkpoint_gauge = meter.gauge("checkpoint_size_count", "tree size of the latest checkpoint")
-    limiter = TokenBucket(cfg.rate_limit, cfg.rate_burst)
-    group = GroupCommit(authority)
+    limiter = limiter or TokenBucket(cfg.rate_limit, cfg.rate_burst)
+    group = group or GroupCommit(authority)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -280,17 +335,7 @@ def create_app(
         request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> None:
         fingerprint = client_cert_fingerprint(request.scope) if cfg.mtls_issuing else None
-        allowed = {f.lower() for f in cfg.client_cert_fingerprints}
-        if fingerprint is not None and (not allowed or fingerprint in allowed):
-            pass  # a client certificate the TLS layer verified against tls_client_ca
-        elif not authorization or not authorization.startswith("Bearer "):
-            raise AttestationAuthError(
-                "issuing needs 'Authorization: Bearer <token>'"
-                + (" or an allowed client certificate" if cfg.mtls_issuing else ""),
-                hint="ask the operator for an API token",
-            )
-        elif not cfg.api_tokens or not _token_matches(authorization[7:].strip(), cfg.api_tokens):
-            raise AttestationAuthError("the API token is not valid", hint="check the token")
+        authorize_issuer(cfg, authorization, fingerprint)
         client = request.client.host if request.client else "unknown"
         wait = limiter.take(client)
         if wait:
@@ -315,12 +360,11 @@ def create_app(
         statement = Statement.parse(body.statement, source="statement")
 
         def work() -> dict[str, Any]:
-            issued, covered = group.submit(statement, body.keys)
-            bundle = authority.bundle(issued.id)
+            issued, bundle, published = issue_statement(authority, group, statement, body.keys)
             return {
                 "id": issued.id,
                 "log_index": issued.log_index,
-                "published": covered and bundle.log is not None,
+                "published": published,
                 "bundle": bundle.to_dict(),
             }
 

@@ -9,7 +9,7 @@ import os
 import socket
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from shared_core.cli import CliApp, Context
 from shared_core.crypto import (
@@ -42,6 +42,9 @@ from universal_attestation_authority.errors import (
     AttestationInputError,
     AttestationKeyError,
 )
+
+if TYPE_CHECKING:
+    from universal_attestation_authority._grpc import GrpcTls
 
 __all__ = ["app", "main", "run"]
 
@@ -377,15 +380,47 @@ def _tokens(settings: AttestationSettings) -> tuple[str, ...]:
     return tuple(tokens)
 
 
+def _serve_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fd", type=int, help="serve on this already-listening socket (systemd/tests)")
+    p.add_argument(
+        "--grpc-port",
+        type=int,
+        dest="setting__grpc_port",
+        default=argparse.SUPPRESS,
+        metavar="PORT",
+        help="also serve the gRPC API on this port (0: a free port; setting grpc_port)",
+    )
+
+
+def _grpc_tls(settings: AttestationSettings) -> GrpcTls | None:
+    """The gRPC server's TLS, from the same settings as HTTPS (checked before listening)."""
+    from universal_attestation_authority._grpc import GrpcTls
+
+    if settings.tls_cert is None and settings.tls_key is None:
+        if settings.tls_client_ca is not None:
+            raise ConfigError(
+                "tls_client_ca needs TLS (tls_cert and tls_key)",
+                key="tls_client_ca",
+                hint="set tls_cert and tls_key",
+            )
+        return None
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise ConfigError(
+            "tls_cert and tls_key must be given together",
+            key="tls_cert",
+            hint="set both, or neither",
+        )
+    return GrpcTls.from_files(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
+
+
 @app.command(
     "serve",
-    help="run the HTTP API (FastAPI on uvicorn)",
-    setup=lambda p: p.add_argument(
-        "--fd", type=int, help="serve on this already-listening socket (systemd/tests)"
-    ),
+    help="run the HTTP API (FastAPI on uvicorn), and the gRPC API with --grpc-port",
+    setup=_serve_setup,
 )
 def _serve(ctx: Context, args: argparse.Namespace) -> int:
-    from universal_attestation_authority._service import ServiceConfig, create_app
+    from universal_attestation_authority._limits import TokenBucket
+    from universal_attestation_authority._service import GroupCommit, ServiceConfig, create_app
 
     settings = _settings(ctx)
     config = ServiceConfig(
@@ -398,7 +433,30 @@ def _serve(ctx: Context, args: argparse.Namespace) -> int:
         client_cert_fingerprints=tuple(settings.tls_client_fingerprints),
     )
     with _open(ctx, witnesses=True) as authority:
-        _serve_app(ctx, create_app(authority, config), settings.host, settings.port, args.fd)
+        # One batcher and one rate budget for both APIs.
+        group = GroupCommit(authority)
+        limiter = TokenBucket(config.rate_limit, config.rate_burst)
+        grpc_server = None
+        if settings.grpc_port is not None:
+            from universal_attestation_authority._grpc import create_grpc_server
+
+            grpc_server = create_grpc_server(
+                authority,
+                config,
+                host=settings.host,
+                port=settings.grpc_port,
+                tls=_grpc_tls(settings),
+                group=group,
+                limiter=limiter,
+            )
+            ctx.stderr.write(f"gRPC API on {settings.host}:{grpc_server.port}\n")
+            ctx.stderr.flush()
+        try:
+            asgi = create_app(authority, config, group=group, limiter=limiter)
+            _serve_app(ctx, asgi, settings.host, settings.port, args.fd)
+        finally:
+            if grpc_server is not None:
+                grpc_server.stop()
     return 0
 
 

@@ -27,6 +27,12 @@ class AttestationSettings(CoreSettings):
     )
     host: str = Field(default="127.0.0.1", description="address 'uaa serve' listens on")
     port: int = Field(default=8080, ge=0, le=65535, description="port 'uaa serve' listens on")
+    grpc_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="also serve the gRPC API (attestation.AttestationAuthority) on this port with 'uaa serve' (0: a free port)",
+    )
     api_tokens: list[str] = Field(
         default_factory=list,
         description="bearer tokens allowed to issue; 'sha256:<hex>' entries hold a token's digest",
