@@ -2,7 +2,7 @@
 
 Start with :func:`parse` or :func:`symbols`, then :func:`expand`,
 :func:`factor`, :func:`gcd`, :func:`cancel`, :func:`groebner` /
-:func:`reduce`, :func:`diff` and :func:`lambdify`.
+:func:`reduce`, :func:`solve`, :func:`diff` and :func:`lambdify`.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -48,6 +48,7 @@ from symbolic_reduction_modeler._poly import (
 )
 from symbolic_reduction_modeler._printing import latex, to_str
 from symbolic_reduction_modeler._simplify import simplify
+from symbolic_reduction_modeler._solve import RootOf, Solution, solve
 from symbolic_reduction_modeler.config import SymbolicSettings
 from symbolic_reduction_modeler.errors import (
     SymbolicError,
@@ -69,6 +70,8 @@ __all__ = [
     "Order",
     "PolyRing",
     "Pow",
+    "RootOf",
+    "Solution",
     "Symbol",
     "SymbolicError",
     "SymbolicInputError",
@@ -97,6 +100,7 @@ __all__ = [
     "resultant",
     "simplify",
     "sin",
+    "solve",
     "sqrt",
     "symbols",
     "sympify",

@@ -10,6 +10,7 @@ on any expression and sends its polynomial-shaped parts to FLINT.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, Literal
@@ -30,6 +31,9 @@ __all__ = [
     "poly_div",
     "resultant",
 ]
+
+MAX_ROOT_DEGREE = 400
+MAX_ROOT_PRECISION = 8192
 
 Order = Literal["lex", "grlex", "grevlex"]
 ORDERS: dict[str, str] = {"lex": "lex", "grlex": "deglex", "grevlex": "degrevlex"}
@@ -302,3 +306,163 @@ def _as_fraction(expr: Expr) -> tuple[Expr, Expr]:
     if isinstance(expr, Number):
         return Number.of(expr.value.numerator), Number.of(expr.value.denominator)
     return expr, Number.of(1)
+
+
+# -- univariate adapters for solving (plain Fractions in and out) ------------
+
+
+def poly_terms(expr: Expr, gens: Sequence[Symbol]) -> dict[tuple[int, ...], Fraction]:
+    """``expr`` as ``{exponents: coefficient}`` over ``gens`` (raises if not polynomial)."""
+    ring = PolyRing(tuple(gens), "lex")
+    return {
+        tuple(int(e) for e in monom): Fraction(int(c.p), int(c.q))
+        for monom, c in ring.to_poly(expr).to_dict().items()
+    }
+
+
+def univariate_coeffs(expr: Expr, var: Symbol) -> list[Fraction]:
+    """Coefficients of ``expr`` in ``var``, constant term first (trailing zeros trimmed)."""
+    terms = poly_terms(expr, [var])
+    degree = max((m[0] for m in terms), default=0)
+    coeffs = [Fraction(0)] * (degree + 1)
+    for (e,), c in terms.items():
+        coeffs[e] = c
+    while len(coeffs) > 1 and coeffs[-1] == 0:
+        coeffs.pop()
+    return coeffs
+
+
+def _checked_qpoly(coeffs: Sequence[Fraction]) -> Any:
+    if not coeffs or any(not isinstance(c, Fraction | int) for c in coeffs):
+        raise SymbolicInputError("a univariate polynomial needs rational coefficients")
+    if len(coeffs) - 1 > MAX_ROOT_DEGREE:
+        raise SymbolicMathError(
+            f"degree {len(coeffs) - 1} is above the root-isolation limit {MAX_ROOT_DEGREE}"
+        )
+    return flint.fmpq_poly([_fmpq(Fraction(c)) for c in coeffs])
+
+
+def _fractions(qpoly: Any) -> list[Fraction]:
+    return [Fraction(int(c.p), int(c.q)) for c in qpoly.coeffs()]
+
+
+def factor_univariate(coeffs: Sequence[Fraction]) -> list[tuple[list[Fraction], int]]:
+    """Irreducible factors over the rationals (monic), with multiplicities."""
+    q = _checked_qpoly(coeffs)
+    if q.degree() < 1:
+        return []
+    _, factors = q.factor()
+    out = []
+    for f, e in factors:
+        monic = f / f.coeffs()[-1]
+        out.append((_fractions(monic), int(e)))
+    out.sort(key=lambda fe: (len(fe[0]), fe[0]))
+    return out
+
+
+def squarefree_part(coeffs: Sequence[Fraction]) -> list[Fraction]:
+    """``p / gcd(p, p')``, monic."""
+    q = _checked_qpoly(coeffs)
+    if q.degree() < 1:
+        return [Fraction(1)]
+    part = q / q.gcd(q.derivative())
+    return _fractions(part / part.coeffs()[-1])
+
+
+def _exact(value: Any) -> Fraction:
+    man, exp = value.man_exp()
+    man, exp = int(man), int(exp)
+    return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
+
+
+def _real_root_balls(qpoly: Any) -> list[tuple[Fraction, Fraction, Any]]:
+    """Exact enclosures ``(lo, hi, arb)`` of the real roots of a squarefree polynomial."""
+    balls = []
+    for root, _ in qpoly.numer().complex_roots():
+        if root.imag.is_zero():
+            mid, rad = _exact(root.real.mid()), _exact(root.real.rad())
+            balls.append((mid - rad, mid + rad, root.real))
+    balls.sort(key=lambda b: b[0])
+    return balls
+
+
+def real_root_intervals(coeffs: Sequence[Fraction]) -> list[tuple[Fraction, Fraction]]:
+    """Isolating intervals (decimal end points) of the real roots, increasing.
+
+    ``coeffs`` must be squarefree (a factor from :func:`factor_univariate`).
+    Each interval contains exactly one real root and the intervals are disjoint.
+    """
+    q = _checked_qpoly(coeffs)
+    if q.degree() < 1:
+        return []
+    if q.gcd(q.derivative()).degree() > 0:
+        raise SymbolicInputError("real_root_intervals needs a squarefree polynomial")
+    balls = _real_root_balls(q)
+    out = []
+    for i, (lo, hi, _) in enumerate(balls):
+        below = balls[i - 1][1] if i > 0 else None
+        above = balls[i + 1][0] if i + 1 < len(balls) else None
+        digits = 6
+        while True:
+            scale = 10**digits
+            a = Fraction(math.floor(lo * scale), scale)
+            b = Fraction(math.ceil(hi * scale), scale)
+            if (below is None or a > below) and (above is None or b < above):
+                break
+            digits += 2
+        out.append((a, b))
+    return out
+
+
+def real_root_value(coeffs: Sequence[Fraction], index: int, digits: int = 17) -> Fraction:
+    """The ``index``-th real root of a squarefree polynomial to within ``10**-digits``."""
+    q = _checked_qpoly(coeffs)
+    if not 1 <= digits <= 1000:
+        raise SymbolicInputError("digits must be between 1 and 1000")
+    prec = max(64, int(digits * 3.33) + 32)
+    while prec <= MAX_ROOT_PRECISION * 4:
+        with flint.ctx.workprec(prec):
+            balls = _real_root_balls(q)
+        if not 0 <= index < len(balls):
+            raise SymbolicInputError(f"no real root number {index}")
+        lo, hi, _ = balls[index]
+        if hi - lo < Fraction(1, 10**digits):
+            return (lo + hi) / 2
+        prec *= 2
+    raise SymbolicMathError("could not reach the requested precision")
+
+
+def locate_image(
+    h: Sequence[Fraction],
+    f: Sequence[Fraction],
+    index: int,
+    candidates: Sequence[Sequence[Fraction]],
+) -> tuple[int, int]:
+    """Which real root of which candidate polynomial is ``h(alpha)``?
+
+    ``alpha`` is the ``index``-th real root of the squarefree ``f``, and
+    ``h(alpha)`` must be a root of one of the squarefree ``candidates``.
+    Balls are refined until ``h(alpha)``'s enclosure meets exactly one
+    candidate root enclosure, which proves the match.  Returns
+    ``(candidate number, real root index within it)``.
+    """
+    fq = _checked_qpoly(f)
+    hq = [_fmpq(Fraction(c)) for c in h]
+    cands = [_checked_qpoly(c) for c in candidates]
+    prec = 64
+    while prec <= MAX_ROOT_PRECISION:
+        with flint.ctx.workprec(prec):
+            alpha = _real_root_balls(fq)[index][2]
+            value = flint.arb(0)
+            for c in reversed(hq):
+                value = value * alpha + flint.arb(c)
+            hits = [
+                (k, j)
+                for k, cq in enumerate(cands)
+                for j, (_, _, ball) in enumerate(_real_root_balls(cq))
+                if ball.overlaps(value)
+            ]
+        if len(hits) == 1:
+            return hits[0]
+        prec *= 2
+    raise SymbolicMathError("could not separate the roots (precision limit reached)")

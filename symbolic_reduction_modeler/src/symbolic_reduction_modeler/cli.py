@@ -10,12 +10,13 @@ from shared_core.cli import CliApp, Context
 from shared_core.errors import ExitCode
 from symbolic_reduction_modeler import __version__
 from symbolic_reduction_modeler._calculus import diff
-from symbolic_reduction_modeler._expr import Expr, Symbol
+from symbolic_reduction_modeler._expr import Eq, Expr, Number, Symbol
 from symbolic_reduction_modeler._groebner import groebner
 from symbolic_reduction_modeler._parse import parse
 from symbolic_reduction_modeler._poly import ORDERS, expand, factor, gcd
 from symbolic_reduction_modeler._printing import latex
 from symbolic_reduction_modeler._simplify import simplify
+from symbolic_reduction_modeler._solve import RootOf, Value, solve
 from symbolic_reduction_modeler.config import SymbolicSettings
 from symbolic_reduction_modeler.errors import SymbolicInputError
 
@@ -119,6 +120,64 @@ def _groebner(ctx: Context, args: argparse.Namespace) -> int:
             "basis": [str(e) for e in exprs],
         },
         human=human,
+    )
+    return ExitCode.OK
+
+
+def _solve_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("equations", nargs="+", metavar="EQ", help="'lhs = rhs' or an expression (= 0)")
+    p.add_argument("--for", dest="unknowns", required=True, help="comma-separated unknowns")
+    p.add_argument(
+        "--numeric", action="store_true", help="print irrational roots as floats (15 digits)"
+    )
+    _with_latex(p)
+
+
+def _equation(text: str) -> Eq:
+    sides = text.split("=")
+    if len(sides) > 2:
+        raise SymbolicInputError(f"{text!r} has more than one '='", hint="one equation per EQ")
+    return Eq(parse(sides[0]), parse(sides[1]) if len(sides) == 2 else Number.of(0))
+
+
+def _render(value: Value, args: argparse.Namespace) -> str:
+    if args.numeric and isinstance(value, RootOf):
+        return repr(value.evalf())
+    if args.latex:
+        return value.latex() if isinstance(value, RootOf) else latex(value)
+    return str(value)
+
+
+@app.command("solve", help="solve polynomial or linear equations exactly", setup=_solve_setup)
+def _solve(ctx: Context, args: argparse.Namespace) -> int:
+    unknowns: list[Symbol] = []
+    for name in args.unknowns.split(","):
+        sym = parse(name.strip())
+        if not isinstance(sym, Symbol):
+            raise SymbolicInputError(f"unknown {name.strip()!r} is not a symbol")
+        unknowns.append(sym)
+    solutions = solve([_equation(e) for e in args.equations], unknowns)
+    lines = []
+    rows = []
+    for sol in solutions:
+        free = [v.name for v in unknowns if v not in sol]
+        shown = [f"{v} = {_render(sol[v], args)}" for v in unknowns if v in sol]
+        lines.append(", ".join(shown) + (f"  ({', '.join(free)} free)" if free else ""))
+        row: dict[str, object] = {v.name: str(sol[v]) for v in unknowns if v in sol}
+        if args.numeric:
+            row = {
+                v.name: sol[v].evalf() if isinstance(sol[v], RootOf) else str(sol[v])
+                for v in unknowns
+                if v in sol
+            }
+        rows.append(row)
+    ctx.emit(
+        {
+            "for": [v.name for v in unknowns],
+            "solutions": rows,
+            "free": [v.name for v in unknowns if solutions and v not in solutions[0]],
+        },
+        human="\n".join(lines) if lines else "no (real) solution",
     )
     return ExitCode.OK
 
