@@ -133,6 +133,16 @@ class TestPolynomial:
         assert all(s[x] == 0 for s in sols)
         _check([parse("x^2"), parse("y^2 - 3")], sols)
 
+    def test_three_unknowns_tower(self) -> None:
+        """{x^2-2, y^2-3, z^2-x*y}: z real only when x*y > 0, so 4 of the 8 solutions."""
+        eqs = [parse("x^2 - 2"), parse("y^2 - 3"), parse("z^2 - x*y")]
+        sols = solve(eqs, [x, y, z])
+        assert len(sols) == 4
+        assert all(s[x].evalf() * s[y].evalf() > 0 for s in sols)
+        zs = sorted(s[z].evalf() for s in sols)
+        assert zs == pytest.approx([-(6**0.25), -(6**0.25), 6**0.25, 6**0.25], abs=1e-14)
+        _check(eqs, sols)
+
     def test_no_real_solution_and_inconsistent(self) -> None:
         """x^2 + 1 has no real root; {x^2, x^2 - 1} generates the unit ideal."""
         assert solve([parse("x^2 + 1")], [x]) == []

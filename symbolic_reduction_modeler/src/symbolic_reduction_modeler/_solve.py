@@ -34,6 +34,7 @@ from symbolic_reduction_modeler._groebner import groebner
 from symbolic_reduction_modeler._poly import (
     expand,
     factor_univariate,
+    locate_image,
     poly_terms,
     real_root_intervals,
     real_root_value,
@@ -284,8 +285,6 @@ def _sort_key(value: Value) -> Fraction:
 def _identify(
     h: list[Fraction], f: list[Fraction], index: int, var: Symbol, targets: list[list[Fraction]]
 ) -> RootOf:
-    from symbolic_reduction_modeler._poly import locate_image
-
     k, j = locate_image(h, f, index, targets)
     coeffs = targets[k]
     return RootOf(var, tuple(coeffs), j, real_root_intervals(coeffs)[j])
