@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from symbolic_reduction_modeler.cli import app
 from shared_core.testing import CommonCliTests
+from symbolic_reduction_modeler.cli import app
 
 
 class TestCommonFlags(CommonCliTests):

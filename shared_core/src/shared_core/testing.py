@@ -12,11 +12,13 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 __all__ = [
     "CliResult",
+    "CommonCliTests",
     "corpora_dir",
     "corpus_path",
     "free_port",
@@ -122,3 +124,79 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         if "_LOG_" in name or "_OTLP_" in name or name.endswith("_METRICS_PORT"):
             monkeypatch.delenv(name, raising=False)
     return monkeypatch
+
+
+class CommonCliTests:
+    """The checks every system's CLI must pass; subclass it as ``TestCommonFlags``.
+
+    Set ``app`` (the system's :class:`~shared_core.cli.CliApp`) and ``module``
+    (the importable package name, for ``python -m``)::
+
+        class TestCommonFlags(CommonCliTests):
+            app = my_system.cli.app
+            module = "my_system"
+    """
+
+    app: Any
+    module: str
+
+    def _run(self, argv: Sequence[str]) -> CliResult:
+        return run_cli(self.app.main, argv)
+
+    def test_version(self) -> None:
+        """--version prints the program name and the distribution's version, exit 0."""
+        result = self._run(["--version"])
+        assert result.code == 0
+        assert result.out.strip() == f"{self.app.prog} {self.app.version}"
+
+    def test_help_lists_shared_flags(self) -> None:
+        """--help documents the shared flags."""
+        result = self._run(["--help"])
+        assert result.code == 0
+        for flag in ("--config", "--log-format", "--log-level", "--json"):
+            assert flag in result.out
+
+    def test_unknown_flag_is_one_line_exit_2(self) -> None:
+        """A usage error is one line on stderr and exit code 2."""
+        result = self._run(["--no-such-flag"])
+        assert result.code == 2
+        assert result.err.count("\n") == 1
+        assert "error:" in result.err
+
+    def test_config_precedence(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """CLI flags beat the environment, which beats the TOML file."""
+        system = self.app.settings_cls.system
+        config = tmp_path / "config.toml"
+        config.write_text(f'[{system}]\nlog_level = "error"\nlog_format = "json"\n')
+        monkeypatch.setenv(f"{system.upper()}_LOG_LEVEL", "info")
+        result = self._run(["--config", str(config), "--log-level", "debug", "--json", "config"])
+        assert result.code == 0, result.err
+        import json
+
+        shown = json.loads(result.out)
+        assert shown["values"]["log_level"] == "debug"
+        assert shown["values"]["log_format"] == "json"
+        assert shown["sources"]["log_format"] == f"config file {config}"
+
+    def test_bad_config_value_names_key_and_source(self, tmp_path: Path) -> None:
+        """An invalid value in the file is a config error naming the key and the file."""
+        config = tmp_path / "config.toml"
+        config.write_text('log_format = "xml"\n')
+        result = self._run(["--config", str(config), "config"])
+        assert result.code == 2
+        assert "log_format" in result.err
+        assert str(config) in result.err
+
+    def test_python_dash_m(self) -> None:
+        """``python -m <package>`` is the same CLI."""
+        import subprocess
+        import sys
+
+        proc = subprocess.run(
+            [sys.executable, "-m", self.module, "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == f"{self.app.prog} {self.app.version}"
