@@ -210,8 +210,12 @@ def test_bandwidth_within_ten_percent(proxies: ProxyCollection) -> None:
     assert 360 <= rate <= 440, rate
 
 
-def test_toxicity_within_three_sigma(proxies: ProxyCollection) -> None:
-    """With toxicity 0.5 over 1,000 connections, the share affected is within 3 sigma of 500."""
+def test_toxicity_within_four_sigma(proxies: ProxyCollection) -> None:
+    """With toxicity 0.5 over 1,000 connections, the share affected is within 4 sigma of 500.
+
+    3 sigma fails one honest run in 370 (it did, at 553, in a CI dry run); 4 sigma
+    (+-63) fails one in 16,000 and still catches a toxicity off by 0.1 (6.3 sigma).
+    """
 
     def source(conn: socket.socket) -> None:
         with conn:
@@ -227,7 +231,7 @@ def test_toxicity_within_three_sigma(proxies: ProxyCollection) -> None:
         assert data in (b"h", b"hello"), data
         affected += data == b"h"
     sigma = (n * 0.5 * 0.5) ** 0.5
-    assert abs(affected - n * 0.5) <= 3 * sigma, affected
+    assert abs(affected - n * 0.5) <= 4 * sigma, affected
     _wait_closed(proxy)
 
 
