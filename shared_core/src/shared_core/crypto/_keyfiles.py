@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from shared_core.crypto._signing import (
     Ed25519SigningKey,
@@ -24,6 +26,8 @@ from shared_core.crypto._signing import (
 from shared_core.errors import CryptoError, IoError
 
 __all__ = ["read_private_key", "read_public_key", "write_private_key", "write_public_key"]
+
+K = TypeVar("K", SigningKey, VerifyKey)
 
 
 def _atomic_write(path: Path, data: bytes, mode: int) -> None:
@@ -108,41 +112,46 @@ def _decode_raw(data: bytes) -> bytes | None:
     return None
 
 
+def _load_key(
+    p: Path,
+    from_pem: Callable[[bytes], K],
+    from_raw: Callable[[bytes], K],
+    what: str,
+    hint: str,
+) -> K:
+    """PEM if the file has a PEM header, else 32 raw or 64 hex bytes; errors name the file."""
+    data = _read(p)
+    if b"-----BEGIN" in data:
+        try:
+            return from_pem(data)
+        except CryptoError as exc:
+            raise CryptoError(exc.message, path=str(p), hint=exc.hint) from None
+    raw = _decode_raw(data)
+    if raw is None:
+        raise CryptoError(f"{str(p)!r} is neither {what}", path=str(p), hint=hint)
+    return from_raw(raw)
+
+
 def read_private_key(path: str | Path, *, check_permissions: bool = True) -> SigningKey:
     """Read a PEM private key, or a raw/hex Ed25519 seed; checks it is 0600 first."""
     p = Path(path)
     if check_permissions:
         _check_private_permissions(p)
-    data = _read(p)
-    if b"-----BEGIN" in data:
-        try:
-            return load_private_pem(data)
-        except CryptoError as exc:
-            raise CryptoError(exc.message, path=str(p), hint=exc.hint) from None
-    raw = _decode_raw(data)
-    if raw is None:
-        raise CryptoError(
-            f"{str(p)!r} is neither a PEM private key nor a 32-byte Ed25519 seed",
-            path=str(p),
-            hint="write keys with write_private_key (or the CLI's keygen)",
-        )
-    return Ed25519SigningKey(raw)
+    return _load_key(
+        p,
+        load_private_pem,
+        Ed25519SigningKey,
+        "a PEM private key nor a 32-byte Ed25519 seed",
+        "write keys with write_private_key (or the CLI's keygen)",
+    )
 
 
 def read_public_key(path: str | Path) -> VerifyKey:
     """Read a PEM public key, or a raw/hex 32-byte Ed25519 public key."""
-    p = Path(path)
-    data = _read(p)
-    if b"-----BEGIN" in data:
-        try:
-            return load_public_pem(data)
-        except CryptoError as exc:
-            raise CryptoError(exc.message, path=str(p), hint=exc.hint) from None
-    raw = _decode_raw(data)
-    if raw is None:
-        raise CryptoError(
-            f"{str(p)!r} is neither a PEM public key nor a 32-byte Ed25519 key",
-            path=str(p),
-            hint="export public keys as PEM",
-        )
-    return Ed25519VerifyKey(raw)
+    return _load_key(
+        Path(path),
+        load_public_pem,
+        Ed25519VerifyKey,
+        "a PEM public key nor a 32-byte Ed25519 key",
+        "export public keys as PEM",
+    )
