@@ -196,6 +196,26 @@ class TestTelemetry:
         assert b"demo_queue_items 7.0" in body
 
 
+class TestServeAllMetrics:
+    def test_every_live_registry_is_scraped(self) -> None:
+        """--metrics-port's endpoint shows every live Metrics object's series."""
+        from shared_core.telemetry import serve_all_metrics
+
+        first, second = Metrics("alpha"), Metrics("beta")
+        first.counter("jobs_total", "jobs").inc(2)
+        second.gauge("queue_items", "queued").set(5)
+        port = free_port()
+        server, _thread = serve_all_metrics(port)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                body = resp.read()
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert b"alpha_jobs_total 2.0" in body
+        assert b"beta_queue_items 5.0" in body
+
+
 class TestConcurrency:
     def test_timeout_raises_our_error(self) -> None:
         """A slow call past its deadline raises DeadlineExceededError."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -35,9 +36,11 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    Metric,
     generate_latest,
     start_http_server,
 )
+from prometheus_client.registry import Collector
 
 from shared_core.errors import ConfigError, CoreError
 
@@ -48,6 +51,7 @@ __all__ = [
     "Metrics",
     "TelemetryHandle",
     "get_tracer",
+    "serve_all_metrics",
     "setup_from_settings",
     "setup_tracing",
     "span",
@@ -57,6 +61,7 @@ __all__ = [
 P = ParamSpec("P")
 R = TypeVar("R")
 
+_LIVE: weakref.WeakSet[Metrics] = weakref.WeakSet()
 _METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _UNITS = ("seconds", "bytes", "total", "ratio", "count", "info", "celsius", "percent", "items")
 
@@ -193,6 +198,8 @@ class Metrics:
         self.system = system
         self.registry = registry if registry is not None else CollectorRegistry()
         self._made: dict[str, Any] = {}
+        if registry is None:
+            _LIVE.add(self)  # scraped by serve_all_metrics while this object lives
 
     def _name(self, name: str) -> str:
         full = name if name.startswith(self.system + "_") else f"{self.system}_{name}"
@@ -261,8 +268,43 @@ def setup_from_settings(service: str, version: str, settings: CoreSettings) -> T
         otlp_endpoint=settings.otlp_endpoint,
     )
     if settings.metrics_port is not None:
-        from prometheus_client import REGISTRY
-
-        Metrics(service, REGISTRY).serve(settings.metrics_port)
+        serve_all_metrics(settings.metrics_port)
     _HANDLES[service] = handle
     return handle
+
+
+class _LiveMetrics(Collector):
+    """Everything every live :class:`Metrics` registry holds, collected on each scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        for metrics in list(_LIVE):
+            yield from metrics.registry.collect()
+
+
+def serve_all_metrics(port: int, addr: str = "127.0.0.1") -> tuple[Any, Any]:
+    """Serve ``/metrics`` with the default registry plus every :class:`Metrics` in this process.
+
+    Systems keep one registry per object (a client, a server) so two of them in
+    one process never clash; this endpoint is where all of them are scraped.
+    """
+    from prometheus_client import REGISTRY
+
+    served = CollectorRegistry()
+    served.register(_LiveMetrics())
+    served.register(_DefaultRegistry(REGISTRY))
+    try:
+        return start_http_server(port, addr=addr, registry=served)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot serve metrics on {addr}:{port}: {exc.strerror}",
+            key="metrics_port",
+            hint="choose a free port, or 0 for any",
+        ) from exc
+
+
+class _DefaultRegistry(Collector):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._registry.collect()
