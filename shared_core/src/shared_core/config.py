@@ -140,6 +140,10 @@ class CoreSettings(BaseSettings):
         le=65535,
         description="serve Prometheus /metrics on 127.0.0.1:PORT when set",
     )
+    nats_servers: str | None = Field(
+        default=None,
+        description="comma-separated NATS URLs for the event bus; events are not published when unset",
+    )
 
     @classmethod
     def settings_customise_sources(

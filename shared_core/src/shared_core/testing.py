@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Sequence
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +23,11 @@ import pytest
 __all__ = [
     "CliResult",
     "CommonCliTests",
+    "NatsServer",
     "corpora_dir",
     "corpus_path",
     "free_port",
+    "nats_server_binary",
     "run_cli",
 ]
 
@@ -103,6 +109,92 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def nats_server_binary() -> str | None:
+    """The ``nats-server`` executable (Debian package ``nats-server``), if installed."""
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    return "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
+
+
+class NatsServer:
+    """One ``nats-server -js`` on loopback, with its JetStream store in ``store_dir``.
+
+    :meth:`restart` stops the process and starts a new one on the same port
+    and store, as a server restart in production does.
+    """
+
+    def __init__(self, store_dir: Path, port: int | None = None) -> None:
+        binary = nats_server_binary()
+        if binary is None:
+            raise RuntimeError("nats-server is not installed (apt-get install nats-server)")
+        self.binary = binary
+        self.store_dir = store_dir
+        self.port = port if port is not None else free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server and wait until it accepts TCP connections."""
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "-js",
+                "-sd",
+                str(self.store_dir),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nats-server exited with {self.proc.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"nats-server did not listen on port {self.port} within {timeout} s")
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 5 s)."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A running ``nats-server -js`` on a free loopback port (skips when not installed)."""
+    if nats_server_binary() is None:
+        pytest.skip("Debian package nats-server is not installed (apt-get install nats-server)")
+    server = NatsServer(tmp_path / "nats-js")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
