@@ -10,8 +10,10 @@ from datetime import datetime
 import anyio
 import pytest
 
+from shared_core._app import main
 from shared_core.errors import ConfigError, ValidationError
 from shared_core.events import (
+    BlockingEventBus,
     Event,
     EventBus,
     EventHandler,
@@ -19,7 +21,7 @@ from shared_core.events import (
     stream_name_for,
 )
 from shared_core.logging import configure_logging
-from shared_core.testing import NatsServer
+from shared_core.testing import NatsServer, run_cli
 
 
 async def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -83,6 +85,11 @@ class TestOffline:
         offline = [line for line in lines if "no NATS servers configured" in line["event"]]
         assert len(offline) == 1
         assert offline[0]["logger"] == "shared_core.events"
+
+    def test_events_tail_without_servers_is_a_usage_error(self) -> None:
+        result = run_cli(main, ["events-tail", "demo.events", "--count", "1"])
+        assert result.code == 2
+        assert "no NATS servers" in result.err
 
 
 def test_events_arrive_in_order(nats_server: NatsServer) -> None:
@@ -157,3 +164,24 @@ def test_durable_consumer_resumes_after_server_restart(nats_server: NatsServer) 
     assert first == list(range(5))
     assert resumed == list(range(5, 15))
     assert live == list(range(15))
+
+
+def test_events_tail_prints_json_lines(nats_server: NatsServer) -> None:
+    """`events-tail --durable` prints the stored events as JSON lines and stops at --count."""
+    with BlockingEventBus(EventBus(source="tail-test")) as bus:
+        bus.connect(nats_server.url)
+        bus.ensure_stream("tail.events")
+        for n in range(4):
+            bus.publish(bus.bus.event("tail.events", "tick", n=n))
+    argv = ["--nats-servers", nats_server.url, "events-tail", "tail.events"]
+    result = run_cli(main, [*argv, "--durable", "t1", "--count", "3", "--timeout", "10"])
+    assert result.code == 0, result.err
+    lines = [json.loads(line) for line in result.out.splitlines()]
+    assert [line["payload"]["n"] for line in lines] == [0, 1, 2]
+    assert {line["source"] for line in lines} == {"tail-test"}
+    again = run_cli(main, [*argv, "--durable", "t1", "--count", "1", "--timeout", "10"])
+    assert again.code == 0, again.err
+    assert [json.loads(line)["payload"]["n"] for line in again.out.splitlines()] == [3]
+    nothing = run_cli(main, [*argv, "--count", "1", "--timeout", "0.5"])
+    assert nothing.code == 1
+    assert nothing.out == ""

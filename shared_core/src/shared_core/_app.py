@@ -2,8 +2,9 @@
 
 Commands: ``keygen``, ``sign`` / ``verify`` (DSSE envelopes), ``hash``,
 ``merkle`` (root and inclusion/consistency proofs over the lines of a file),
-``verify-proof``, ``checkpoint`` (a signed C2SP checkpoint), ``note-keygen``
-and ``tour`` (every piece exercised once, for real, in a temporary folder).
+``verify-proof``, ``checkpoint`` (a signed C2SP checkpoint), ``note-keygen``,
+``events-tail`` (print the events on a NATS subject as JSON lines) and
+``tour`` (every piece exercised once, for real, in a temporary folder).
 """
 
 from __future__ import annotations
@@ -351,6 +352,72 @@ def _tour(ctx: Context, _args: argparse.Namespace) -> int:
     )
     ctx.emit(report, human=json.dumps(report, indent=2))
     return ExitCode.OK if report["tampered_checkpoint_rejected"] else ExitCode.FAILED
+
+
+def _events_tail_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("subject", help="NATS subject; * and a final > are wildcards")
+    p.add_argument("--count", type=int, metavar="N", help="stop after N events")
+    p.add_argument(
+        "--durable",
+        metavar="NAME",
+        help="read through a JetStream durable consumer: events kept while away are printed too",
+    )
+    p.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="give up after SECONDS (exit 1)"
+    )
+
+
+@app.command(
+    "events-tail",
+    help="print events published on a NATS subject, one JSON object a line (needs --nats-servers)",
+    setup=_events_tail_setup,
+    aliases=("tail",),
+)
+def _events_tail(ctx: Context, args: argparse.Namespace) -> int:
+    import anyio
+
+    from shared_core.events import Event, EventBus
+
+    if args.count is not None and args.count < 1:
+        raise ValidationError("--count must be at least 1", field="count")
+    if args.timeout is not None and args.timeout <= 0:
+        raise ValidationError("--timeout must be positive", field="timeout")
+    seen = 0
+
+    async def tail() -> bool:
+        nonlocal seen
+        done = anyio.Event()
+
+        async def show(event: Event) -> None:
+            nonlocal seen
+            if done.is_set():
+                raise RuntimeError("enough events printed")  # unacknowledged: stays for later
+            ctx.stdout.write(event.model_dump_json() + "\n")
+            ctx.stdout.flush()
+            seen += 1
+            if args.count is not None and seen >= args.count:
+                done.set()
+
+        bus = EventBus(source="shared_core", name="shared_core-events-tail")
+        await bus.connect(ctx.settings.nats_servers)
+        try:
+            with anyio.move_on_after(args.timeout) as scope:
+                await bus.subscribe(args.subject, show, durable=args.durable, batch=1)
+                await done.wait()
+            return not scope.cancelled_caught
+        finally:
+            await bus.close()
+
+    try:
+        finished = anyio.run(tail)
+    except KeyboardInterrupt:
+        return ExitCode.OK
+    if not finished:
+        get_logger("shared_core.events").warning(
+            "timed out", received=seen, wanted=args.count, timeout=args.timeout
+        )
+        return ExitCode.FAILED if args.count is not None else ExitCode.OK
+    return ExitCode.OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
