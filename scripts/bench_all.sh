@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Run every member's benchmarks (each benches/bench_*.py prints JSON lines with
-# "bench", "unit", "ours", "peer", "peer_name", "ratio") and write one Markdown
-# table of ours vs peers to BENCHMARKS.md (or $1).  BENCH_GLOB narrows the run,
+# Run every member's benchmarks and write one Markdown table of ours vs peers.
+# The contract for a bench that wants a row in the table: print one JSON object
+# per measurement on its own line, with "system", "bench", "unit", "ours",
+# "peer", "peer_name" and "ratio"; it must run with no arguments.  Benches
+# that print only prose keep their figures in <system>/docs/BENCHMARKS.md.
+# The table goes to BENCHMARKS.md (or $1).  BENCH_GLOB narrows the run,
 # e.g. BENCH_GLOB='shared_core/benches/bench_*.py'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,9 +14,13 @@ results=$(mktemp)
 for bench in ${BENCH_GLOB:-*/benches/bench_*.py}; do
     [ -f "$bench" ] || continue
     echo "running $bench" >&2
-    if ! uv run --frozen python "$bench" | grep '^{' >> "$results"; then
-        echo "bench $bench failed" >&2
+    out=$(mktemp)
+    if ! uv run --frozen python "$bench" > "$out" 2>&1; then
+        echo "  $bench failed: $(tail -1 "$out")" >&2
+    elif ! grep '^{' "$out" >> "$results"; then
+        echo "  $bench printed no JSON rows (its figures are in its docs/BENCHMARKS.md)" >&2
     fi
+    rm -f "$out"
 done
 uv run --frozen python - "$results" "$out" <<'PY'
 import json, sys, datetime
