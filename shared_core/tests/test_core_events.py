@@ -86,6 +86,18 @@ class TestOffline:
         assert len(offline) == 1
         assert offline[0]["logger"] == "shared_core.events"
 
+    def test_unreachable_server_is_an_io_error_soon(self) -> None:
+        """A first connection is retried a bounded number of times, then fails clearly."""
+        from shared_core.errors import IoError
+        from shared_core.testing import free_port
+
+        async def scenario() -> None:
+            bus = EventBus(source="test", connect_attempts=2)
+            with anyio.fail_after(10), pytest.raises(IoError, match="cannot connect to NATS"):
+                await bus.connect(f"nats://127.0.0.1:{free_port()}")
+
+        anyio.run(scenario)
+
     def test_events_tail_without_servers_is_a_usage_error(self) -> None:
         result = run_cli(main, ["events-tail", "demo.events", "--count", "1"])
         assert result.code == 2

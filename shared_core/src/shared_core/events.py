@@ -308,8 +308,11 @@ class EventBus:
                 servers=self.servers,
                 name=self.name,
                 connect_timeout=max(1, round(self.connect_timeout)),
+                # nats-py would retry a first connection forever with an unlimited
+                # count; it is bounded here and retried with backoff around this call.
                 allow_reconnect=True,
-                max_reconnect_attempts=-1,
+                max_reconnect_attempts=1,
+                reconnect_time_wait=self.backoff_base,
                 reconnect_to_server_handler=self._choose_server,
                 error_cb=self._on_error,
                 disconnected_cb=self._on_disconnected,
@@ -330,6 +333,8 @@ class EventBus:
                 servers=",".join(self.servers),
                 hint="start nats-server (with -js for durable consumers), or check the URLs",
             ) from cause
+        # Connected: from now on a lost connection is re-established forever, with backoff.
+        self._nc.options["max_reconnect_attempts"] = -1
         self._js = self._nc.jetstream(timeout=self.publish_timeout)
         self._connected_once = True
         _log.debug("connected to NATS", servers=self.servers)
