@@ -94,6 +94,7 @@ def _setup_run(p: argparse.ArgumentParser) -> None:
 @app.command("run", help="run an experiment and write its journal", setup=_setup_run)
 def _run(ctx: Context, args: argparse.Namespace) -> int:
     from chaos_engine.experiment import (
+        ExperimentEvents,
         RunOptions,
         convert_vars,
         exit_code_of,
@@ -117,8 +118,13 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
         dry=args.dry,
         config_vars=config_vars,
         secret_vars=secret_vars,
+        events=ExperimentEvents.connect(ctx.settings.nats_servers),
     )
-    journal = run_experiment(experiment, options)
+    try:
+        journal = run_experiment(experiment, options)
+    finally:
+        if options.events is not None:
+            options.events.close()
     _write_json(args.journal_path, journal)
     if args.report_html:
         Path(args.report_html).write_text(render_html(journal), encoding="utf-8")

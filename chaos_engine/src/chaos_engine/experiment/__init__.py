@@ -7,6 +7,7 @@
 """
 
 from chaos_engine.experiment._controls import ExperimentInterrupted
+from chaos_engine.experiment._events import CHAOS_SUBJECT, ExperimentEvents
 from chaos_engine.experiment._jsonpath import JsonPathError
 from chaos_engine.experiment._jsonpath import find as jsonpath_find
 from chaos_engine.experiment._report import render_html, render_markdown
@@ -27,9 +28,11 @@ from chaos_engine.experiment._validate import (
 )
 
 __all__ = [
+    "CHAOS_SUBJECT",
     "DRY_MODES",
     "HYPOTHESIS_STRATEGIES",
     "ROLLBACK_STRATEGIES",
+    "ExperimentEvents",
     "ExperimentInterrupted",
     "JsonPathError",
     "RunOptions",

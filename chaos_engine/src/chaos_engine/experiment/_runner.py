@@ -30,6 +30,7 @@ from typing import Any
 
 from chaos_engine.errors import ChaosActivityError, ChaosExperimentError
 from chaos_engine.experiment._controls import Controls, ExperimentInterrupted
+from chaos_engine.experiment._events import ExperimentEvents
 from chaos_engine.experiment._providers import run_provider
 from chaos_engine.experiment._substitute import load_configuration, load_secrets, substitute
 from chaos_engine.experiment._tolerance import within_tolerance
@@ -58,6 +59,8 @@ class RunOptions:
     config_vars: dict[str, Any] = field(default_factory=dict)
     secret_vars: dict[str, Any] = field(default_factory=dict)
     handle_signals: bool = True
+    events: ExperimentEvents | None = None
+    """Where the run's events go (``chaos.events`` on NATS); ``None``: nowhere."""
 
 
 def _now() -> datetime:
@@ -138,6 +141,7 @@ class _Run:
             if activity.get("name"):
                 self.refs[activity["name"]] = activity
         self.controls = Controls(experiment, self.configuration, self.secrets)
+        self.events = options.events or ExperimentEvents(None)
         self.journal: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -207,7 +211,11 @@ class _Run:
         return box.get("output")
 
     def execute(
-        self, activity: dict[str, Any], runs: list[dict[str, Any]] | None = None
+        self,
+        activity: dict[str, Any],
+        runs: list[dict[str, Any]] | None = None,
+        *,
+        phase: str = "method",
     ) -> dict[str, Any]:
         """Run one activity (resolving a ``ref``) and return its journal entry."""
         if activity.get("ref"):
@@ -247,12 +255,27 @@ class _Run:
                 end = _now()
                 run["end"] = end.isoformat()
                 run["duration"] = (end - start).total_seconds()
+                self.events.publish(
+                    "activity.run",
+                    name=activity.get("name"),
+                    type=activity.get("type"),
+                    phase=phase,
+                    status=run.get("status"),
+                    duration=run["duration"],
+                )
             self._pause(pauses.get("after"), activity)
             box[0] = run
         return run
 
     # -- hypothesis ----------------------------------------------------------------------
-    def hypothesis(self) -> dict[str, Any] | None:
+    def hypothesis(self, when: str) -> dict[str, Any] | None:
+        """Check the steady-state hypothesis (``when``: before, during or after the method)."""
+        state = self._hypothesis()
+        if state is not None:
+            self.events.publish("hypothesis.checked", when=when, met=state["steady_state_met"])
+        return state
+
+    def _hypothesis(self) -> dict[str, Any] | None:
         hypo = self.experiment.get("steady-state-hypothesis")
         if not hypo:
             return None
@@ -260,7 +283,7 @@ class _Run:
         with self.controls.around("hypothesis", hypo) as box:
             box[0] = state
             for probe in hypo.get("probes") or []:
-                run = self.execute(probe)
+                run = self.execute(probe, phase="hypothesis")
                 state["probes"].append(run)
                 if run["status"] == "failed":
                     run["tolerance_met"] = False
@@ -306,7 +329,7 @@ class _Run:
             if self.journal["status"] in _ENDED:
                 break
             iteration += 1
-            state = self.hypothesis()
+            state = self.hypothesis("during")
             self.journal["steady_states"]["during"].append(state)
             if state is not None and not state["steady_state_met"]:
                 failed += 1
@@ -334,9 +357,9 @@ class _Run:
             try:
                 for activity in activities:
                     if activity.get("background") and pool is not None:
-                        futures.append(pool.submit(self.execute, activity, runs))
+                        futures.append(pool.submit(self.execute, activity, runs, phase=level))
                     else:
-                        self.execute(activity, runs)
+                        self.execute(activity, runs, phase=level)
                     if key == "method" and self.journal["status"] in _ENDED:
                         break
             finally:
@@ -400,6 +423,7 @@ class _Run:
         after = self.strategy in ("default", "after-method-only", "continuously")
         during = self.strategy in ("during-method-only", "continuously")
         graceful = True
+        self.events.publish("experiment.started", title=str(exp.get("title")))
         self.controls.configure()
         try:
             with _exit_signals(self.options.handle_signals):
@@ -409,7 +433,7 @@ class _Run:
                 try:
                     met = True
                     if with_ssh and before:
-                        state = self.hypothesis()
+                        state = self.hypothesis("before")
                         journal["steady_states"]["before"] = state
                         met = self._judge(state, deviate=False)
                     if met:
@@ -429,7 +453,7 @@ class _Run:
                             and runs is not None
                             and after
                         ):
-                            state = self.hypothesis()
+                            state = self.hypothesis("after")
                             journal["steady_states"]["after"] = state
                             self._judge(state, deviate=True)
                 except ExperimentInterrupted as exc:
@@ -450,6 +474,15 @@ class _Run:
                 undone = UNDO.undo_since(mark)
                 if undone:
                     journal["chaos_engine"] = {"faults_undone": [u.to_dict() for u in undone]}
+                if journal["rollbacks"] or undone:
+                    self.events.publish(
+                        "experiment.rolled_back",
+                        rollbacks=[
+                            {"name": r["activity"].get("name"), "status": r.get("status")}
+                            for r in journal["rollbacks"]
+                        ],
+                        faults_undone=len(undone),
+                    )
                 journal["end"] = _now().isoformat()
                 journal["duration"] = time.time() - started
                 if journal["status"] not in ("completed", *_ENDED):
@@ -459,6 +492,12 @@ class _Run:
             UNDO.undo_since(mark)
             self.controls.cleanup()
         log.info("experiment ended", status=journal["status"], deviated=journal["deviated"])
+        self.events.publish(
+            "experiment.finished",
+            status=journal["status"],
+            deviated=journal["deviated"],
+            duration=journal.get("duration"),
+        )
         return journal
 
 
