@@ -95,6 +95,18 @@ class TestCli:
         result = run_cli(_toy_app().main, ["greet", "bob", "--json"])
         assert json.loads(result.out) == {"text": "hello bob"}
 
+    def test_settings_flags_after_the_command(self) -> None:
+        """A setting given after the sub-command works, and before it still does."""
+        after = run_cli(_toy_app().main, ["greet", "ann", "--greeting", "hey"])
+        before = run_cli(_toy_app().main, ["--greeting", "hey", "greet", "ann"])
+        assert after.out == before.out == "hey ann\n"
+
+    def test_config_help_names_the_default_file(self) -> None:
+        """--help shows the real default config path, not 'None'."""
+        result = run_cli(_toy_app().main, ["--help"])
+        flat = " ".join(result.out.split())
+        assert "TOML settings file (default: /etc/toy/config.toml if present)" in flat
+
     def test_json_errors(self) -> None:
         """With --json, errors are JSON on stderr too."""
         result = run_cli(_toy_app().main, ["--json", "fail"])

@@ -251,7 +251,9 @@ class CliApp:
         )
         parser.add_argument("--version", action="version", version=f"{self.prog} {self.version}")
         parser.add_argument(
-            "--config", metavar="FILE", help="TOML settings file (default: %(default)s if present)"
+            "--config",
+            metavar="FILE",
+            help=f"TOML settings file (default: {self.settings_cls.default_config_file()} if present)",
         )
         parser.set_defaults(config=None)
         parser.add_argument("--json", action="store_true", help="print results as JSON")
@@ -262,11 +264,13 @@ class CliApp:
             "settings",
             f"override {self.settings_cls.system} settings (env: {self.settings_cls.env_prefix()}*)",
         )
+        setting_flags: list[tuple[str, str, list[str] | None]] = []
         for name, info in self.settings_cls.model_fields.items():
             ok, choices = _scalar_choices(info.annotation)
             if not ok:
                 continue
             flag = "--" + name.replace("_", "-")
+            setting_flags.append((flag, name, choices))
             settings_group.add_argument(
                 flag,
                 dest=f"setting__{name}",
@@ -293,6 +297,19 @@ class CliApp:
             )
             if command.setup is not None:
                 command.setup(sub)
+            # Settings flags are accepted after the command too (`tool serve --port 1`),
+            # unless the command defines an option of the same name itself.
+            taken = sub._option_string_actions  # argparse keeps no public view of this
+            for flag, name, choices in setting_flags:
+                if flag not in taken:
+                    sub.add_argument(
+                        flag,
+                        dest=f"setting__{name}",
+                        metavar=None if choices else name.upper(),
+                        choices=choices,
+                        default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS,
+                    )
             sub.set_defaults(_command=command.name)
         parser.epilog = f"default config file: {self.settings_cls.default_config_file()}"
         return parser
