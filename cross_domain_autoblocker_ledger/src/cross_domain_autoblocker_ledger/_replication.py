@@ -110,6 +110,13 @@ class JetStreamReplicator:
         await self._retry(self._ensure_stream)
         await self._retry(self._subscribe)
 
+    @property
+    def connection(self) -> Any:
+        """The nats-py connection (after :meth:`start`), shared with the node's event bus."""
+        if self._nc is None:
+            raise LedgerReplicationError("the replicator is not started", hint="call start() first")
+        return self._nc
+
     async def _retry(self, step: Any) -> None:
         # A JetStream cluster answers "unavailable" until its meta leader is
         # elected (and briefly after a server dies): retry until the deadline.

@@ -9,6 +9,10 @@ replicated without any of them knowing:
 * :class:`ReplicatedWriter` proposes to the JetStream stream and returns
   once *this* node has applied the operation (so a caller reads its own
   write), running the asyncio client in a background event loop thread.
+  It also announces each write on the event bus subject ``ledger.decisions``
+  (``decision.added`` / ``decision.deleted``, :mod:`shared_core.events`),
+  over the same NATS connection; a failed announcement is logged, never
+  turned into a failed write.
 """
 
 from __future__ import annotations
@@ -22,8 +26,14 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from cross_domain_autoblocker_ledger._decision import Decision
 from cross_domain_autoblocker_ledger._ledger import Ledger
 from cross_domain_autoblocker_ledger.errors import LedgerDecisionError
+from shared_core.events import Event, EventBus
+from shared_core.logging import get_logger
 
-__all__ = ["LedgerWriter", "LocalWriter", "ReplicatedWriter"]
+__all__ = ["DECISIONS_SUBJECT", "LedgerWriter", "LocalWriter", "ReplicatedWriter"]
+
+DECISIONS_SUBJECT = "ledger.decisions"
+
+log = get_logger("cross_domain_autoblocker_ledger.writer")
 
 
 class LedgerWriter(Protocol):
@@ -73,11 +83,33 @@ class ReplicatedWriter:
         self._stack = ExitStack()
         self._portal: BlockingPortal = self._stack.enter_context(start_blocking_portal())
         self.replicator = JetStreamReplicator(ledger, servers, replicas=replicas, timeout=timeout)
+        self.events = EventBus(source="cross_domain_autoblocker_ledger")
         try:
             self._portal.call(self.replicator.start)
+            self._portal.call(self.events.attach, self.replicator.connection)
         except BaseException:
             self._stack.close()
             raise
+
+    def _announce(self, event_type: str, decisions: Sequence[Decision], **extra: str) -> None:
+        if not decisions:
+            return
+        event = Event(
+            subject=DECISIONS_SUBJECT,
+            event_type=event_type,
+            source="cross_domain_autoblocker_ledger",
+            payload={
+                "origin": self.ledger.origin,
+                "decisions": [d.to_dict() for d in decisions],
+                **extra,
+            },
+        )
+        try:
+            self._portal.call(self.events.publish, event)
+        except Exception as exc:  # the write is recorded; only its announcement is lost
+            log.warning(
+                "could not publish the decision event", event_type=event_type, error=str(exc)
+            )
 
     def add(self, decisions: Sequence[Decision]) -> list[Decision]:
         if not decisions:
@@ -85,9 +117,11 @@ class ReplicatedWriter:
         position = self._portal.call(self.replicator.propose_add, list(decisions))
         self._portal.call(self.replicator.wait_applied, position)
         wanted = {d.uuid for d in decisions}
-        return sorted(
+        added = sorted(
             (d for d in self.ledger.decisions.values() if d.uuid in wanted), key=lambda d: d.id
         )
+        self._announce("decision.added", added)
+        return added
 
     def delete(self, ids: Sequence[int], reason: str = "") -> list[Decision]:
         # Check here first, so a bad id is an error for the caller, not a silent no-op in the stream.
@@ -108,7 +142,9 @@ class ReplicatedWriter:
             return []
         position = self._portal.call(self.replicator.propose_delete, list(ids), reason)
         self._portal.call(self.replicator.wait_applied, position)
-        return [self.ledger.decisions[i] for i in ids if i in self.ledger.deleted]
+        deleted = [self.ledger.decisions[i] for i in ids if i in self.ledger.deleted]
+        self._announce("decision.deleted", deleted, reason=reason)
+        return deleted
 
     def sync(self) -> int:
         """Apply everything the stream holds so far; returns the position reached."""
@@ -118,6 +154,7 @@ class ReplicatedWriter:
 
     def close(self) -> None:
         try:
+            self._portal.call(self.events.close)
             self._portal.call(self.replicator.stop)
         finally:
             self._stack.close()

@@ -255,6 +255,7 @@ class EventBus:
         self._subs: list[EventSubscription] = []
         self._offline_logged = False
         self._connected_once = False
+        self._owns_connection = True
 
     # -- connection ---------------------------------------------------------------------
     @property
@@ -339,6 +340,20 @@ class EventBus:
         self._connected_once = True
         _log.debug("connected to NATS", servers=self.servers)
 
+    async def attach(self, client: NatsClient) -> None:
+        """Use a nats-py connection that other code already holds (one connection per process).
+
+        :meth:`close` then stops this bus's subscriptions but leaves the
+        connection open for its owner; reconnection is the owner's settings.
+        """
+        if self._nc is not None:
+            await self.close()
+        self.servers = [uri.geturl() for uri in client.servers] or ["attached"]
+        self._nc = client
+        self._js = client.jetstream(timeout=self.publish_timeout)
+        self._owns_connection = False
+        self._connected_once = True
+
     async def close(self) -> None:
         """Stop every subscription and close the connection (pending publishes are flushed)."""
         for sub in self._subs:
@@ -346,7 +361,10 @@ class EventBus:
         self._subs.clear()
         nc, self._nc, self._js = self._nc, None, None
         self._streams.clear()
-        if nc is not None and not nc.is_closed:
+        if nc is not None and not self._owns_connection:
+            with contextlib.suppress(Exception):
+                await nc.flush(timeout=1)
+        elif nc is not None and not nc.is_closed:
             with contextlib.suppress(Exception):
                 await nc.flush(timeout=1)
             await nc.close()
