@@ -5,6 +5,8 @@ from __future__ import annotations
 import operator
 import os
 import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,24 @@ class TestNoLeaks:
 
         with Client(DaskExecutor(workers=1, processes=False), cache_dir=tmp_path) as client:
             assert client.run(_graph(), timeout=60)[-1] == sum(range(1, 51))
+
+    def test_leak_check_names_a_thread_that_stays_and_forgives_one_that_exits(self) -> None:
+        """The check fails on a thread still alive after the grace, not on one already exiting."""
+        from parallel_architecture_framework.testing import LeakCheck
+
+        check = LeakCheck()
+        stop = threading.Event()
+        stays = threading.Thread(target=stop.wait, name="left-behind", daemon=True)
+        exiting = threading.Thread(target=time.sleep, args=(0.2,), name="on-its-way-out", daemon=True)
+        stays.start()
+        exiting.start()
+        try:
+            with pytest.raises(AssertionError, match=r"'threads': \['left-behind'\]"):
+                check.assert_clean(grace=1.0)
+        finally:
+            stop.set()
+            stays.join()
+        check.assert_clean(grace=1.0)
 
     def test_closed_client_refuses_work(self, tmp_path: Path) -> None:
         """Submitting after close is a clear error, not a hang."""
