@@ -49,7 +49,9 @@ class TestNoLeaks:
         check = LeakCheck()
         stop = threading.Event()
         stays = threading.Thread(target=stop.wait, name="left-behind", daemon=True)
-        exiting = threading.Thread(target=time.sleep, args=(0.2,), name="on-its-way-out", daemon=True)
+        exiting = threading.Thread(
+            target=time.sleep, args=(0.2,), name="on-its-way-out", daemon=True
+        )
         stays.start()
         exiting.start()
         try:
