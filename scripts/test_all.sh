@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 source scripts/_env.sh
 scripts/bootstrap.sh
 scripts/prepare_system.sh
+scripts/prepare_references.sh
 uv run --frozen pytest -q --durations=15 "$@"
