@@ -16,7 +16,11 @@ from pathlib import Path
 
 __all__ = ["REFERENCE_VENV", "echo", "reference_python", "tcp_server"]
 
-REFERENCE_VENV = Path.home() / ".cache" / "chaos_engine" / "reference-venv"
+# The same default and override as tools/reference_venv.sh, which makes it.
+REFERENCE_VENV = Path(
+    os.environ.get("CHAOS_ENGINE_REFERENCE_VENV")
+    or Path.home() / ".cache" / "chaos_engine" / "reference-venv"
+)
 
 
 def echo(conn: socket.socket) -> None:
