@@ -8,6 +8,7 @@ import pytest
 from cross_domain_auto_learner import (
     ADWIN,
     DDM,
+    EDDM,
     KSWIN,
     AdaptiveRandomForest,
     DriftAdaptive,
@@ -92,6 +93,43 @@ class TestOthers:
             if det.update(x):
                 break
         assert warned_before
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_eddm_matches_river(self, seed: int) -> None:
+        """EDDM raises its changes and warnings at exactly the examples river's EDDM does."""
+        river_drift = pytest.importorskip("river.drift.binary")
+        rng = np.random.default_rng(seed)
+        xs = np.r_[rng.random(8000) < 0.1, rng.random(3000) < 0.4].astype(np.float64)
+        peer, ours = river_drift.EDDM(), EDDM()
+        peer_hits, our_hits, same_warnings = [], [], True
+        for i, x in enumerate(xs.tolist()):
+            peer.update(int(x))
+            if peer.drift_detected:
+                peer_hits.append(i)
+            if ours.update(x):
+                our_hits.append(i)
+            same_warnings &= peer.warning_detected == ours.warning
+        assert our_hits == peer_hits
+        assert same_warnings
+        assert len(our_hits) > 0
+
+    @pytest.mark.parametrize("seed", [0, 1, 2, 3])
+    def test_eddm_detects_error_rate_rise(self, seed: int) -> None:
+        """Error rate 5% -> 30%: EDDM (defaults) reports the change within 1,000 examples."""
+        rng = np.random.default_rng(seed)
+        xs = np.r_[rng.random(25000) < 0.05, rng.random(5000) < 0.3].astype(np.float64)
+        report = detection_report(EDDM(), xs, [25000], horizon=2000)
+        assert report["delays"][0] is not None
+        assert report["delays"][0] < 1000
+
+    def test_eddm_quiet_without_errors(self) -> None:
+        """No errors, no gaps to compare: EDDM never fires, and it warns only in its zone."""
+        det = EDDM()
+        assert det.update_many(np.zeros(5000)).size == 0
+        assert not det.warning
+        with pytest.raises(LearnerInputError):
+            EDDM(alpha=0.8, beta=0.9)
+        assert isinstance(make_detector("eddm"), EDDM)
 
     def test_kswin_on_a_feature_shift(self) -> None:
         """KSWIN notices a shift of one standard deviation within 100 values."""

@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "make_model": "_catalog",
     "ADWIN": "_drift",
     "DDM": "_drift",
+    "EDDM": "_drift",
     "DriftDetector": "_drift",
     "KSWIN": "_drift",
     "PageHinkley": "_drift",
@@ -99,6 +100,7 @@ __all__ = [
     "AGRAWAL_FEATURES",
     "CLASSIFIERS",
     "DDM",
+    "EDDM",
     "FORMAT_VERSION",
     "KSWIN",
     "MAGIC",
@@ -197,6 +199,7 @@ if TYPE_CHECKING:
     from cross_domain_auto_learner._catalog import make_model as make_model
     from cross_domain_auto_learner._drift import ADWIN as ADWIN
     from cross_domain_auto_learner._drift import DDM as DDM
+    from cross_domain_auto_learner._drift import EDDM as EDDM
     from cross_domain_auto_learner._drift import KSWIN as KSWIN
     from cross_domain_auto_learner._drift import DriftDetector as DriftDetector
     from cross_domain_auto_learner._drift import PageHinkley as PageHinkley

@@ -1,15 +1,16 @@
-"""Concept-drift detectors: ADWIN, Page-Hinkley, DDM and KSWIN.
+"""Concept-drift detectors: ADWIN, Page-Hinkley, DDM, EDDM and KSWIN.
 
 Every detector watches a stream of numbers (usually a learner's 0/1 errors, or
 a feature) and says, after each value, whether the distribution has changed.
 They share one small interface, :class:`DriftDetector`: ``update(x)`` returns
 ``True`` on the value at which a change is detected, ``update_many(xs)``
 returns the offsets within ``xs`` at which changes were detected, and
-``warning`` is raised by the detectors that have a warning zone (DDM) so a
+``warning`` is raised by the detectors that have a warning zone (DDM, EDDM) so a
 learner can start growing a background model before the change is confirmed.
 
 References: Bifet & Gavaldà 2007 (ADWIN), Page 1954 / Mouss et al. 2004
-(Page-Hinkley), Gama et al. 2004 (DDM), Raab et al. 2020 (KSWIN).
+(Page-Hinkley), Gama et al. 2004 (DDM), Baena-Garcia et al. 2006 (EDDM),
+Raab et al. 2020 (KSWIN).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from cross_domain_auto_learner.errors import LearnerInputError
 __all__ = [
     "ADWIN",
     "DDM",
+    "EDDM",
     "KSWIN",
     "DriftDetector",
     "PageHinkley",
@@ -360,6 +362,76 @@ class DDM(DriftDetector):
         return self.drift_detected
 
 
+class EDDM(DriftDetector):
+    """Early Drift Detection Method: watches the *distance* between consecutive errors.
+
+    Why besides DDM: a gradual drift raises the error rate slowly, but it
+    shortens the gaps between errors early.  EDDM keeps the running mean
+    ``p'`` and standard deviation ``s'`` of those gaps (sample variance) and
+    the largest ``p' + 2 s'`` seen; once ``warm_start`` errors have been seen,
+    ``(p' + 2 s') / max`` under ``alpha`` is a warning and under ``beta`` a
+    change.  Statistics are updated only on errors (``x == 1``).  Resets after
+    a change.
+
+    Args:
+        warm_start: examples and errors seen before a change can be reported.
+        alpha: warning level (ratio to the best gap statistic).
+        beta: change level; must not exceed ``alpha``.
+    """
+
+    def __init__(self, warm_start: int = 30, alpha: float = 0.95, beta: float = 0.9) -> None:
+        if not 0 < beta <= alpha < 1 or warm_start < 1:
+            raise LearnerInputError(
+                f"EDDM needs 0 < beta <= alpha < 1 and warm_start >= 1, got {alpha}, {beta}",
+                hint="the defaults are alpha=0.95, beta=0.9, warm_start=30",
+            )
+        self.warm_start = warm_start
+        self.alpha = alpha
+        self.beta = beta
+        self.n_detections = 0
+        self._reset()
+
+    def params(self) -> dict[str, Any]:
+        return {"warm_start": self.warm_start, "alpha": self.alpha, "beta": self.beta}
+
+    def _reset(self) -> None:
+        self._n = 0
+        self._last_error = 0
+        self._n_errors = 0
+        self._gap_mean = 0.0
+        self._gap_m2 = 0.0
+        self._best = -1.0
+        self.warning = False
+
+    def update(self, x: float) -> bool:
+        if self.drift_detected:
+            self._reset()
+        self.drift_detected = False
+        self._n += 1
+        if x != 1:
+            return False
+        self._n_errors += 1
+        gap = float(self._n - self._last_error)
+        self._last_error = self._n
+        delta = gap - self._gap_mean
+        self._gap_mean += delta / self._n_errors
+        self._gap_m2 += delta * (gap - self._gap_mean)
+        if self._n <= self.warm_start:
+            return False
+        sd = math.sqrt(self._gap_m2 / (self._n_errors - 1)) if self._n_errors > 1 else 0.0
+        level = self._gap_mean + 2.0 * sd
+        if level > self._best:
+            self._best = level
+        elif self._n_errors > self.warm_start:
+            ratio = level / self._best
+            if ratio < self.beta:
+                self.drift_detected = True
+                self.n_detections += 1
+            else:
+                self.warning = ratio < self.alpha
+        return self.drift_detected
+
+
 class KSWIN(DriftDetector):
     """Kolmogorov-Smirnov WINdowing: compares the newest values with a sample of older ones.
 
@@ -433,12 +505,13 @@ _DETECTORS: dict[str, type[DriftDetector]] = {
     "adwin": ADWIN,
     "page-hinkley": PageHinkley,
     "ddm": DDM,
+    "eddm": EDDM,
     "kswin": KSWIN,
 }
 
 
 def make_detector(name: str, **params: Any) -> DriftDetector:
-    """Build a detector by name (``adwin``, ``page-hinkley``, ``ddm``, ``kswin``)."""
+    """Build a detector by name (``adwin``, ``page-hinkley``, ``ddm``, ``eddm``, ``kswin``)."""
     try:
         cls = _DETECTORS[name.lower()]
     except KeyError:
