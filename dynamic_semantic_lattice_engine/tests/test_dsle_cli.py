@@ -115,3 +115,16 @@ class TestKnowledgeBaseCommands:
         result = run_cli(main, ["fca", str(bad)])
         assert result.code == 2
         assert "maybe" in result.err
+
+    def test_store_that_is_not_a_database(self, tmp_path: Path) -> None:
+        """A --store that is not SQLite is bad input: one line, exit 2, a hint, the file untouched."""
+        store = tmp_path / "notes.txt"
+        store.write_bytes(b"these are my notes, not a database\n" * 40)
+        before = store.read_bytes()
+        for command in (["query", "triple(S, P, O)"], ["reason", "--rules", "rdfs"]):
+            result = run_cli(main, ["--store", str(store), *command])
+            assert result.code == 2, result.err
+            assert result.err.count("\n") == 1
+            assert "not a database" in result.err
+            assert "hint:" in result.err
+        assert store.read_bytes() == before

@@ -15,6 +15,7 @@ from dynamic_semantic_lattice_engine import (
     LatticeError,
     LatticeInputError,
     LatticeParseError,
+    LatticeRdfError,
     LatticeStoreError,
     parse_atom,
     parse_query,
@@ -125,3 +126,97 @@ class TestStore:
             )
         with pytest.raises(LatticeError):
             load_store(path)
+
+
+LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [
+  <!ENTITY lol "lol">
+  <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+  <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+  <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+  <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+  <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+  <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+  <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+  <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://ex/">
+  <rdf:Description rdf:about="http://ex/a"><ex:p>&lol9;</ex:p></rdf:Description>
+</rdf:RDF>
+"""
+
+XXE = """<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [ <!ENTITY secret SYSTEM "file://{path}"> ]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://ex/">
+  <rdf:Description rdf:about="http://ex/a"><ex:p>&secret;</ex:p></rdf:Description>
+</rdf:RDF>
+"""
+
+PARAMETER = """<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [ <!ENTITY % remote SYSTEM "file://{path}"> %remote; ]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>
+"""
+
+FLAT = """<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [ <!ENTITY ex "http://ex/"> ]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://ex/">
+  <rdf:Description rdf:about="&ex;a"><ex:p rdf:resource="&ex;b"/></rdf:Description>
+</rdf:RDF>
+"""
+
+
+class TestRdfXmlGuard:
+    """RDF/XML passes defusedxml first: no entity amplification, no external entities."""
+
+    def test_billion_laughs_is_refused(self) -> None:
+        kb = KnowledgeBase()
+        with pytest.raises(LatticeRdfError, match="EntitiesForbidden"):
+            kb.load_rdf(data=LAUGHS, format="xml")
+        assert len(kb.relation("triple")) == 0
+
+    def test_external_entity_is_refused(self, tmp_path: Path) -> None:
+        secret = tmp_path / "secret.txt"
+        secret.write_text("TOP-SECRET-VALUE")
+        doc = tmp_path / "xxe.rdf"
+        doc.write_text(XXE.format(path=secret))
+        kb = KnowledgeBase()
+        with pytest.raises(LatticeRdfError, match="EntitiesForbidden"):
+            kb.load_rdf(doc)
+        assert not any("TOP-SECRET" in str(t) for t in kb.facts("triple"))
+
+    def test_parameter_entity_is_refused(self, tmp_path: Path) -> None:
+        (tmp_path / "x.dtd").write_text('<!ENTITY leak "x">')
+        with pytest.raises(LatticeRdfError, match="refused"):
+            KnowledgeBase().load_rdf(data=PARAMETER.format(path=tmp_path / "x.dtd"), format="xml")
+
+    def test_flat_namespace_entities_still_load(self) -> None:
+        """The W3C test documents abbreviate IRIs with flat entities; those keep working."""
+        kb = KnowledgeBase()
+        assert kb.load_rdf(data=FLAT, format="xml") == 1
+        assert kb.facts("triple") == [("<http://ex/a>", "<http://ex/p>", "<http://ex/b>")]
+
+    def test_cli_exits_2_on_an_entity_bomb(self, tmp_path: Path) -> None:
+        from dynamic_semantic_lattice_engine.cli import main
+        from shared_core.testing import run_cli
+
+        bomb = tmp_path / "bomb.rdf"
+        bomb.write_text(LAUGHS)
+        result = run_cli(main, ["--store", str(tmp_path / "kb.sqlite"), "load", str(bomb)])
+        assert result.code == 2
+        assert result.err.count("\n") == 1
+        assert "hint:" in result.err
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.binary(max_size=200))
+    def test_arbitrary_bytes_as_rdfxml(self, data: bytes) -> None:
+        """Any bytes load as RDF/XML or raise LatticeRdfError."""
+        with contextlib.suppress(LatticeRdfError):
+            KnowledgeBase().load_rdf(data=data.decode("utf-8", "replace"), format="xml")
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.text(alphabet='<>!&%;"/ =ENTITYDOCrdf:RDFSYSTEMab', max_size=120))
+    def test_near_miss_xml(self, text: str) -> None:
+        """Near-miss XML with DTD fragments loads or raises LatticeRdfError."""
+        with contextlib.suppress(LatticeRdfError):
+            KnowledgeBase().load_rdf(data='<?xml version="1.0"?>' + text, format="xml")

@@ -42,6 +42,7 @@ from dynamic_semantic_lattice_engine.errors import (
     LatticeProgramError,
     LatticeRdfError,
     LatticeStoreError,
+    LatticeStoreFormatError,
 )
 
 SemanticLattice = KnowledgeBase
@@ -71,6 +72,7 @@ __all__ = [
     "LatticeProgramError",
     "LatticeRdfError",
     "LatticeStoreError",
+    "LatticeStoreFormatError",
     "MaxLattice",
     "MinLattice",
     "Program",

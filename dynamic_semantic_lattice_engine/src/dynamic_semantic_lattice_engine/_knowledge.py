@@ -52,6 +52,7 @@ from dynamic_semantic_lattice_engine._relation import Relation
 from dynamic_semantic_lattice_engine._rulesets import RULESETS, ruleset
 from dynamic_semantic_lattice_engine._sparql import looks_like_sparql, parse_sparql
 from dynamic_semantic_lattice_engine._terms import TermDictionary
+from dynamic_semantic_lattice_engine._xmlguard import XML_FORMATS, check_xml
 from dynamic_semantic_lattice_engine.errors import (
     LatticeDeltaError,
     LatticeInputError,
@@ -126,11 +127,29 @@ def read_graph(
     """
     graph = Graph()
     saved = rdflib.NORMALIZE_LITERALS
+    xml_bytes: bytes | None = None
+    base: str | None = None
+    if format in XML_FORMATS:  # untrusted XML passes the entity guard before rdflib sees it
+        where = "the given text" if data is not None else str(source)
+        if data is not None:
+            xml_bytes = data.encode("utf-8")
+        else:
+            path = Path(str(source))
+            try:
+                xml_bytes = path.read_bytes()
+            except OSError as exc:
+                raise LatticeRdfError(
+                    f"cannot read {source}: {exc.strerror}", hint="check the path"
+                ) from exc
+            base = path.resolve().as_uri()
+        check_xml(xml_bytes, where)
     try:
         rdflib.NORMALIZE_LITERALS = False
         with warnings.catch_warnings():  # rdflib's JSON-LD plugin uses its own deprecated API
             warnings.simplefilter("ignore")
-            if data is not None:
+            if xml_bytes is not None:
+                graph.parse(data=xml_bytes, format=format, publicID=base)
+            elif data is not None:
                 graph.parse(data=data, format=format)
             else:
                 graph.parse(str(source), format=format)

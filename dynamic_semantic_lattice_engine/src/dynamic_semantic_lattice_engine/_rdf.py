@@ -20,8 +20,9 @@ import re
 import struct
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
-from xml.etree import ElementTree
 
+from defusedxml import ElementTree  # type: ignore[import-untyped]
+from defusedxml.common import DefusedXmlException  # type: ignore[import-untyped]
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.term import Node
@@ -158,9 +159,9 @@ def well_typed(lexical: str, datatype: str) -> bool:
     if local == "boolean":
         return lexical in _BOOLEAN
     if datatype == f"{RDF_NS}XMLLiteral":
-        try:  # expat refuses entity expansion attacks; the fragment is wrapped in one element
-            ElementTree.fromstring(f"<r>{lexical}</r>")  # noqa: S314
-        except ElementTree.ParseError:
+        try:  # defusedxml refuses entity declarations; the fragment is wrapped in one element
+            ElementTree.fromstring(f"<r>{lexical}</r>")
+        except (ElementTree.ParseError, DefusedXmlException):
             return False
     return True
 

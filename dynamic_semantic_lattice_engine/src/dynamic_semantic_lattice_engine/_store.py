@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dynamic_semantic_lattice_engine._knowledge import DELTA_VERSION, KnowledgeBase
-from dynamic_semantic_lattice_engine.errors import LatticeStoreError
+from dynamic_semantic_lattice_engine.errors import LatticeStoreError, LatticeStoreFormatError
 
 __all__ = ["load_store", "save_store"]
 
@@ -32,7 +32,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(path)
         conn.executescript(_SCHEMA)
     except sqlite3.DatabaseError as exc:
-        raise LatticeStoreError(
+        raise LatticeStoreFormatError(
             f"cannot open store {path}: {exc}",
             hint="pass --store with a dsle SQLite file (or a new path to create one)",
         ) from exc
@@ -67,7 +67,7 @@ def load_store(path: Path, *, replica: str = "") -> KnowledgeBase:
         kb.rules = meta.get("rules")
         return kb
     except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
-        raise LatticeStoreError(
+        raise LatticeStoreFormatError(
             f"store {path} is damaged or not a dsle store: {exc}", hint="use another --store path"
         ) from exc
     finally:

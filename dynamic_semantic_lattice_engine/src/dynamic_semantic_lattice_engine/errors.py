@@ -10,7 +10,8 @@ line with a hint and the right exit code::
     │   ├── LatticeRdfError            an RDF document does not parse / cannot be written
     │   ├── LatticeContextError        a formal context (CSV) is malformed
     │   ├── LatticeProgramError        a program parses but is not valid (arity, unsafe, unstratifiable)
-    │   └── LatticeDeltaError          a replica delta document is malformed
+    │   ├── LatticeDeltaError          a replica delta document is malformed
+    │   └── LatticeStoreFormatError    ``--store`` names a file that is not a dsle store
     ├── LatticeLawError                a user lattice breaks a lattice law
     ├── LatticeStoreError              the persisted store cannot be read or written
     └── LatticeEvaluationError         evaluation failed (e.g. an arithmetic error in a rule)
@@ -31,6 +32,7 @@ __all__ = [
     "LatticeProgramError",
     "LatticeRdfError",
     "LatticeStoreError",
+    "LatticeStoreFormatError",
 ]
 
 
@@ -75,3 +77,12 @@ class LatticeStoreError(LatticeError):
 
 class LatticeEvaluationError(LatticeError):
     """Evaluating a program failed at run time (for example a division by zero in a rule)."""
+
+
+class LatticeStoreFormatError(LatticeInputError, LatticeStoreError):
+    """The store path names something that is not a dsle SQLite store (bad input, exit code 2).
+
+    Both a store error (callers catching :class:`LatticeStoreError` still see
+    it) and an input error: the user pointed ``--store`` at the wrong file,
+    which nothing the engine does can fix.
+    """
