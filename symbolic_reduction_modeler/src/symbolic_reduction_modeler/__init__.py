@@ -14,6 +14,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 from symbolic_reduction_modeler._calculus import diff, gradient, jacobian
 from symbolic_reduction_modeler._codegen import Lambdified, evaluate, lambdify, to_python_source
+from symbolic_reduction_modeler._egraph import AST_SIZE, EGraph, weighted_cost
 from symbolic_reduction_modeler._expr import (
     Add,
     Eq,
@@ -47,7 +48,8 @@ from symbolic_reduction_modeler._poly import (
     resultant,
 )
 from symbolic_reduction_modeler._printing import latex, to_str
-from symbolic_reduction_modeler._simplify import simplify
+from symbolic_reduction_modeler._rewrite import DEFAULT_RULES, Limits, Rule, SaturationReport
+from symbolic_reduction_modeler._simplify import Simplified, simplify, simplify_report
 from symbolic_reduction_modeler._solve import RootOf, Solution, solve
 from symbolic_reduction_modeler.config import SymbolicSettings
 from symbolic_reduction_modeler.errors import (
@@ -58,19 +60,26 @@ from symbolic_reduction_modeler.errors import (
 )
 
 __all__ = [
+    "AST_SIZE",
+    "DEFAULT_RULES",
     "ORDERS",
     "Add",
+    "EGraph",
     "Eq",
     "Expr",
     "Func",
     "GroebnerBasis",
     "Lambdified",
+    "Limits",
     "Mul",
     "Number",
     "Order",
     "PolyRing",
     "Pow",
     "RootOf",
+    "Rule",
+    "SaturationReport",
+    "Simplified",
     "Solution",
     "Symbol",
     "SymbolicError",
@@ -99,6 +108,7 @@ __all__ = [
     "reduce",
     "resultant",
     "simplify",
+    "simplify_report",
     "sin",
     "solve",
     "sqrt",
@@ -107,4 +117,5 @@ __all__ = [
     "tan",
     "to_python_source",
     "to_str",
+    "weighted_cost",
 ]

@@ -212,19 +212,33 @@ def expand(expr: Expr) -> Expr:
     Negative powers of sums are kept as opaque generators (``1/(x+1)``
     stays), so the result is the expanded numerator over the same denominators.
     """
-    inner = _opaque_inner(expr)
+    return _expand(expr, {})
+
+
+def _expand(expr: Expr, memo: dict[Expr, Expr]) -> Expr:
+    inner = _opaque_inner(expr, memo)
     ring = PolyRing.for_exprs([inner])
     return ring.from_poly(ring.to_poly(inner))
 
 
-def _opaque_inner(expr: Expr) -> Expr:
-    """Expand the insides of function arguments first (``sin((x+1)^2)`` -> ``sin(x^2+2x+1)``)."""
+def _opaque_inner(expr: Expr, memo: dict[Expr, Expr]) -> Expr:
+    """Expand the insides of function arguments first (``sin((x+1)^2)`` -> ``sin(x^2+2x+1)``).
+
+    ``memo`` is shared by the whole expansion: expressions are DAGs, and a
+    sub-expression repeated inside nested function calls is expanded once.
+    """
 
     def go(node: Expr) -> Expr:
+        found = memo.get(node)
+        if found is not None:
+            return found
         if isinstance(node, Func):
-            return Func.of(node.name, expand(node.args[1]))
-        kids = node.children()
-        return node.rebuild(tuple(go(k) for k in kids)) if kids else node
+            out = Func.of(node.name, _expand(node.args[1], memo))
+        else:
+            kids = node.children()
+            out = node.rebuild(tuple(go(k) for k in kids)) if kids else node
+        memo[node] = out
+        return out
 
     return go(expr)
 

@@ -15,7 +15,8 @@ from symbolic_reduction_modeler._groebner import groebner
 from symbolic_reduction_modeler._parse import parse
 from symbolic_reduction_modeler._poly import ORDERS, expand, factor, gcd
 from symbolic_reduction_modeler._printing import latex
-from symbolic_reduction_modeler._simplify import simplify
+from symbolic_reduction_modeler._rewrite import Limits
+from symbolic_reduction_modeler._simplify import simplify_report
 from symbolic_reduction_modeler._solve import RootOf, Value, solve
 from symbolic_reduction_modeler.config import SymbolicSettings
 from symbolic_reduction_modeler.errors import SymbolicInputError
@@ -55,13 +56,34 @@ def _factor(ctx: Context, args: argparse.Namespace) -> int:
     return _show(ctx, args, factor(parse(args.expr)))
 
 
+def _simplify_setup(p: argparse.ArgumentParser) -> None:
+    _one_expr(p)
+    p.add_argument(
+        "--timeout", type=float, default=1.0, help="seconds of equality saturation (default 1)"
+    )
+    p.add_argument("--nodes", type=int, default=4000, help="e-graph node limit (default 4000)")
+    p.add_argument("--iterations", type=int, default=12, help="saturation rounds (default 12)")
+
+
 @app.command(
     "simplify",
-    help="the smallest of the expanded, factored and cancelled forms",
-    setup=_one_expr,
+    help="a cheapest equivalent form, by equality saturation on an e-graph",
+    setup=_simplify_setup,
 )
 def _simplify(ctx: Context, args: argparse.Namespace) -> int:
-    return _show(ctx, args, simplify(parse(args.expr)))
+    limits = Limits(nodes=args.nodes, iterations=args.iterations, seconds=args.timeout)
+    done = simplify_report(parse(args.expr), limits=limits)
+    report = done.report
+    return _show(
+        ctx,
+        args,
+        done.expr,
+        cost=done.cost,
+        input_cost=done.input_cost,
+        stop_reason=report.stop_reason,
+        iterations=report.iterations,
+        enodes=report.nodes,
+    )
 
 
 def _gcd_setup(p: argparse.ArgumentParser) -> None:
