@@ -1,8 +1,10 @@
 """CEL evaluation speed: this compiler's VM (gas metering on) vs cel-python's CompiledRunner.
 
 Both compile once and then evaluate the same expressions on the same bindings
-in the same process; the script prints the median CPU microseconds per
-evaluation for each and the ratio, as JSON.
+in the same process; the script prints one JSON row per expression (the
+contract of ``scripts/bench_all.sh``: ``system``, ``bench``, ``unit``,
+``ours``, ``peer``, ``peer_name``, ``ratio``; ratio > 1 means ours is faster),
+median CPU microseconds per evaluation.
 
     uv run python contract_executable_compiler/benches/bench_cel_eval.py
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -79,24 +80,34 @@ def peer(expr: str, b: dict[str, Any]) -> tuple[Callable[[], Any], Any]:
 
 def main() -> int:
     b = bindings()
-    results: dict[str, Any] = {}
     for label, expr in (("simple", SIMPLE), ("moderate", MODERATE)):
         fn, value = ours(expr, b)
-        row: dict[str, Any] = {"expression": expr, "ours_value": value}
+        row: dict[str, Any] = {
+            "system": "contract_executable_compiler",
+            "bench": f"CEL evaluation, {label} expression (gas metering on)",
+            "unit": "us per evaluation (median CPU)",
+        }
         try:
             pfn, pvalue = peer(expr, b)
         except ImportError:
-            row["peer"] = "cel-python not installed (install the `compare` extra)"
-            row["ours_us"] = round(paired_medians(fn, fn)[0], 3)
+            row.update(
+                ours=round(paired_medians(fn, fn)[0], 3),
+                peer=None,
+                peer_name="cel-python not installed (the `compare` extra)",
+                ratio=None,
+            )
         else:
             ours_us, peer_us = paired_medians(fn, pfn)
-            row["ours_us"] = round(ours_us, 3)
-            row["peer_us"] = round(peer_us, 3)
-            row["peer_value"] = bool(pvalue)
-            row["speedup"] = round(peer_us / ours_us, 1)
-        results[label] = row
-    json.dump(results, sys.stdout, indent=2)
-    print()
+            if bool(pvalue) != value:
+                raise SystemExit(f"results differ on {expr!r}: ours {value}, peer {pvalue}")
+            row.update(
+                ours=round(ours_us, 3),
+                peer=round(peer_us, 3),
+                peer_name="cel-python CompiledRunner",
+                ratio=round(peer_us / ours_us, 1),
+            )
+        row["expression"] = expr
+        print(json.dumps(row, sort_keys=True))
     return 0
 
 

@@ -9,6 +9,8 @@ Public API:
 * :func:`compile_contract` / :func:`check_contract` / :func:`load_contract` and
   :func:`run_trace` - contracts: check, compile to bytecode, run over event traces.
 * :func:`format_contract` / :func:`format_expr` - the canonical formatter.
+* :class:`MessageTypes` - protobuf message types for CEL (well-known types
+  plus a ``FileDescriptorSet``): construction, field selection, ``has()``.
 * :func:`run_conformance_file` - the cel-spec conformance runner.
 """
 
@@ -22,7 +24,12 @@ except PackageNotFoundError:  # running from a source tree without installing
 from contract_executable_compiler._attestation import sign_bytecode, verify_bytecode
 from contract_executable_compiler._bytecode import FORMAT_VERSION, Program
 from contract_executable_compiler._checker import CelTypeT, Checker, Declarations, FunctionDecl, T
-from contract_executable_compiler._conformance import CORE_FILES, FileReport, render_table
+from contract_executable_compiler._conformance import (
+    CORE_FILES,
+    MESSAGE_FILES,
+    FileReport,
+    render_table,
+)
 from contract_executable_compiler._conformance import run_file as run_conformance_file
 from contract_executable_compiler._contract_compiler import (
     CompiledContract,
@@ -45,6 +52,7 @@ from contract_executable_compiler._expression import (
     load_expression,
 )
 from contract_executable_compiler._format import format_contract, format_expr
+from contract_executable_compiler._messages import MessageTypes
 from contract_executable_compiler._parser import parse_expression
 from contract_executable_compiler._values import CelType, Duration, Timestamp, UInt
 from contract_executable_compiler._vm import RunResult
@@ -63,6 +71,7 @@ __all__ = [
     "CORE_FILES",
     "EXPLANATIONS",
     "FORMAT_VERSION",
+    "MESSAGE_FILES",
     "CelType",
     "CelTypeT",
     "Checker",
@@ -82,6 +91,7 @@ __all__ = [
     "Duration",
     "FileReport",
     "FunctionDecl",
+    "MessageTypes",
     "Program",
     "RunFailure",
     "RunResult",

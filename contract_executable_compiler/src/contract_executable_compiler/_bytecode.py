@@ -82,6 +82,7 @@ class Op:
     LOCAL_BINARY_K = 34  # (slot, function, const)    push f(local, const)
     FIELD_BINARY_K = 35  # (slot, field, function, const)  push f(local.field, const)
     CALL_K = 36  # (function, consts, member)  replace top with f(top, *consts)
+    MAKE_MSG = 37  # (type name, fields)      pop one value per field; push the new message
 
 
 OP_NAMES: Final = {v: k for k, v in vars(Op).items() if not k.startswith("_")}

@@ -28,6 +28,7 @@ from contract_executable_compiler._ast import (
     StructExpr,
 )
 from contract_executable_compiler._diagnostics import Diagnostic
+from contract_executable_compiler._messages import WRAPPERS, MessageTypes
 from contract_executable_compiler._money import Money
 from contract_executable_compiler._values import CelType, Duration, Timestamp, UInt
 
@@ -318,6 +319,10 @@ class _Subst:
             return self.unify(b, a)
         if a.kind in ("dyn", "error") or b.kind in ("dyn", "error"):
             return True
+        if a.kind == "wrapper" and b.kind != "wrapper":
+            return b.kind == "null_type" or self.unify(a.params[0], b)
+        if b.kind == "wrapper" and a.kind != "wrapper":
+            return a.kind == "null_type" or self.unify(b.params[0], a)
         if a.kind == "type" and b.kind == "type":
             return True
         if a.kind != b.kind or len(a.params) != len(b.params):
@@ -351,8 +356,11 @@ def _finalize(t: CelTypeT) -> CelTypeT:
 class Checker:
     """Checks one expression tree; diagnostics collect in ``diags``."""
 
-    def __init__(self, decls: Declarations, *, container: str = "") -> None:
+    def __init__(
+        self, decls: Declarations, *, container: str = "", types: MessageTypes | None = None
+    ) -> None:
         self.decls = decls
+        self.types = types
         self.container = container
         self.functions: Mapping[str, list[FunctionDecl]] = STANDARD_FUNCTIONS
         self.custom = set(decls.functions or {})
@@ -392,6 +400,12 @@ class Checker:
         for c in candidates:
             if c in TYPE_NAMES:
                 return T.type_(TYPE_NAMES[c])
+        if self.types is not None and (self.container or "." in name):
+            found, value = self.types.constant(name, self.container)
+            if found:
+                if isinstance(value, CelType):
+                    return T.type_(message_static_type(value.name))
+                return T.INT
         return None
 
     def _t(self, e: Expr) -> CelTypeT:
@@ -483,12 +497,7 @@ class Checker:
         if isinstance(e, StructExpr) and e.type_name in self.records:
             return self._record_literal(e)
         if isinstance(e, StructExpr):
-            return self._err(
-                "E0104",
-                f"message construction {e.type_name}{{...}} needs protobuf types, which are not loaded",
-                e,
-                help="use a map literal instead",
-            )
+            return self._message_literal(e)
         if isinstance(e, ErrorExpr):
             return T.ERROR
         raise TypeError(type(e).__name__)  # pragma: no cover
@@ -519,6 +528,60 @@ class Checker:
                 help="every field of a record must be given",
             )
         return CelTypeT(e.type_name)
+
+    def _message_literal(self, e: StructExpr) -> CelTypeT:
+        desc = self.types.resolve(e.type_name, self.container) if self.types else None
+        if desc is None:
+            for _, value in e.fields:
+                self._t(value)
+            if self.types is None:
+                return self._err(
+                    "E0104",
+                    f"message construction {e.type_name}{{...}} needs protobuf types, "
+                    "which are not loaded",
+                    e,
+                    help="use a map literal instead",
+                )
+            return self._err(
+                "E0104",
+                f"unknown message type {e.type_name}",
+                e,
+                help="register its protobuf descriptors (MessageTypes), or use a map literal",
+            )
+        seen: set[str] = set()
+        for written, value in e.fields:
+            vt = self._t(value)
+            name = written.lstrip("?")
+            if written.startswith("?"):
+                if vt.kind == "optional_type":
+                    vt = vt.params[0]
+                elif vt.kind not in ("dyn", "error", "param"):
+                    self._err("E0103", f"?{name} needs an optional value, not {vt}", value)
+            fd = desc.fields_by_name.get(name)
+            if fd is None:
+                near = _closest(name, list(desc.fields_by_name))
+                self._err(
+                    "E0102",
+                    f"message {desc.full_name} has no field {name!r}",
+                    value,
+                    help=f"did you mean {near!r}?" if near else None,
+                )
+                continue
+            if name in seen:
+                self._err("E0201", f"field {name!r} is given twice", value)
+            seen.add(name)
+            ft = proto_field_type(fd)
+            if vt.kind == "null_type" and fd.message_type is not None:
+                continue
+            if ft.kind == "null_type" and vt.kind == "int":
+                continue  # google.protobuf.NullValue.NULL_VALUE is the enum constant 0
+            if not _Subst().unify(ft, vt):
+                self._err(
+                    "E0103",
+                    f"field {name!r} of {desc.full_name} is {ft}, the value is {vt}",
+                    value,
+                )
+        return message_static_type(desc.full_name)
 
     def _local(self, name: str) -> bool:
         return any(name in s for s in self.scopes)
@@ -553,6 +616,18 @@ class Checker:
             return self._err("E0102", f"map with {t.params[0]} keys has no field {field!r}", e)
         if t.kind in ("dyn", "error", "param"):
             return T.DYN
+        desc = self.types.find(t.kind) if self.types is not None and not t.params else None
+        if desc is not None:
+            fd = desc.fields_by_name.get(field)
+            if fd is not None:
+                return proto_field_type(fd)
+            near = _closest(field, list(desc.fields_by_name))
+            return self._err(
+                "E0102",
+                f"message {t.kind} has no field {field!r}",
+                e,
+                help=f"did you mean {near!r}?" if near else None,
+            )
         return self._err(
             "E0102",
             f"type {t} has no fields; cannot select '{field}'",
@@ -662,6 +737,59 @@ def _unwrap_opt(t: CelTypeT) -> CelTypeT:
     return t.params[0] if t.kind == "optional_type" else t
 
 
+_WRAPPED: Final = {
+    "bool": T.BOOL, "bytes": T.BYTES, "double": T.DOUBLE, "int": T.INT, "string": T.STRING,
+    "uint": T.UINT,
+}  # fmt: skip
+
+
+def message_static_type(name: str) -> CelTypeT:
+    """The static CEL type of a value of message type ``name`` (well-known types unwrapped)."""
+    if name in WRAPPERS:
+        return CelTypeT("wrapper", (_WRAPPED[WRAPPERS[name]],))
+    special = {
+        "google.protobuf.Any": T.DYN,
+        "google.protobuf.Value": T.DYN,
+        "google.protobuf.Struct": T.map_(T.STRING, T.DYN),
+        "google.protobuf.ListValue": T.list_(T.DYN),
+        "google.protobuf.Timestamp": T.TIMESTAMP,
+        "google.protobuf.Duration": T.DURATION,
+    }
+    return special.get(name, CelTypeT(name))
+
+
+def _scalar_field_type(fd: Any) -> CelTypeT:
+    t = fd.type
+    if fd.message_type is not None:
+        return message_static_type(fd.message_type.full_name)
+    if t == fd.TYPE_ENUM:
+        return T.NULL if fd.enum_type.full_name == "google.protobuf.NullValue" else T.INT
+    if t in (fd.TYPE_DOUBLE, fd.TYPE_FLOAT):
+        return T.DOUBLE
+    if t in (fd.TYPE_UINT32, fd.TYPE_UINT64, fd.TYPE_FIXED32, fd.TYPE_FIXED64):
+        return T.UINT
+    if t == fd.TYPE_BOOL:
+        return T.BOOL
+    if t == fd.TYPE_STRING:
+        return T.STRING
+    if t == fd.TYPE_BYTES:
+        return T.BYTES
+    return T.INT
+
+
+def proto_field_type(fd: Any) -> CelTypeT:
+    """The static CEL type of a protobuf field (repeated: a list, map: a map)."""
+    mt = fd.message_type
+    if fd.is_repeated:
+        if mt is not None and mt.GetOptions().map_entry:
+            return T.map_(
+                _scalar_field_type(mt.fields_by_name["key"]),
+                _scalar_field_type(mt.fields_by_name["value"]),
+            )
+        return T.list_(_scalar_field_type(fd))
+    return _scalar_field_type(fd)
+
+
 def _join(a: CelTypeT, b: CelTypeT) -> CelTypeT:
     """Least general type covering ``a`` and ``b``: parameters yield, mismatches become dyn."""
     if a == b:
@@ -676,6 +804,16 @@ def _join(a: CelTypeT, b: CelTypeT) -> CelTypeT:
         return a
     if a.kind == "error" or b.kind == "error":
         return T.ERROR
+    if a.kind == "null_type" and (b.kind == "wrapper" or "." in b.kind):
+        return b  # messages, wrappers, timestamps and durations are nullable
+    if b.kind == "null_type" and (a.kind == "wrapper" or "." in a.kind):
+        return a
+    if a.kind == "wrapper" and b.kind != "wrapper" and b == a.params[0]:
+        return a  # wrapper promotion: [int64_wrapper, int] is list(wrapper(int))
+    if b.kind == "wrapper" and a.kind != "wrapper" and a == b.params[0]:
+        return b
+    if a.kind == "wrapper" and b.kind == "wrapper":
+        return T.DYN
     if a.kind == b.kind and len(a.params) == len(b.params) and a.params:
         return CelTypeT(a.kind, tuple(_join(x, y) for x, y in zip(a.params, b.params, strict=True)))
     return T.DYN

@@ -32,6 +32,7 @@ from contract_executable_compiler._ast import (
     StructExpr,
 )
 from contract_executable_compiler._bytecode import Op, Program
+from contract_executable_compiler._messages import MessageTypes
 from contract_executable_compiler._stdlib import (
     BINARY_OPERATORS,
     GLOBAL_FUNCTIONS,
@@ -144,7 +145,9 @@ class CodeGen:
         container: str = "",
         max_iterations: int = DEFAULT_MAX_ITERATIONS,
         locals_: dict[str, int] | None = None,
+        types: MessageTypes | None = None,
     ) -> None:
+        self.types = types
         self.code: list[tuple[int, tuple[Any, ...]]] = []
         self.handlers: list[tuple[int, int, int]] = []
         self.scopes: list[dict[str, int]] = [dict(locals_ or {})]
@@ -234,8 +237,14 @@ class CodeGen:
             self.emit(Op.MAKE_MAP, len(e.fields), delta=1 - 2 * len(e.fields))
             return gas + 1
         if isinstance(e, StructExpr):
-            self.emit(Op.FAIL, f"message construction ({e.type_name}) is not supported", delta=1)
-            return 1
+            desc = self.types.resolve(e.type_name, self.container) if self.types else None
+            if desc is None:
+                self.emit(Op.FAIL, f"unknown message type {e.type_name!r}", delta=1)
+                return 1
+            gas = sum(self.expr(v) for _, v in e.fields)
+            names = [n for n, _ in e.fields]
+            self.emit(Op.MAKE_MSG, desc.full_name, names, delta=1 - len(names))
+            return gas + 1
         if isinstance(e, ErrorExpr):
             self.emit(Op.FAIL, "expression failed to parse", delta=1)
             return 1
@@ -249,6 +258,8 @@ class CodeGen:
                 return 1
         if e.name in self.constants:
             self.emit(Op.CONST, self.constants[e.name], delta=1)
+            return 1
+        if self._type_constant([e.name]):
             return 1
         if self.container or e.name.startswith("."):
             self.emit(Op.LOAD_QUAL, self._candidates([e.name]), delta=1)
@@ -284,6 +295,13 @@ class CodeGen:
         ):
             self.emit(Op.CONST, self.constants[".".join(parts)], delta=1)
             return 1
+        if (
+            not e.test_only
+            and parts is not None
+            and (parts[0].startswith(".") or self.lookup_local(parts[0]) is None)
+            and self._type_constant(parts)
+        ):
+            return 1
         if parts is not None and (parts[0].startswith(".") or self.lookup_local(parts[0]) is None):
             if e.test_only:
                 self.emit(Op.LOAD_QUAL, self._candidates(parts), delta=1)
@@ -299,6 +317,16 @@ class CodeGen:
         gas = self.expr(e.operand)
         self.emit(Op.HAS if e.test_only else Op.SELECT, e.field)
         return gas + 1
+
+    def _type_constant(self, parts: list[str]) -> bool:
+        """Emit a message type name or an enum constant (``TestAllTypes.NestedEnum.BAR``)."""
+        if self.types is None or (len(parts) == 1 and not self.container and "." not in parts[0]):
+            return False
+        found, value = self.types.constant(".".join(parts), self.container)
+        if not found:
+            return False
+        self.emit(Op.CONST, value, delta=1)
+        return True
 
     def _call(self, e: Call) -> int:
         fn = e.function
@@ -525,9 +553,10 @@ def compile_program(
     container: str = "",
     max_iterations: int = DEFAULT_MAX_ITERATIONS,
     optimize: bool = True,
+    types: MessageTypes | None = None,
 ) -> Program:
     """Bytecode for one expression (folded first unless ``optimize`` is false)."""
-    gen = CodeGen(container=container, max_iterations=max_iterations)
+    gen = CodeGen(container=container, max_iterations=max_iterations, types=types)
     tree = fold(e) if optimize else e
     gas = gen.expr(tree)
     return gen.finish(source, {"container": container}, gas)

@@ -4,8 +4,10 @@ Each test is parsed, type-checked against its ``type_env`` (unless
 ``disable_check``), compiled to bytecode and run in the VM with its
 ``bindings``; the result is compared with ``value`` (exact CEL type and value,
 NaN equal to NaN), ``eval_error`` (any error) or ``typed_result`` (the deduced
-type, and the value when given).  Tests that need protocol-buffer messages,
-which this compiler does not load, are counted as *unsupported*, never as
+type, and the value when given).  Protobuf messages come from
+:func:`conformance_types` (the suite's ``TestAllTypes`` schemas built in
+code).  A test that needs something outside this compiler (proto2
+extensions, an unknown value form) is counted as *unsupported*, never as
 passed.
 """
 
@@ -18,7 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from contract_executable_compiler._checker import CelTypeT, Declarations, FunctionDecl, T
+from google.protobuf import any_pb2, json_format
+
+from contract_executable_compiler._checker import (
+    CelTypeT,
+    Declarations,
+    FunctionDecl,
+    T,
+    message_static_type,
+)
+from contract_executable_compiler._conformance_schema import conformance_types
+from contract_executable_compiler._messages import message_to_cel
 from contract_executable_compiler._timefmt import parse_duration, parse_timestamp
 from contract_executable_compiler._values import (
     BoolKey,
@@ -31,18 +43,23 @@ from contract_executable_compiler._values import (
 )
 from contract_executable_compiler.errors import ContractError
 
-__all__ = ["CORE_FILES", "FileReport", "TestOutcome", "render_table", "run_file"]
+__all__ = ["CORE_FILES", "MESSAGE_FILES", "FileReport", "TestOutcome", "render_table", "run_file"]
 
 CORE_FILES: Final = (
     "basic", "comparisons", "conversions", "fp_math", "integer_math", "lists", "logic",
     "macros", "macros2", "string", "timestamps", "parse", "plumbing", "fields", "namespace",
 )  # fmt: skip
 
+# Files beyond the core that exercise protobuf messages (run by the tests too).
+MESSAGE_FILES: Final = (
+    "proto2", "proto3", "wrappers", "dynamic", "enums", "type_deduction", "optionals",
+)  # fmt: skip
+
 _WKT: Final = ("google.protobuf.Duration", "google.protobuf.Timestamp")
 
 
 class UnsupportedError(Exception):
-    """The test needs a feature outside this compiler (protobuf messages)."""
+    """The test needs a feature outside this compiler (proto2 extensions)."""
 
 
 @dataclass(slots=True)
@@ -69,7 +86,10 @@ class FileReport:
 
 
 def uses_messages(test: dict[str, Any]) -> bool:
-    """Whether a test needs protobuf messages (other than Timestamp and Duration)."""
+    """Whether a test needs protobuf messages (other than Timestamp and Duration).
+
+    Informational since messages are supported; the table no longer skips them.
+    """
     text = json.dumps(test)
     if "TestAllTypes" in test["expr"] or "proto2" in text or "proto3" in text:
         return True
@@ -122,9 +142,24 @@ def value_from_json(v: dict[str, Any]) -> Any:
             return Duration(parse_duration(obj["value"]))
         if kind == "google.protobuf.Timestamp":
             return Timestamp(parse_timestamp(obj["value"]))
-        raise UnsupportedError(f"message value {kind}")
+        return _object_value(obj)
+    if "enum_value" in v:
+        return int(v["enum_value"].get("value", 0))
     raise UnsupportedError(f"value form {sorted(v)}")
 
+
+def _object_value(obj: dict[str, Any]) -> Any:
+    """A message from its protobuf-JSON ``Any`` form, as the CEL value it reads as."""
+    types = conformance_types()
+    packed = types.message_class(types.pool.FindMessageTypeByName("google.protobuf.Any"))()
+    try:
+        json_format.ParseDict(obj, packed, descriptor_pool=types.pool)
+    except (json_format.ParseError, KeyError, TypeError) as exc:
+        raise UnsupportedError(f"message value: {exc}") from None
+    return message_to_cel(packed)
+
+
+_ = any_pb2  # the Any descriptor must be importable for json_format's type URLs
 
 _PRIMS: Final = {
     "BOOL": T.BOOL, "INT64": T.INT, "UINT64": T.UINT, "DOUBLE": T.DOUBLE,
@@ -151,7 +186,9 @@ def type_from_json(t: dict[str, Any]) -> CelTypeT:
             return T.DURATION
         if wk == "TIMESTAMP":
             return T.TIMESTAMP
-        raise UnsupportedError(f"well-known type {wk}")
+        return T.DYN  # ANY
+    if "wrapper" in t:
+        return CelTypeT("wrapper", (_PRIMS[t["wrapper"]],))
     if "type" in t:
         return T.type_(type_from_json(t["type"]))
     if "type_param" in t:
@@ -162,12 +199,7 @@ def type_from_json(t: dict[str, Any]) -> CelTypeT:
             str(a["name"]), tuple(type_from_json(p) for p in a.get("parameter_types", []))
         )
     if "message_type" in t:
-        name = t["message_type"]
-        if name == "google.protobuf.Duration":
-            return T.DURATION
-        if name == "google.protobuf.Timestamp":
-            return T.TIMESTAMP
-        raise UnsupportedError(f"message type {name}")
+        return message_static_type(t["message_type"])
     raise UnsupportedError(f"type form {sorted(t)}")
 
 
@@ -216,8 +248,6 @@ def run_test(file: str, section: str, test: dict[str, Any]) -> TestOutcome:
     from contract_executable_compiler._expression import compile_expression
 
     name = test["name"]
-    if uses_messages(test):
-        return TestOutcome(file, section, name, "unsupported", "needs protobuf messages")
     try:
         decls = None if test.get("disable_check") else _declarations(test)
         bindings = {k: value_from_json(v["value"]) for k, v in test.get("bindings", {}).items()}
@@ -233,6 +263,7 @@ def run_test(file: str, section: str, test: dict[str, Any]) -> TestOutcome:
             declarations=decls,
             container=test.get("container", ""),
             macros=not test.get("disable_macros", False),
+            types=conformance_types(),
         )
     except ContractError as exc:
         if "eval_error" in test:

@@ -16,6 +16,7 @@ from contract_executable_compiler._bytecode import Program, pack, unpack
 from contract_executable_compiler._checker import CelTypeT, Checker, Declarations
 from contract_executable_compiler._codegen import DEFAULT_MAX_ITERATIONS, compile_program
 from contract_executable_compiler._diagnostics import Source, render_diagnostics
+from contract_executable_compiler._messages import MessageTypes, default_types
 from contract_executable_compiler._parser import parse_expression
 from contract_executable_compiler._vm import GasExhausted, LoadedProgram, RunResult
 from contract_executable_compiler.errors import (
@@ -39,10 +40,12 @@ class CompiledExpression:
         *,
         result_type: CelTypeT | None = None,
         extensions: Mapping[str, Callable[..., Any]] | None = None,
+        types: MessageTypes | None = None,
     ) -> None:
         self.program = program
         self.result_type = result_type
-        self._loaded = LoadedProgram(program, extensions)
+        self.types = types
+        self._loaded = LoadedProgram(program, extensions, types)
 
     @property
     def source(self) -> str:
@@ -96,15 +99,19 @@ class CompiledExpression:
         return pack(self.program.to_value(), _KIND_EXPRESSION)
 
 
-def load_expression(data: bytes) -> CompiledExpression:
-    """Load bytecode written by :meth:`CompiledExpression.to_bytes`; checks magic and hash."""
+def load_expression(data: bytes, *, types: MessageTypes | None = None) -> CompiledExpression:
+    """Load bytecode written by :meth:`CompiledExpression.to_bytes`; checks magic and hash.
+
+    ``types`` must hold the protobuf message types the expression constructs
+    (the well-known types are always there).
+    """
     kind, value, _digest = unpack(data)
     if kind != _KIND_EXPRESSION:
         raise ContractBytecodeError(
             "this bytecode file holds a contract, not an expression",
             hint="run it with `cec run`",
         )
-    return CompiledExpression(Program.from_value(value))
+    return CompiledExpression(Program.from_value(value), types=types)
 
 
 def compile_expression(
@@ -116,8 +123,12 @@ def compile_expression(
     max_iterations: int = DEFAULT_MAX_ITERATIONS,
     optimize: bool = True,
     name: str = "<expr>",
+    types: MessageTypes | None = None,
 ) -> CompiledExpression:
     """Compile CEL ``text``; type-check it when ``declarations`` are given.
+
+    ``types`` is the protobuf registry for message construction and field
+    access (``None``: the well-known types only).
 
     Raises:
         ContractCompileError: with every diagnostic found, when the text does not
@@ -127,7 +138,7 @@ def compile_expression(
     tree, diags = parse_expression(text, macros=macros)
     result_type: CelTypeT | None = None
     if not diags and declarations is not None:
-        checker = Checker(declarations, container=container)
+        checker = Checker(declarations, container=container, types=types or default_types())
         result_type = checker.check(tree)
         diags = checker.diags
     if diags:
@@ -142,9 +153,14 @@ def compile_expression(
             rendered=render_diagnostics(diags, source),
         )
     program = compile_program(
-        tree, source=text, container=container, max_iterations=max_iterations, optimize=optimize
+        tree,
+        source=text,
+        container=container,
+        max_iterations=max_iterations,
+        optimize=optimize,
+        types=types or default_types(),
     )
-    return CompiledExpression(program, result_type=result_type)
+    return CompiledExpression(program, result_type=result_type, types=types)
 
 
 def evaluate(text: str, bindings: Mapping[str, Any] | None = None, **options: Any) -> Any:

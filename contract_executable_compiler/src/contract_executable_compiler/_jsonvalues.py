@@ -70,6 +70,10 @@ def to_json(v: Any) -> Any:
         return str(v)
     if t is Optional:
         return to_json(v.value) if v.present else None
+    if hasattr(v, "DESCRIPTOR"):
+        from google.protobuf import json_format
+
+        return json_format.MessageToDict(v, descriptor_pool=v.DESCRIPTOR.file.pool)
     return str(v)
 
 

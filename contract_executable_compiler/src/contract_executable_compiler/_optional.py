@@ -70,6 +70,8 @@ def _is_zero(v: Any) -> bool:
         return not v
     if t is Timestamp or t is Duration:
         return bool(v.ns == 0)
+    if hasattr(v, "ListFields"):
+        return not v.ListFields()  # a message with no field set is its type's zero value
     return False
 
 
@@ -116,6 +118,10 @@ def opt_select(operand: Any, field: str) -> Optional:
         operand = operand.value
     if type(operand) is dict:
         return Optional(operand[field]) if field in operand else NONE
+    if hasattr(operand, "DESCRIPTOR"):
+        from contract_executable_compiler._messages import message_has, message_select
+
+        return Optional(message_select(operand, field)) if message_has(operand, field) else NONE
     raise CelEvalError(f"no such key: {field}")
 
 

@@ -384,6 +384,7 @@ class ExprParser:
     def _field_inits(self) -> tuple[list[tuple[str, Expr]], int]:
         fields: list[tuple[str, Expr]] = []
         while self.tok.kind != "}" and self.tok.kind != "eof":
+            optional = "?" if self.accept("?") else ""
             name = self.tok
             if name.kind in ("ident", "qident"):
                 self.advance()
@@ -392,7 +393,8 @@ class ExprParser:
                 self.sync()
                 break
             self.expect(":", "':' after the field name")
-            fields.append((str(name.value), self.parse_expr()))
+            # ``?field: opt`` sets the field only when the optional has a value
+            fields.append((optional + str(name.value), self.parse_expr()))
             if not self.accept(","):
                 break
         close = self.expect("}", "'}' closing the literal")

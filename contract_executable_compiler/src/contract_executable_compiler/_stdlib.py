@@ -340,6 +340,10 @@ def select_field(operand: Any, field: str) -> Any:
         return v
     if type(operand) is Optional:
         return opt_select(operand, field)
+    if hasattr(operand, "DESCRIPTOR"):
+        from contract_executable_compiler._messages import message_select
+
+        return message_select(operand, field)
     raise CelEvalError(f"no such field {field!r} on {type_of_name(operand)}")
 
 
@@ -349,6 +353,10 @@ def has_field(operand: Any, field: str) -> bool:
         return field in operand
     if type(operand) is Optional:
         return operand.present and has_field(operand.value, field)
+    if hasattr(operand, "DESCRIPTOR"):
+        from contract_executable_compiler._messages import message_has
+
+        return message_has(operand, field)
     raise CelEvalError(f"no such field {field!r} on {type_of_name(operand)}")
 
 

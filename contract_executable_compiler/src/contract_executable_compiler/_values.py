@@ -16,6 +16,7 @@ CEL type                  Python value
 ``google.protobuf.Timestamp``  :class:`Timestamp` (nanoseconds since the epoch)
 ``google.protobuf.Duration``   :class:`Duration` (nanoseconds)
 ``type``                  :class:`CelType`
+protobuf message          the ``google.protobuf.message.Message`` itself
 ========================  =============================================
 
 Errors are Python exceptions (:class:`CelEvalError`) while evaluating; the VM turns
@@ -219,13 +220,22 @@ TYPE_VALUES: Final[dict[str, CelType]] = {n: CelType(n) for n in _TYPE_NAMES.val
 
 
 def type_name(value: Any) -> str:
-    """The CEL type name of a runtime value."""
-    return _TYPE_NAMES.get(type(value), type(value).__name__)
+    """The CEL type name of a runtime value (a message's is its full protobuf name)."""
+    name = _TYPE_NAMES.get(type(value))
+    if name is not None:
+        return name
+    desc = getattr(value, "DESCRIPTOR", None)
+    if desc is not None:
+        return str(desc.full_name)
+    return type(value).__name__
 
 
 def type_of(value: Any) -> CelType:
     """``type(value)`` in CEL."""
-    return TYPE_VALUES[_TYPE_NAMES[type(value)]]
+    name = _TYPE_NAMES.get(type(value))
+    if name is None:
+        return CelType(type_name(value))
+    return TYPE_VALUES[name]
 
 
 _NUMERIC: Final = (int, UInt, float)
@@ -249,7 +259,11 @@ def cel_eq(a: Any, b: Any) -> bool:
                 if not cel_eq(v, b[k]):
                     return False
             return True
-        return bool(a == b)
+        if ta in _TYPE_NAMES or not hasattr(ta, "DESCRIPTOR"):
+            return bool(a == b)
+        from contract_executable_compiler._messages import message_eq
+
+        return message_eq(a, b)
     if ta in _NUMERIC and tb in _NUMERIC:
         if ta is float or tb is float:
             return bool(float(a) == float(b))

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from contract_executable_compiler._bytecode import Op, Program
+from contract_executable_compiler._messages import MessageTypes, build_message, default_types
 from contract_executable_compiler._stdlib import (
     BINARY_OPERATORS,
     GLOBAL_FUNCTIONS,
@@ -86,7 +87,12 @@ def _resolve_call(name: str, member: bool, extensions: Mapping[str, Extension]) 
 class LoadedProgram:
     """A program linked for execution; reusable and safe to run many times."""
 
-    def __init__(self, program: Program, extensions: Mapping[str, Extension] | None = None) -> None:
+    def __init__(
+        self,
+        program: Program,
+        extensions: Mapping[str, Extension] | None = None,
+        types: MessageTypes | None = None,
+    ) -> None:
         self.program = program
         ext = dict(extensions or {})
         linked: list[tuple[int, Any]] = []
@@ -151,6 +157,14 @@ class LoadedProgram:
                 linked.append((op, tuple(int(a) for a in args)))
             elif op == Op.EMIT:
                 linked.append((op, (str(args[0]), int(args[1]))))
+            elif op == Op.MAKE_MSG:
+                registry = types or default_types()
+                if registry.find(str(args[0])) is None:
+                    raise ContractBytecodeError(
+                        f"bytecode builds message type {args[0]!r}, which is not registered",
+                        hint="load it with the protobuf descriptors it was compiled against",
+                    )
+                linked.append((op, (registry, str(args[0]), tuple(str(a) for a in args[1]))))
             elif op in (
                 Op.AND_JOIN,
                 Op.OR_JOIN,
@@ -413,6 +427,13 @@ class LoadedProgram:
                         events.append((name, fields))
                     elif op == 27:  # FAIL
                         raise CelEvalError(arg)
+                    elif op == 37:  # MAKE_MSG
+                        registry, type_name, names = arg
+                        n = len(names)
+                        values = stack[-n:] if n else []
+                        if n:
+                            del stack[-n:]
+                        push(build_message(registry, type_name, zip(names, values, strict=True)))
                     elif op == 32:  # ASSERT
                         v = pop()
                         if v is not True:

@@ -226,10 +226,21 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
         p.add_argument(
             "--container", default="", help="CEL container (namespace) for name resolution"
         ),
+        p.add_argument(
+            "--descriptors",
+            metavar="FDS",
+            help="protobuf FileDescriptorSet (protoc --include_imports --descriptor_set_out) "
+            "whose messages the expression may build and read",
+        ),
     ),
 )
 def _eval(ctx: Context, args: argparse.Namespace) -> int:
     settings = _settings(ctx)
+    types = None
+    if args.descriptors:
+        from contract_executable_compiler._messages import MessageTypes
+
+        types = MessageTypes.from_descriptor_set(_read_bytes(args.descriptors))
     bindings: dict[str, Any] = {}
     if args.bindings:
         try:
@@ -242,7 +253,11 @@ def _eval(ctx: Context, args: argparse.Namespace) -> int:
             raise ContractInputError("--bindings must be a JSON object")
         bindings = {str(k): from_json(v) for k, v in raw.items()}
     compiled = compile_expression(
-        args.expr, container=args.container, max_iterations=settings.max_iterations, name="<expr>"
+        args.expr,
+        container=args.container,
+        max_iterations=settings.max_iterations,
+        name="<expr>",
+        types=types,
     )
     result = compiled.run(bindings, gas_limit=settings.gas_limit)
     if result.error is not None:
