@@ -87,6 +87,8 @@ _EXPORTS: dict[str, str] = {
     "meta_features": "_transfer",
     "warm_start_curve": "_transfer",
     "HoeffdingTree": "_tree",
+    "HoeffdingTreeRegressor": "_regression_tree",
+    "friedman": "_streams",
     "AutoLearnerSettings": "config",
     "LearnerDomainError": "errors",
     "LearnerError": "errors",
@@ -119,6 +121,7 @@ __all__ = [
     "GaussianNB",
     "HalfSpaceTrees",
     "HoeffdingTree",
+    "HoeffdingTreeRegressor",
     "KNNClassifier",
     "KNNRegressor",
     "LabelIndex",
@@ -151,6 +154,7 @@ __all__ = [
     "default_portfolio",
     "detection_report",
     "dumps_model",
+    "friedman",
     "hash_token",
     "holdout",
     "hyperplane",
@@ -237,6 +241,9 @@ if TYPE_CHECKING:
     from cross_domain_auto_learner._readers import parse_jsonl as parse_jsonl
     from cross_domain_auto_learner._readers import read_records as read_records
     from cross_domain_auto_learner._readers import split_target as split_target
+    from cross_domain_auto_learner._regression_tree import (
+        HoeffdingTreeRegressor as HoeffdingTreeRegressor,
+    )
     from cross_domain_auto_learner._report import render_html as render_html
     from cross_domain_auto_learner._report import render_png as render_png
     from cross_domain_auto_learner._report import write_report as write_report
@@ -248,6 +255,7 @@ if TYPE_CHECKING:
     from cross_domain_auto_learner._streams import Stream as Stream
     from cross_domain_auto_learner._streams import agrawal as agrawal
     from cross_domain_auto_learner._streams import concept_drift as concept_drift
+    from cross_domain_auto_learner._streams import friedman as friedman
     from cross_domain_auto_learner._streams import hyperplane as hyperplane
     from cross_domain_auto_learner._streams import sea as sea
     from cross_domain_auto_learner._streams import synthetic_stream as synthetic_stream

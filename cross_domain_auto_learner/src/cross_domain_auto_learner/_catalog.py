@@ -10,6 +10,7 @@ from cross_domain_auto_learner._forest import AdaptiveRandomForest
 from cross_domain_auto_learner._knn import KNNClassifier, KNNRegressor
 from cross_domain_auto_learner._learner import Classifier, Regressor
 from cross_domain_auto_learner._linear import LinearRegression, LogisticRegression
+from cross_domain_auto_learner._regression_tree import HoeffdingTreeRegressor
 from cross_domain_auto_learner._selection import AutoSelector, default_portfolio
 from cross_domain_auto_learner._tree import HoeffdingTree
 from cross_domain_auto_learner.errors import LearnerInputError
@@ -31,6 +32,7 @@ CLASSIFIERS: dict[str, Callable[[int], Classifier]] = {
 REGRESSORS: dict[str, Callable[[int], Regressor]] = {
     "linear": lambda _seed: LinearRegression(),
     "knn": lambda _seed: KNNRegressor(),
+    "hoeffding-tree": lambda _seed: HoeffdingTreeRegressor(),
 }
 
 

@@ -9,7 +9,7 @@ detection delay and false alarms against the truth.
 Generators follow the definitions used across the stream-learning literature
 (and by MOA and river): SEA (Street & Kim 2001), Agrawal (Agrawal, Imielinski &
 Swami 1993, functions 0-9 with optional perturbation) and a rotating
-hyperplane (Hulten et al. 2001).  :func:`concept_drift` joins two concepts with
+hyperplane (Hulten et al. 2001), and for regression Friedman #1 (Friedman 1991).  :func:`concept_drift` joins two concepts with
 an abrupt (``width=1``) or gradual (sigmoid mixing over ``width`` samples)
 change, exactly as MOA's ``ConceptDriftStream`` does.
 """
@@ -29,6 +29,7 @@ __all__ = [
     "Stream",
     "agrawal",
     "concept_drift",
+    "friedman",
     "hyperplane",
     "sea",
     "synthetic_stream",
@@ -327,6 +328,36 @@ def hyperplane(
     return Stream(X, y, names, name=f"hyperplane(d={n_features}, mag={mag_change})")
 
 
+def friedman(n: int, *, variant: int = 0, noise: float = 1.0, seed: int | None = None) -> Stream:
+    """Friedman #1 regression: ten uniform features, five of them relevant.
+
+    ``y = 10 sin(pi x0 x1) + 20 (x2 - 0.5)^2 + 10 x3 + 5 x4 + N(0, noise^2)``.
+    ``variant=1`` moves the same function onto other features
+    (``x3 x5``, ``x1``, ``x0``, ``x2``), the global change of Ikonomovska et
+    al.'s drifting Friedman streams, so a joined stream has a known change
+    point for regressors.
+    """
+    _check_n(n)
+    if variant not in (0, 1) or noise < 0:
+        raise LearnerInputError(
+            f"Friedman variant must be 0 or 1 and noise >= 0, got {variant}, {noise}",
+            hint="variant 0 is the classic function",
+        )
+    rng = _rng(seed)
+    X = rng.random((n, 10))
+    a, b, c, d, e = (0, 1, 2, 3, 4) if variant == 0 else (3, 5, 1, 0, 2)
+    y = (
+        10.0 * np.sin(np.pi * X[:, a] * X[:, b])
+        + 20.0 * (X[:, c] - 0.5) ** 2
+        + 10.0 * X[:, d]
+        + 5.0 * X[:, e]
+    )
+    if noise > 0:
+        y = y + rng.normal(0.0, noise, n)
+    names = tuple(f"x{i}" for i in range(10))
+    return Stream(X, y, names, name=f"friedman(variant={variant})")
+
+
 def concept_drift(
     before: Stream,
     after: Stream,
@@ -421,6 +452,12 @@ _NAMED: dict[str, Callable[[int, int | None], Stream]] = {
     "sea-shifted": lambda n, s: sea(n, variant=1, noise=0.02, seed=s),
     "hyperplane": lambda n, s: hyperplane(n, seed=s),
     "hyperplane-drift": lambda n, s: hyperplane(n, mag_change=0.001, seed=s),
+    "friedman": lambda n, s: friedman(n, seed=s),
+    "friedman-drift": lambda n, s: concept_drift(
+        friedman(n, seed=s),
+        friedman(n, variant=1, seed=None if s is None else s + 1),
+        position=n // 2,
+    ),
 }
 
 
@@ -430,7 +467,8 @@ def synthetic_stream(name: str, n: int = 10000, seed: int | None = 42) -> Stream
     Names: ``sea``, ``sea-drift`` (abrupt at n/2), ``sea-gradual``, ``agrawal``,
     ``agrawal-drift`` (function 1 to 2, abrupt at n/2), ``agrawal-gradual``,
     ``agrawal-perturbed`` and ``sea-shifted`` (related domains of ``agrawal`` and ``sea``),
-    ``hyperplane`` and ``hyperplane-drift`` (incremental rotation).
+    ``hyperplane`` and ``hyperplane-drift`` (incremental rotation); for
+    regression ``friedman`` and ``friedman-drift`` (abrupt at n/2).
     """
     try:
         make = _NAMED[name]

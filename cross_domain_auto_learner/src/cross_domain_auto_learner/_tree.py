@@ -47,6 +47,28 @@ def _phi(z: FloatArray) -> FloatArray:
     return out
 
 
+def route(
+    X: FloatArray,
+    *,
+    feature: IntArray,
+    threshold: FloatArray,
+    left: IntArray,
+    right: IntArray,
+    depth: int,
+) -> IntArray:
+    """The leaf each row of ``X`` reaches in an array tree, one level per step for the whole batch."""
+    node = np.zeros(X.shape[0], dtype=np.int64)
+    rows = np.arange(X.shape[0])
+    for _ in range(depth):
+        lnode = left[node]
+        inner = lnode >= 0
+        if not inner.any():
+            break
+        go_left = X[rows, feature[node]] <= threshold[node]
+        node = np.where(inner, np.where(go_left, lnode, right[node]), node)
+    return node
+
+
 def _entropy(counts: FloatArray, axis: int) -> FloatArray:
     total = counts.sum(axis=axis, keepdims=True)
     p = counts / np.where(total > 0, total, 1.0)
@@ -191,16 +213,14 @@ class HoeffdingTree(Classifier):
     # ------------------------------------------------------------------ routing
     def leaves_of(self, X: FloatArray) -> IntArray:
         """The leaf each row falls into."""
-        node = np.zeros(X.shape[0], dtype=np.int64)
-        rows = np.arange(X.shape[0])
-        for _ in range(self.depth_reached):
-            left = self.left[node]
-            inner = left >= 0
-            if not inner.any():
-                break
-            go_left = X[rows, self.feature[node]] <= self.threshold[node]
-            node = np.where(inner, np.where(go_left, left, self.right[node]), node)
-        return node
+        return route(
+            X,
+            feature=self.feature,
+            threshold=self.threshold,
+            left=self.left,
+            right=self.right,
+            depth=self.depth_reached,
+        )
 
     # ------------------------------------------------------------------ learning
     def learn_many(self, X: ArrayLike, y: ArrayLike, w: ArrayLike | None = None) -> None:

@@ -64,15 +64,18 @@ def _build(ctx: Context, args: argparse.Namespace) -> tuple[Any, Any]:
     model = make_model(name, args.task, settings.seed)
     source: str = args.stream
     if source.startswith("synthetic:"):
-        if args.task != "classification":
-            raise LearnerInputError(
-                "synthetic streams are classification streams", hint="drop --task regression"
-            )
         stream = synthetic_stream(
             source.removeprefix("synthetic:"), settings.synthetic_samples, settings.seed
         )
+        stream_task = "classification" if stream.y.dtype.kind in "iub" else "regression"
+        if args.task != stream_task:
+            raise LearnerInputError(
+                f"{source} is a {stream_task} stream, not {args.task}",
+                hint=f"pass --task {stream_task}",
+            )
         pipeline = Pipeline(model, feature_names=stream.feature_names)
-        pipeline.labels.encode(list(range(stream.n_classes)))
+        if stream_task == "classification":
+            pipeline.labels.encode(list(range(stream.n_classes)))
         return pipeline, stream
     records = read_records(source)
     target = args.target or list(records[0])[-1]
