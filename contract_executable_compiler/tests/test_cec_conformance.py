@@ -91,11 +91,8 @@ def test_type_deduction_through_the_checker() -> None:
     assert report.count("passed") == 47
 
 
-def test_string_extension_without_format() -> None:
-    """cel-spec's string_ext file: everything except the `format` sections passes."""
+def test_string_extension() -> None:
+    """cel-spec's string_ext file, the ``format`` sections included, passes whole."""
     report = run_conformance_file(corpus_path("cel-spec", "string_ext.json"))
-    failed = [
-        o for o in report.outcomes if o.status == "failed" and not o.section.startswith("format")
-    ]
-    assert not failed, failed
-    assert report.count("passed") >= 137
+    assert report.count("failed") == 0, [o for o in report.outcomes if o.status == "failed"]
+    assert report.count("passed") == 216

@@ -208,6 +208,7 @@ def _standard() -> dict[str, list[FunctionDecl]]:
     f["reverse"] = [_o((s_,), s_, True)]
     f["join"] = [_o((T.list_(s_),), s_, True), _o((T.list_(s_), s_), s_, True)]
     f["strings.quote"] = [_o((s_,), s_)]
+    f["format"] = [_o((s_, T.list_(T.DYN)), s_, True)]
     f["currency"] = [_o((T.MONEY,), T.STRING, True)]
     f["amount"] = [_o((T.MONEY,), T.STRING, True)]
     f["type"] = [_o((_A,), T.type_(_A))]

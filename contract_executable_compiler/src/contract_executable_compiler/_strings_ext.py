@@ -1,8 +1,9 @@
-"""CEL's string extension library (cel-go ``ext.Strings``), without ``format``.
+"""CEL's string extension library (cel-go ``ext.Strings``).
 
 Member functions on strings: ``charAt``, ``indexOf``, ``lastIndexOf``,
 ``lowerAscii``, ``upperAscii``, ``replace``, ``split``, ``substring``,
-``trim``, ``reverse``; ``join`` on lists of strings; and ``strings.quote``.
+``trim``, ``reverse``, ``format`` (see :mod:`._string_format`); ``join`` on
+lists of strings; and ``strings.quote``.
 Indices count code points, as everywhere in CEL; an index outside the
 string is an error, never a silent clamp.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from contract_executable_compiler._string_format import format_string
 from contract_executable_compiler._values import CelEvalError
 
 __all__ = ["GLOBALS", "MEMBERS"]
@@ -145,6 +147,7 @@ def quote(s: Any) -> str:
 
 
 MEMBERS: Final[dict[str, Callable[..., Any]]] = {
+    "format": format_string,
     "charAt": char_at,
     "indexOf": index_of,
     "lastIndexOf": last_index_of,
