@@ -49,6 +49,7 @@ from symbolic_reduction_modeler._poly import (
 )
 from symbolic_reduction_modeler._printing import latex, to_str
 from symbolic_reduction_modeler._rewrite import DEFAULT_RULES, Limits, Rule, SaturationReport
+from symbolic_reduction_modeler._series import Series, series
 from symbolic_reduction_modeler._simplify import Simplified, simplify, simplify_report
 from symbolic_reduction_modeler._solve import RootOf, Solution, solve
 from symbolic_reduction_modeler.config import SymbolicSettings
@@ -79,6 +80,7 @@ __all__ = [
     "RootOf",
     "Rule",
     "SaturationReport",
+    "Series",
     "Simplified",
     "Solution",
     "Symbol",
@@ -107,6 +109,7 @@ __all__ = [
     "poly_div",
     "reduce",
     "resultant",
+    "series",
     "simplify",
     "simplify_report",
     "sin",

@@ -16,6 +16,7 @@ from symbolic_reduction_modeler._parse import parse
 from symbolic_reduction_modeler._poly import ORDERS, expand, factor, gcd
 from symbolic_reduction_modeler._printing import latex
 from symbolic_reduction_modeler._rewrite import Limits
+from symbolic_reduction_modeler._series import series
 from symbolic_reduction_modeler._simplify import simplify_report
 from symbolic_reduction_modeler._solve import RootOf, Value, solve
 from symbolic_reduction_modeler.config import SymbolicSettings
@@ -110,6 +111,32 @@ def _diff(ctx: Context, args: argparse.Namespace) -> int:
     if not isinstance(var, Symbol):
         raise SymbolicInputError(f"{args.var!r} is not a symbol", hint="give a variable name")
     return _show(ctx, args, diff(parse(args.expr), var, args.order))
+
+
+def _series_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("expr")
+    p.add_argument("var")
+    p.add_argument("--at", default="0", help="expansion point (default 0)")
+    p.add_argument("-n", type=int, default=6, help="order: terms below (var-at)^n (default 6)")
+    _with_latex(p)
+
+
+@app.command(
+    "series", help="Taylor/Laurent series of EXPR in VAR with an O() term", setup=_series_setup
+)
+def _series(ctx: Context, args: argparse.Namespace) -> int:
+    var = parse(args.var)
+    if not isinstance(var, Symbol):
+        raise SymbolicInputError(f"{args.var!r} is not a symbol", hint="give a variable name")
+    result = series(parse(args.expr), var, parse(args.at), args.n)
+    terms = {str(k): str(c) for k, c in sorted(result.coeffs.items())}
+    human = (
+        latex(result.remove_order()) + f" + O(({var} - {result.point})^{{{args.n}}})"
+        if args.latex
+        else str(result)
+    )
+    ctx.emit({"result": str(result), "coefficients": terms, "order": args.n}, human=human)
+    return ExitCode.OK
 
 
 def _groebner_setup(p: argparse.ArgumentParser) -> None:
