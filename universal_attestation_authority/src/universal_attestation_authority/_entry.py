@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import json.encoder
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,7 @@ from universal_attestation_authority._clock import format_time, parse_time
 from universal_attestation_authority._statement import loads_json_strict
 from universal_attestation_authority.errors import AttestationEnvelopeError, AttestationInputError
 
-__all__ = ["LogEntry", "attestation_id"]
+__all__ = ["EntryWriter", "LogEntry", "attestation_id", "encode_entry"]
 
 
 def attestation_id(envelope: Envelope) -> str:
@@ -44,12 +45,67 @@ def attestation_id(envelope: Envelope) -> str:
     return hashlib.sha256(envelope.pae()).hexdigest()
 
 
-_quote = json.JSONEncoder(ensure_ascii=False).encode
+_quote: Callable[[str], str] = json.encoder.encode_basestring
 """A JSON string literal, exactly as ``json.dumps(..., ensure_ascii=False)`` writes it."""
 
 
 def signature_digest(sig: bytes) -> str:
     return hashlib.sha256(sig).hexdigest()
+
+
+def encode_entry(
+    ident: str,
+    integrated_time: str,
+    payload_type: str,
+    predicate_type: str,
+    signatures: Sequence[tuple[str, str]],
+) -> bytes:
+    """The canonical bytes of an entry; ``signatures`` are ``(keyid, hex SHA-256 of sig)``.
+
+    Byte-identical to ``json.dumps(entry.to_dict(), sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)`` (a test holds it to that),
+    written field by field: it runs once per issued attestation, and the
+    generic encoder cost as much as the entry's hash.
+    """
+    q = _quote
+    sigs = ",".join(f'{{"keyid":{q(k)},"sig":{q(s)}}}' for k, s in signatures)
+    return (
+        f'{{"id":{q(ident)},"integratedTime":{q(integrated_time)},'
+        f'"payloadType":{q(payload_type)},"predicateType":{q(predicate_type)},'
+        f'"signatures":[{sigs}],"v":1}}'
+    ).encode()
+
+
+class EntryWriter:
+    """:func:`encode_entry` for the entries of one issuing batch.
+
+    They share the integrated time, payload type and signing keys, so those
+    fragments are quoted once; per entry only the id, the predicate type and
+    the signature digests are new.
+    """
+
+    def __init__(self, integrated_time: str, payload_type: str, keyids: Sequence[str]) -> None:
+        q = _quote
+        self._middle = (
+            f',"integratedTime":{q(integrated_time)},"payloadType":{q(payload_type)},'
+            '"predicateType":'
+        )
+        self._sig_heads = tuple(f'{{"keyid":{q(k)},"sig":"' for k in keyids)
+        self._predicate_types: dict[str, str] = {}
+
+    def encode(self, ident: str, predicate_type: str, signatures: Sequence[bytes]) -> bytes:
+        """The entry for attestation ``ident`` with these signatures (one per keyid, in order)."""
+        quoted = self._predicate_types.get(predicate_type)
+        if quoted is None:
+            quoted = self._predicate_types[predicate_type] = _quote(predicate_type)
+        sha256 = hashlib.sha256
+        sigs = ",".join(
+            head + sha256(sig).hexdigest() + '"}'
+            for head, sig in zip(self._sig_heads, signatures, strict=True)
+        )
+        return (
+            '{"id":' + _quote(ident) + self._middle + quoted + ',"signatures":[' + sigs + '],"v":1}'
+        ).encode()
 
 
 @dataclass(frozen=True)
@@ -85,19 +141,14 @@ class LogEntry:
         }
 
     def to_bytes(self) -> bytes:
-        """Canonical JSON (sorted keys, compact, UTF-8), written field by field.
-
-        Byte-identical to ``json.dumps(self.to_dict(), sort_keys=True,
-        separators=(",", ":"), ensure_ascii=False)`` (a test holds it to that),
-        without the generic encoder's cost on the issuing hot path.
-        """
-        q = _quote
-        signatures = ",".join(f'{{"keyid":{q(k)},"sig":{q(s)}}}' for k, s in self.signatures)
-        return (
-            f'{{"id":{q(self.id)},"integratedTime":{q(format_time(self.integrated_time))},'
-            f'"payloadType":{q(self.payload_type)},"predicateType":{q(self.predicate_type)},'
-            f'"signatures":[{signatures}],"v":1}}'
-        ).encode()
+        """Canonical JSON (sorted keys, compact, UTF-8): see :func:`encode_entry`."""
+        return encode_entry(
+            self.id,
+            format_time(self.integrated_time),
+            self.payload_type,
+            self.predicate_type,
+            self.signatures,
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LogEntry:

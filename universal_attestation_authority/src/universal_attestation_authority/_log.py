@@ -23,6 +23,7 @@ from universal_attestation_authority._clock import format_time, utcnow
 from universal_attestation_authority._store import (
     AppendConflictError,
     CheckpointRow,
+    EntryRows,
     NewEntry,
     SqliteStore,
 )
@@ -155,6 +156,49 @@ class TransparencyLog:
                     continue
                 return items
         raise AttestationLogError("append did not settle", hint="this is a bug")
+
+    def commit_rows(
+        self, build: Callable[[int], EntryRows], *, store: SqliteStore | None = None
+    ) -> EntryRows:
+        """Append the rows ``build(first_index)`` returns, in one transaction on ``store``.
+
+        The issuing hot path.  ``build`` runs inside the write transaction, so
+        the first index it is given cannot change under it (no retry, however
+        many processes append), and it may read the store (idempotency checks).
+        The caller computed each entry's leaf hash (``hash_leaf`` of its bytes)
+        and is trusted to have; only the entry size limit is checked here.
+
+        ``store`` defaults to the log's own; the pipelined issuer passes a
+        second connection to the same database so that committing one batch
+        does not hold up reading (keys, lookups) for the next.
+
+        Returns:
+            The rows as committed; durable when this returns.
+        """
+        target = self.store if store is None else store
+        with target.transaction():
+            start = target.entry_count()
+            rows = build(start)
+            for _, _, data in rows.entries:
+                if len(data) > 0xFFFF:
+                    raise AttestationTileError(
+                        f"a log entry is {len(data)} bytes; tlog-tiles allows 65535",
+                    )
+            target.insert_rows(rows)
+        self._adopt(start, rows)
+        return rows
+
+    def _adopt(self, start: int, rows: EntryRows) -> None:
+        # Committed rows from index ``start`` enter the in-memory tree.  If
+        # anything else got there first (a refresh, another thread's commit),
+        # reading back from the store keeps the tree equal to the entries.
+        with self._lock:
+            if self._tree.size == start:
+                append = self._tree.append_hash
+                for _, leaf, _ in rows.entries:
+                    append(leaf)
+            else:
+                self.refresh()
 
     def refresh(self) -> int:
         """Catch up with entries another process (e.g. the CLI next to a server) committed.

@@ -16,13 +16,15 @@ import base64
 import functools
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+import orjson
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from universal_attestation_authority.errors import AttestationStatementError
 
@@ -128,6 +130,68 @@ def loads_json_strict(data: bytes | str, *, what: str = "document") -> Any:
         ) from None
 
 
+def canonical_json(value: Any, *, floats: bool = True) -> bytes:
+    """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, UTF-8.
+
+    That is the canonical form statements have always been signed in.  It is
+    computed with orjson (an order of magnitude faster, on the issuing hot
+    path) when the two are known to agree: ``value`` holds no float
+    (``floats=False``, which :func:`check_json_value` tells) since orjson
+    and Python format some floats differently (``1e-05`` against
+    ``0.00001``), and orjson accepts it (it refuses integers beyond 64 bits).
+    Otherwise the standard library writes it.
+    """
+    if not floats:
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            pass
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def check_json_value(value: Any, where: str) -> bool:
+    """Refuse what JSON cannot carry: NaN and infinities, non-string keys, other types.
+
+    The predicate and annotations are free-form; when they come from Python
+    (``Statement.build``) or a lenient JSON decoder they could hold values
+    that would sign as invalid JSON (``NaN``) or not serialise at all.
+
+    Returns:
+        Whether ``value`` holds a float (see :func:`canonical_json`).
+
+    Raises:
+        ValueError: naming ``where`` and the offending value.
+    """
+    floats = False
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > 512:
+            raise ValueError(f"{where} is nested too deeply")
+        if isinstance(item, str | int | None):
+            continue
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise ValueError(  # noqa: TRY004  # pydantic reports ValueError, not TypeError
+                        f"{where} has a non-string key {key!r}"
+                    )
+                stack.append((child, depth + 1))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError(f"{where} holds {item}, which JSON cannot represent")
+            floats = True
+        else:
+            raise ValueError(  # noqa: TRY004  # pydantic reports ValueError, not TypeError
+                f"{where} holds a {type(item).__name__}, which is not a JSON value"
+            )
+    return floats
+
+
 class ResourceDescriptor(BaseModel):
     """An artifact (in-toto ResourceDescriptor v1); as a subject it must carry a digest."""
 
@@ -140,6 +204,8 @@ class ResourceDescriptor(BaseModel):
     download_location: str | None = Field(default=None, alias="downloadLocation")
     media_type: str | None = Field(default=None, alias="mediaType")
     annotations: dict[str, Any] | None = None
+    _floats: bool = PrivateAttr(default=True)
+    """Whether the annotations hold a float (True until validation says otherwise)."""
 
     @field_validator("digest")
     @classmethod
@@ -179,6 +245,7 @@ class ResourceDescriptor(BaseModel):
     def _identified(self) -> ResourceDescriptor:
         if not (self.digest or self.uri or self.content):
             raise ValueError("a resource descriptor needs at least one of digest, uri, content")
+        self._floats = check_json_value(self.annotations, "annotations")
         return self
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -213,6 +280,8 @@ class Statement(BaseModel):
     subject: tuple[ResourceDescriptor, ...]
     predicate_type: str = Field(alias="predicateType")
     predicate: dict[str, Any] | None = None
+    _floats: bool = PrivateAttr(default=True)
+    """Whether any free-form JSON in it holds a float (True until validation says otherwise)."""
 
     @field_validator("type_")
     @classmethod
@@ -234,6 +303,12 @@ class Statement(BaseModel):
             if not item.digest:
                 raise ValueError(f"subject[{position}] has no digest; every subject needs one")
         return subject
+
+    @model_validator(mode="after")
+    def _check_predicate(self) -> Statement:
+        floats = check_json_value(self.predicate, "predicate")
+        self._floats = floats or any(item._floats for item in self.subject)
+        return self
 
     @field_validator("predicate_type")
     @classmethod
@@ -291,9 +366,7 @@ class Statement(BaseModel):
 
     @functools.cached_property
     def _canonical(self) -> bytes:
-        return json.dumps(
-            self.to_json_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode("utf-8")
+        return canonical_json(self.to_json_dict(), floats=self._floats)
 
     def canonical_bytes(self) -> bytes:
         """Sorted-key, compact UTF-8 JSON: the payload we sign, byte-for-byte reproducible."""

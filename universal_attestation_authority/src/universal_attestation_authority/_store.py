@@ -21,13 +21,20 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from universal_attestation_authority.errors import AttestationStoreError
 
-__all__ = ["AppendConflictError", "AttestationRow", "CheckpointRow", "NewEntry", "SqliteStore"]
+__all__ = [
+    "AppendConflictError",
+    "AttestationRow",
+    "CheckpointRow",
+    "EntryRows",
+    "NewEntry",
+    "SqliteStore",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -105,6 +112,21 @@ class NewEntry:
     leaf_hash: bytes
     attestation: AttestationRow | None = None
     subjects: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass
+class EntryRows:
+    """Rows of one append, as ``executemany`` takes them.
+
+    Attributes:
+        entries: ``(index, leaf hash, entry bytes)``, consecutive indexes.
+        attestations: ``(id, log index, envelope JSON, predicate type, integrated time)``.
+        subjects: ``(attestation id, subject name, digest algorithm, digest)``.
+    """
+
+    entries: list[tuple[int, bytes, bytes]] = field(default_factory=list)
+    attestations: list[tuple[str, int, str, str, str]] = field(default_factory=list)
+    subjects: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 class SqliteStore:
@@ -212,6 +234,23 @@ class SqliteStore:
             AttestationStoreError: the log no longer ends at ``start`` (another
                 writer appended), or the write failed; nothing is written then.
         """
+        rows = EntryRows()
+        for i, item in enumerate(items):
+            rows.entries.append((start + i, item.leaf_hash, item.data))
+            if item.attestation is not None:
+                r = item.attestation
+                rows.attestations.append(
+                    (r.id, r.log_index, r.envelope, r.predicate_type, r.integrated_time)
+                )
+                rows.subjects.extend((r.id, *subject) for subject in item.subjects)
+        self.append_rows(start, rows)
+
+    def append_rows(self, start: int, rows: EntryRows) -> None:
+        """Write ``rows`` (entries from index ``start`` on) in one transaction.
+
+        Raises:
+            AttestationStoreError: as :meth:`append_entries`.
+        """
         with self.transaction() as db:
             (count,) = db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()
             if count != start:
@@ -219,28 +258,33 @@ class SqliteStore:
                     f"the log has {count} entries, expected {start}: another process appended",
                     hint="reload the log and retry",
                 )
+            self.insert_rows(rows)
+
+    def insert_rows(self, rows: EntryRows) -> None:
+        """Insert ``rows`` inside the caller's :meth:`transaction`, one ``executemany`` per table.
+
+        Raises:
+            AttestationStoreError: a constraint or the write failed (the
+                transaction then rolls back).
+        """
+        with self._lock:
+            db = self._db
+            if not db.in_transaction:
+                raise AttestationStoreError(
+                    "insert_rows outside a transaction", hint="this is a bug"
+                )
             try:
                 db.executemany(
-                    "INSERT INTO entries(idx, leaf_hash, data) VALUES (?, ?, ?)",
-                    [(start + i, item.leaf_hash, item.data) for i, item in enumerate(items)],
+                    "INSERT INTO entries(idx, leaf_hash, data) VALUES (?, ?, ?)", rows.entries
                 )
-                rows = [item.attestation for item in items if item.attestation is not None]
                 db.executemany(
                     "INSERT INTO attestations(id, log_index, envelope, predicate_type, integrated_time) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (r.id, r.log_index, r.envelope, r.predicate_type, r.integrated_time)
-                        for r in rows
-                    ],
+                    rows.attestations,
                 )
                 db.executemany(
                     "INSERT INTO subjects(attestation_id, name, algorithm, digest) VALUES (?, ?, ?, ?)",
-                    [
-                        (item.attestation.id, name, alg, digest)
-                        for item in items
-                        if item.attestation is not None
-                        for name, alg, digest in item.subjects
-                    ],
+                    rows.subjects,
                 )
             except sqlite3.IntegrityError as exc:
                 raise AttestationStoreError(
