@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     from synthetic_pipeline_engine._dag import Dag, check_pipeline
     from synthetic_pipeline_engine._expectations import Expectation, ExpectationResult
     from synthetic_pipeline_engine._generate import generate_tables
+    from synthetic_pipeline_engine._jobs import StageJob, StageOutcome
     from synthetic_pipeline_engine._multitable import ForeignKey, MultiTableSynthesizer
+    from synthetic_pipeline_engine._paf import PafExecutor
     from synthetic_pipeline_engine._partitions import Partition, PartitionSpec
     from synthetic_pipeline_engine._quality import (
         PrivacyReport,
@@ -54,8 +56,10 @@ if TYPE_CHECKING:
         PlanItem,
         RunResult,
         StageResult,
+        make_executor,
         plan,
         run,
+        run_partitions,
     )
     from synthetic_pipeline_engine._schema import GeneratorSchema, parse_generator_schema
     from synthetic_pipeline_engine._spec import (
@@ -76,6 +80,9 @@ _LAZY = {
     "Expectation": "synthetic_pipeline_engine._expectations",
     "ExpectationResult": "synthetic_pipeline_engine._expectations",
     "generate_tables": "synthetic_pipeline_engine._generate",
+    "StageJob": "synthetic_pipeline_engine._jobs",
+    "StageOutcome": "synthetic_pipeline_engine._jobs",
+    "PafExecutor": "synthetic_pipeline_engine._paf",
     "ForeignKey": "synthetic_pipeline_engine._multitable",
     "MultiTableSynthesizer": "synthetic_pipeline_engine._multitable",
     "Partition": "synthetic_pipeline_engine._partitions",
@@ -92,8 +99,10 @@ _LAZY = {
     "PlanItem": "synthetic_pipeline_engine._runner",
     "RunResult": "synthetic_pipeline_engine._runner",
     "StageResult": "synthetic_pipeline_engine._runner",
+    "make_executor": "synthetic_pipeline_engine._runner",
     "plan": "synthetic_pipeline_engine._runner",
     "run": "synthetic_pipeline_engine._runner",
+    "run_partitions": "synthetic_pipeline_engine._runner",
     "GeneratorSchema": "synthetic_pipeline_engine._schema",
     "parse_generator_schema": "synthetic_pipeline_engine._schema",
     "Pipeline": "synthetic_pipeline_engine._spec",
@@ -118,6 +127,7 @@ __all__ = [
     "GeneratorSchema",
     "LocalExecutor",
     "MultiTableSynthesizer",
+    "PafExecutor",
     "Partition",
     "PartitionSpec",
     "Pipeline",
@@ -139,6 +149,8 @@ __all__ = [
     "RegexGenerator",
     "RunResult",
     "RunStore",
+    "StageJob",
+    "StageOutcome",
     "StageResult",
     "StageSpec",
     "__version__",
@@ -147,6 +159,7 @@ __all__ = [
     "evaluate_quality",
     "generate_tables",
     "load_pipeline",
+    "make_executor",
     "parse_generator_schema",
     "parse_pipeline",
     "plan",
@@ -154,6 +167,7 @@ __all__ = [
     "render_quality_html",
     "render_run_html",
     "run",
+    "run_partitions",
     "write_table",
 ]
 

@@ -8,18 +8,22 @@ hit skips the stage without loading any data, which is why an unchanged
 content of inputs rather than their keys, a stage whose code changed but
 whose output did not leaves everything downstream cached (early cut-off).
 
-Stages that must run go to an :class:`Executor` (a local thread pool by
-default).  Each attempt may have a timeout; failures are retried with
-exponential backoff and jitter.  Every finished stage is committed to the
-store at once, so a crashed run resumes from the last completed stage.
+Stages that must run go to an :class:`Executor` as a
+:class:`~synthetic_pipeline_engine._jobs.StageJob` (a local thread pool by
+default; ``parallel_architecture_framework``'s threads or processes with the
+``paf`` extra).  The job owns the attempts (per-attempt timeouts, retries
+with exponential backoff and jitter) and returns an outcome, so a failure
+reads the same on every executor; everything recorded (cache entries,
+lineage, history) is written here, by the runner, whichever executor ran
+the stage.  Every finished stage is committed to the store at once, so a
+crashed run resumes from the last completed stage.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,33 +33,48 @@ import blake3
 import pyarrow as pa  # type: ignore[import-untyped]  # no stubs shipped
 
 from synthetic_pipeline_engine._dag import Dag, check_pipeline
+from synthetic_pipeline_engine._jobs import (
+    StageJob,
+    StageOutcome,
+    failure_of,
+    read_ipc,
+    run_stage_job,
+    store_table,
+)
 from synthetic_pipeline_engine._partitions import Partition
 from synthetic_pipeline_engine._spec import PipelineSpec, StageSpec
-from synthetic_pipeline_engine._stages import (
-    StageOutput,
-    execute_stage,
-    profile_table,
-    resolve_path,
-    substitute,
-)
+from synthetic_pipeline_engine._stages import profile_table, resolve_path, substitute
 from synthetic_pipeline_engine._store import CacheEntry, RunStore
-from synthetic_pipeline_engine.errors import (
-    PipelineError,
-    PipelineInputError,
-    PipelineStageError,
-    PipelineStageTimeoutError,
-    PipelineValidationError,
-)
+from synthetic_pipeline_engine.errors import PipelineInputError, PipelineStageError
 
-__all__ = ["Executor", "LocalExecutor", "PlanItem", "RunResult", "StageResult", "plan", "run"]
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "LocalExecutor",
+    "PlanItem",
+    "RunResult",
+    "StageResult",
+    "make_executor",
+    "plan",
+    "run",
+    "run_partitions",
+]
 
 _PASS_THROUGH = ("validate", "sink")
 
 
 class Executor(Protocol):
-    """Where stage attempts run; ``parallel_architecture_framework`` can provide one."""
+    """Where stage jobs run (``parallel_architecture_framework`` provides some, see ``_paf``).
 
-    def submit(self, fn: Callable[[], StageOutput]) -> Future[StageOutput]: ...
+    ``shares_memory``: jobs run in this process, so they get the runner's
+    in-memory loader and hand their table back; otherwise each job is
+    pickled to a worker, reads its inputs from the Arrow cache files and
+    writes its output there (:class:`StageJob` explains both modes).
+    """
+
+    shares_memory: bool
+
+    def submit(self, job: StageJob) -> Future[StageOutcome]: ...
 
     def shutdown(self) -> None: ...
 
@@ -67,16 +86,38 @@ class LocalExecutor:
     thread instead of handing it over, which saves a thread wake-up per stage.
     """
 
+    shares_memory = True
     runs_inline_when_alone = True
 
     def __init__(self, max_workers: int = 2) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="spe-stage")
 
-    def submit(self, fn: Callable[[], StageOutput]) -> Future[StageOutput]:
-        return self._pool.submit(fn)
+    def submit(self, job: StageJob) -> Future[StageOutcome]:
+        return self._pool.submit(run_stage_job, job)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+EXECUTORS = ("local", "paf:threads", "paf:processes")
+
+
+def make_executor(name: str, workers: int | None = None) -> Executor:
+    """The executor called ``name``: ``local`` or ``paf:threads`` / ``paf:processes``.
+
+    Raises:
+        PipelineInputError: unknown name, or the paf extra is not installed.
+    """
+    if name == "local":
+        return LocalExecutor(workers or 2)
+    family, _, kind = name.partition(":")
+    if family == "paf" and kind:
+        from synthetic_pipeline_engine._paf import PafExecutor
+
+        return PafExecutor(kind, workers)
+    raise PipelineInputError(
+        f"unknown executor {name!r}", hint=f"use one of {', '.join(EXECUTORS)}"
+    )
 
 
 @dataclass
@@ -156,89 +197,6 @@ def _cache_key(
     if stage.kind == "sink" and partition is not None:
         hasher.update(substitute(str(stage.config.get("path")), partition).encode())
     return str(hasher.hexdigest())[:40]
-
-
-def _store_table(table: pa.Table, cache_dir: Path) -> tuple[str, Path]:
-    """Write ``table`` as Arrow IPC named by its content hash; return (hash, path)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    buffer = sink.getvalue()
-    digest = str(blake3.blake3(memoryview(buffer)).hexdigest())[:40]
-    final = cache_dir / f"{digest}.arrow"
-    if not final.is_file():
-        tmp = cache_dir / f".{digest}.{threading.get_ident()}.tmp"
-        with pa.OSFile(str(tmp), "wb") as handle:
-            handle.write(buffer)
-        tmp.replace(final)
-    return digest, final
-
-
-def _read_ipc(path: Path) -> pa.Table:
-    with pa.memory_map(str(path), "r") as source:
-        return pa.ipc.open_file(source).read_all()
-
-
-class _Attempts:
-    """Runs one stage with retries, backoff and per-attempt timeouts."""
-
-    def __init__(self, sleep: Callable[[float], None], rng: random.Random) -> None:
-        self.sleep = sleep
-        self.rng = rng
-        self.lock = threading.Lock()
-
-    def delay(self, stage: StageSpec, attempt: int) -> float:
-        with self.lock:
-            jitter = self.rng.uniform(0.5, 1.0)
-        return float(min(stage.backoff * (2**attempt) * jitter, 60.0))
-
-    def once(self, stage: StageSpec, call: Callable[[], StageOutput]) -> StageOutput:
-        if stage.timeout is None:
-            return call()
-        box: dict[str, Any] = {}
-        done = threading.Event()
-
-        def target() -> None:
-            try:
-                box["value"] = call()
-            except BaseException as exc:  # handed to the waiting thread below
-                box["error"] = exc
-            finally:
-                done.set()
-
-        worker = threading.Thread(target=target, name=f"spe-{stage.name}", daemon=True)
-        worker.start()
-        if not done.wait(stage.timeout):
-            raise PipelineStageTimeoutError(
-                f"stage {stage.name!r} ran longer than its timeout of {stage.timeout:g} s",
-                stage=stage.name,
-                hint="raise 'timeout' for this stage or make it faster",
-            )
-        if "error" in box:
-            raise box["error"]
-        return box["value"]  # type: ignore[no-any-return]  # set by target() before done
-
-    def run(
-        self, stage: StageSpec, call: Callable[[], StageOutput], counter: list[int]
-    ) -> StageOutput:
-        attempt = 0
-        while True:
-            counter[0] = attempt + 1
-            try:
-                return self.once(stage, call)
-            except PipelineValidationError:
-                raise  # data problems do not go away by retrying
-            except Exception as exc:
-                if attempt >= stage.retries:
-                    if isinstance(exc, PipelineError):
-                        raise
-                    raise PipelineStageError(
-                        f"stage {stage.name!r} failed after {attempt + 1} attempt(s): {type(exc).__name__}: {exc}",
-                        stage=stage.name,
-                        hint="see the stage's error in 'spe report' and fix the cause",
-                    ) from exc
-                self.sleep(self.delay(stage, attempt))
-                attempt += 1
 
 
 def _prepare(pipeline: PipelineSpec | Dag) -> Dag:
@@ -379,7 +337,6 @@ def run(
     forced = _forced(dag, from_stage)
     own_executor = executor is None
     pool: Executor = executor if executor is not None else LocalExecutor()
-    attempts = _Attempts(sleep, random.Random(seed))  # noqa: S311  # jitter, not security
     started = time.perf_counter()
     with RunStore(state_dir) as store:
         previous_keys = _previous_keys(store, partition)
@@ -403,7 +360,7 @@ def run(
             for parent in parents:
                 children[parent].append(name)
         ready = [n for n in dag.order if waiting[n] == 0]
-        running: dict[Future[StageOutput], tuple[str, str, dict[str, Any], float, list[int]]] = {}
+        running: dict[Future[StageOutcome], tuple[str, str, dict[str, Any], float]] = {}
 
         # Tables made in this run stay in memory until their last reader has finished.
         memory: dict[str, pa.Table] = {}
@@ -427,7 +384,7 @@ def run(
                     stage=name,
                     hint="re-run with --from " + name,
                 )
-            return _read_ipc(path)
+            return read_ipc(path)
 
         def finish(name: str, result: StageResult) -> None:
             results[name] = result
@@ -513,40 +470,38 @@ def run(
                 "external": external,
                 "key": key,
             }
-            counter = [0]
+            job = StageJob(
+                spec,
+                stage,
+                partition,
+                {
+                    d: str(outputs[d][1]) if outputs[d][1] is not None else ""
+                    for d in dag.deps[name]
+                },
+                str(store.cache_dir),
+                seed,
+                load if pool.shares_memory else None,
+                sleep,
+            )
             t_start = time.perf_counter()
             if getattr(pool, "runs_inline_when_alone", False) and not running and not ready:
-                inline: Future[StageOutput] = Future()
-                try:
-                    inline.set_result(
-                        attempts.run(
-                            stage, lambda: execute_stage(spec, stage, load, partition), counter
-                        )
-                    )
-                except Exception as exc:
-                    inline.set_exception(exc)
-                running[inline] = (name, reason, meta, t_start, counter)
+                inline: Future[StageOutcome] = Future()
+                inline.set_result(run_stage_job(job))
+                running[inline] = (name, reason, meta, t_start)
                 return
-            future = pool.submit(
-                lambda: attempts.run(
-                    stage, lambda: execute_stage(spec, stage, load, partition), counter
-                )
-            )
-            running[future] = (name, reason, meta, time.perf_counter(), counter)
+            future = pool.submit(job)
+            running[future] = (name, reason, meta, t_start)
 
-        def complete(future: Future[StageOutput]) -> None:
-            name, reason, meta, t0, counter = running.pop(future)
+        def complete(future: Future[StageOutcome]) -> None:
+            name, reason, meta, t0 = running.pop(future)
             stage = spec.stages[name]
             duration = time.perf_counter() - t0
             try:
-                output = future.result()
-            except Exception as exc:
-                details = dict(getattr(exc, "details", {}) or {})
-                message = (
-                    exc.one_line()
-                    if isinstance(exc, PipelineError)
-                    else f"{type(exc).__name__}: {exc}"
-                )
+                outcome = future.result()
+            except Exception as exc:  # the executor itself failed (e.g. could not send the job)
+                message, details = failure_of(exc)
+                outcome = StageOutcome(1, error=message, details=details)
+            if outcome.output is None:
                 finish(
                     name,
                     StageResult(
@@ -554,21 +509,27 @@ def run(
                         stage.kind,
                         "failed",
                         reason,
-                        counter[0],
+                        outcome.attempts,
                         duration,
-                        error=message,
-                        details=details,
+                        error=outcome.error,
+                        details=outcome.details,
                     ),
                 )
                 return
+            output = outcome.output
             details = dict(output.details)
-            if output.table is not None:
-                outputs[name] = _store_table(output.table, store.cache_dir)
+            table = output.table
+            if outcome.stored is not None:  # a detached job wrote its output to the cache
+                outputs[name] = (outcome.stored[0], Path(outcome.stored[1]))
+                table = read_ipc(Path(outcome.stored[1]))
+            elif table is not None:
+                outputs[name] = store_table(table, store.cache_dir)
                 if readers[name] > 0:
                     with memory_lock:
-                        memory[name] = output.table
-                rows: int | None = output.table.num_rows
-                details["profile"] = profile_table(output.table)
+                        memory[name] = table
+            if table is not None:
+                rows: int | None = table.num_rows
+                details["profile"] = profile_table(table)
             else:
                 outputs[name] = outputs[stage.inputs[0]]
                 alias(name, stage.inputs[0])
@@ -605,7 +566,7 @@ def run(
                         stage.kind,
                         status,
                         reason,
-                        counter[0],
+                        outcome.attempts,
                         duration,
                         rows,
                         meta["key"],
@@ -639,3 +600,38 @@ def run(
         results,
         time.perf_counter() - started,
     )
+
+
+def run_partitions(
+    pipeline: PipelineSpec | Dag,
+    state_dir: str | Path,
+    partitions: Sequence[Partition | None],
+    *,
+    executor: Executor | None = None,
+    parallel: int = 1,
+    **options: Any,
+) -> list[RunResult]:
+    """Run several partitions (a backfill), up to ``parallel`` of them at once.
+
+    Each partition is its own run with its own history row, exactly as if
+    run one after the other; with ``parallel > 1`` their stages share
+    ``executor``, so independent partitions fill its workers.  Results come
+    back in the order of ``partitions``.  ``options`` go to :func:`run`.
+    """
+    dag = _prepare(pipeline)
+    own_executor = executor is None
+    pool: Executor = executor if executor is not None else LocalExecutor()
+    try:
+        if parallel <= 1 or len(partitions) <= 1:
+            return [run(dag, state_dir, partition=p, executor=pool, **options) for p in partitions]
+        with ThreadPoolExecutor(
+            max_workers=min(parallel, len(partitions)), thread_name_prefix="spe-partition"
+        ) as drivers:
+            futures = [
+                drivers.submit(run, dag, state_dir, partition=p, executor=pool, **options)
+                for p in partitions
+            ]
+            return [f.result() for f in futures]
+    finally:
+        if own_executor:
+            pool.shutdown()

@@ -93,6 +93,115 @@ class StageSpec:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+FunctionRef = tuple[str, str, str | None]  # module name, qualified name, module file
+
+
+def function_ref(func: TransformFunc) -> FunctionRef:
+    """Where ``func`` lives, as plain data another process can resolve."""
+    module = inspect.getmodule(func)
+    name = getattr(func, "__qualname__", getattr(func, "__name__", repr(func)))
+    return (
+        getattr(func, "__module__", None) or "__main__",
+        name,
+        getattr(module, "__file__", None) if module is not None else None,
+    )
+
+
+def resolve_function_ref(ref: FunctionRef, *, stage: str, code_hash: str) -> TransformFunc:
+    """The function ``ref`` names, importing or loading its module file when needed.
+
+    Raises:
+        PipelineStageError: the function cannot be found here, or its
+            module's source differs from the one the run was planned with.
+    """
+    from synthetic_pipeline_engine.errors import PipelineStageError
+
+    module_name, qualname, file = ref
+    if "<locals>" in qualname:
+        raise PipelineStageError(
+            f"stage {stage!r}: function {qualname!r} is local to another function and cannot run in a worker process",
+            stage=stage,
+            hint="define it at module level, or run with the local or paf:threads executor",
+        )
+
+    def lookup(module: Any) -> Any:
+        found: Any = module
+        for part in qualname.split("."):
+            found = getattr(found, part)
+        return found
+
+    try:
+        module = sys.modules.get(module_name)
+        if module is None:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                if file is None:
+                    raise
+                module = _exec_file(module_name, Path(file))
+        found = lookup(module)
+        if code_hash and file is not None and module_code_hash(found) != code_hash:
+            # A worker that ran an earlier version of this file: load it again.
+            found = lookup(_exec_file(module_name, Path(file)))
+    except Exception as exc:
+        raise PipelineStageError(
+            f"stage {stage!r}: cannot load function {module_name}:{qualname} in this process: {type(exc).__name__}: {exc}",
+            stage=stage,
+            hint="the module must import (or its file load) on its own",
+        ) from exc
+    if code_hash and module_code_hash(found) != code_hash:
+        raise PipelineStageError(
+            f"stage {stage!r}: the source of {module_name}:{qualname} changed during the run",
+            stage=stage,
+            hint="run again; the new code gets a new cache key",
+        )
+    return found  # type: ignore[no-any-return]  # resolved attribute of a module
+
+
+def stage_state(stage: StageSpec) -> tuple[tuple[Any, ...], FunctionRef | None]:
+    """``stage`` as plain data for another process, its function as a reference.
+
+    Functions from ``file.py:name`` or a Python pipeline file live in modules
+    this process made up (``_spe_stage_*``) that another interpreter cannot
+    import by name; the reference names the file so a worker loads it the
+    same way (see :func:`resolve_function_ref`).
+    """
+    ref = function_ref(stage.function) if stage.function is not None else None
+    fields = (
+        stage.name,
+        stage.kind,
+        stage.inputs,
+        dict(stage.config),
+        stage.schema,
+        stage.retries,
+        stage.backoff,
+        stage.timeout,
+        stage.code_hash,
+    )
+    return fields, ref
+
+
+def restore_stage(state: tuple[tuple[Any, ...], FunctionRef | None]) -> StageSpec:
+    """The inverse of :func:`stage_state`; raises ``PipelineStageError`` if the function is not found."""
+    fields, ref = state
+    name, kind, inputs, config, schema, retries, backoff, timeout, code_hash = fields
+    function = (
+        resolve_function_ref(ref, stage=name, code_hash=code_hash) if ref is not None else None
+    )
+    return StageSpec(
+        name=name,
+        kind=kind,
+        inputs=inputs,
+        config=config,
+        schema=schema,
+        retries=retries,
+        backoff=backoff,
+        timeout=timeout,
+        function=function,
+        code_hash=code_hash,
+    )
+
+
 @dataclass(frozen=True)
 class PipelineSpec:
     """A whole pipeline: its stages in declaration order and its partitioning."""
@@ -171,7 +280,9 @@ def _exec_file(mod_name: str, path: Path) -> Any:
     stat = path.stat()
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key in _MODULES:
-        return _MODULES[key]
+        module = _MODULES[key]
+        sys.modules[mod_name] = module  # inspect.getmodule (code hashes) looks it up there
+        return module
     spec = importlib.util.spec_from_file_location(mod_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")

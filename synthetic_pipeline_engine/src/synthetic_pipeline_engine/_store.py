@@ -129,11 +129,15 @@ class RunStore:
         self.cache_dir = self.state_dir / "cache"
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
+            # The busy timeout comes first: several runs (partitions of a
+            # parallel backfill) may open a new history at the same moment.
             self._db = sqlite3.connect(
-                self.state_dir / "history.sqlite", check_same_thread=False, isolation_level=None
+                self.state_dir / "history.sqlite",
+                check_same_thread=False,
+                isolation_level=None,
+                timeout=30.0,
             )
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._migrate()

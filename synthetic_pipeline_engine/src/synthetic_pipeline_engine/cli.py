@@ -129,13 +129,19 @@ def _run_args(parser: argparse.ArgumentParser) -> None:
         help="continue the last crashed or failed run (completed stages come from the cache)",
     )
     parser.add_argument("--report", metavar="FILE.html", help="also write the HTML run report")
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run up to N partitions of a backfill at once (they share the executor's workers)",
+    )
 
 
 @app.command("run", help="run a pipeline (one partition, or a backfill range)", setup=_run_args)
 def _run(ctx: Context, args: argparse.Namespace) -> int:
     from synthetic_pipeline_engine._dag import check_pipeline
-    from synthetic_pipeline_engine._runner import LocalExecutor, StageResult
-    from synthetic_pipeline_engine._runner import run as run_pipeline
+    from synthetic_pipeline_engine._runner import StageResult, make_executor, run_partitions
     from synthetic_pipeline_engine._spec import load_pipeline
     from synthetic_pipeline_engine._store import RunStore
 
@@ -153,8 +159,13 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
                 f"no crashed or failed run of {dag.spec.name!r} to resume", hint="run it normally"
             )
         resumed_from = str(previous["run_id"])
+    if args.parallel < 1:
+        raise PipelineInputError(
+            f"--parallel must be at least 1, not {args.parallel}", hint="e.g. --parallel 4"
+        )
     results: list[Any] = []
-    executor = LocalExecutor(_settings(ctx).workers)
+    settings = _settings(ctx)
+    executor = make_executor(settings.executor, settings.workers)
     try:
         with ctx.progress(f"{dag.spec.name}", total=len(dag.order) * len(partitions)) as bar:
 
@@ -163,16 +174,16 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
                 bar.update(description=f"{dag.spec.name}: {result.stage} {result.status}")
 
             results.extend(
-                run_pipeline(
+                run_partitions(
                     dag,
                     state,
-                    partition=partition,
-                    from_stage=args.from_stage,
+                    partitions,
                     executor=executor,
+                    parallel=args.parallel,
+                    from_stage=args.from_stage,
                     on_stage=on_stage,
                     resumed_from=resumed_from,
                 )
-                for partition in partitions
             )
     finally:
         executor.shutdown()

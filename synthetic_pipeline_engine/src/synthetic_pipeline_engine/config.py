@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -22,5 +22,10 @@ class PipelineSettings(CoreSettings):
         description="where run history, cache and lineage live (default: .spe beside the pipeline file, or ./.spe)",
     )
     workers: int = Field(
-        default=2, ge=1, le=256, description="stages run at once by the local executor"
+        default=2, ge=1, le=256, description="stages run at once (threads or worker processes)"
+    )
+    executor: Literal["local", "paf:threads", "paf:processes"] = Field(
+        default="local",
+        description="where stages run: local threads, or parallel_architecture_framework's "
+        "threads or processes (needs the paf extra)",
     )
