@@ -1,38 +1,63 @@
-"""A process pool that batches tiny tasks: the default executor.
+"""A process pool that batches tiny tasks, keeps data where it was made, and steals work.
 
-Sending one task per message costs a pickle round trip and a queue hop per
-task (about 150 µs), which dwarfs a task that runs for 5 µs.  This executor
-measures how long tasks take (an exponentially weighted mean) and packs as
-many into one message as fit in ``target_batch_seconds`` of work, never more
-than an equal share per worker, so tiny tasks run at near-loop speed and long
-ones still spread one per worker.  Tasks with a timeout travel alone so their
-deadline is not spent waiting behind others.
+Why not :class:`concurrent.futures.ProcessPoolExecutor`: it has one shared
+call queue, so it cannot send a task to the worker that already holds the
+task's inputs, and every message crosses two extra threads (a queue feeder
+and a result manager).  Here each worker owns a pipe, and one driver thread
+("paf-pool") multiplexes all of them:
+
+* **Batching.**  Sending one task per message costs a pickle round trip
+  (about 150 µs), which dwarfs a task that runs for 5 µs.  The pool measures
+  how long tasks take (an exponentially weighted mean) and packs as many into
+  one message as fit in ``target_batch_seconds`` of work, so tiny tasks run at
+  near-loop speed and long ones still spread one per worker.  Once tasks are
+  measured to be short, a worker may have a second message waiting in its
+  pipe while it runs the first, which hides the round trip.
+  Tasks with a timeout travel alone, so their deadline is not spent waiting
+  behind others.
+* **Locality.**  A worker keeps results of at least ``keep_bytes`` (an
+  estimate: ``nbytes`` or ``sys.getsizeof``) in a local store and says so in
+  its reply; the driver mirrors each store (LRU, ``store_bytes`` per worker,
+  evictions piggybacked on the next message).  A task whose inputs a worker
+  holds is queued on that worker, and those inputs travel as references
+  (pickle persistent ids), not bytes.  Results still come back to the driver,
+  since futures hand them to the caller; what locality saves is sending them
+  out again.
+* **Work stealing.**  Tasks without a preference wait in a shared queue that
+  any free worker takes from; a worker with nothing of its own and an empty
+  shared queue steals the newer half of the longest other queue, so locality
+  never leaves a core idle while work waits.
 
 Functions travel by cloudpickle: functions of importable modules by reference,
 functions of ``__main__`` or of modules a fresh interpreter cannot import
 (scripts, test files) by value.  Workers start with ``forkserver`` where the
 platform has it (safe with threads in the parent), else ``spawn``.
 
-A worker that dies (killed, segfault, out of memory) breaks the pool: every
-attempt in flight is reported *lost*, the pool is replaced, and the scheduler
-re-runs those attempts on the new workers.
+A worker that dies (killed, segfault, out of memory) is noticed through its
+process sentinel: every attempt in flight on it is reported *lost*, what was
+queued for it moves to the shared queue, a replacement starts, and the
+scheduler re-runs the lost attempts.
 
 Cancellation is cooperative through a marker file per attempt (see
 :class:`~parallel_architecture_framework._executor.CancelFiles`): a task that
 polls ``current_task().cancelled`` stops soon after ``future.cancel()`` or its
 timeout; one that never polls runs to completion and its result is discarded.
+An attempt cancelled before it was sent is reported without being sent.
 """
 
 from __future__ import annotations
 
-import functools
+import collections
+import contextlib
+import io
 import math
 import multiprocessing
+import os
 import pickle
+import queue
+import sys
 import threading
-from concurrent.futures import Future as CfFuture
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from parallel_architecture_framework._executor import (
@@ -52,6 +77,37 @@ from parallel_architecture_framework.errors import (
 
 __all__ = ["ProcessExecutor"]
 
+_PIPELINE = 2  # messages outstanding per worker once tasks are known to be short
+_SHORT_TASK = 0.001  # seconds: below this mean, a second message may wait in a worker's pipe
+_STOP = b""
+
+
+class _Worker:
+    """The driver's view of one worker process."""
+
+    __slots__ = (
+        "conn",
+        "drops",
+        "held",
+        "held_bytes",
+        "in_flight",
+        "index",
+        "process",
+        "queue",
+        "ready",
+    )
+
+    def __init__(self, index: int, process: Any, conn: Connection) -> None:
+        self.index = index
+        self.process = process
+        self.conn = conn
+        self.queue: collections.deque[WorkItem] = collections.deque()
+        self.in_flight: collections.deque[list[WorkItem]] = collections.deque()
+        self.held: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self.held_bytes = 0
+        self.drops: list[str] = []
+        self.ready = False  # it said hello: its interpreter started and imported us
+
 
 class ProcessExecutor(Executor):
     """Run tasks in ``workers`` processes, batching tiny ones.
@@ -61,6 +117,10 @@ class ProcessExecutor(Executor):
         start_method: ``forkserver`` (default where available), ``spawn`` or ``fork``.
         target_batch_seconds: work packed into one message once task times are known.
         max_batch: upper bound of tasks per message.
+        locality: queue a task on the worker holding its inputs and send them by reference.
+        stealing: let a worker with nothing to do take queued work from another.
+        keep_bytes: results at least this large (estimated) stay in their worker's store.
+        store_bytes: per-worker budget of that store; the least recently used go first.
     """
 
     name = "processes"
@@ -73,6 +133,10 @@ class ProcessExecutor(Executor):
         target_batch_seconds: float = 0.02,
         max_batch: int = 2048,
         resources: Resources | None = None,
+        locality: bool = True,
+        stealing: bool = True,
+        keep_bytes: int = 32 * 1024,
+        store_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         super().__init__(workers, resources=resources)
         methods = multiprocessing.get_all_start_methods()
@@ -90,35 +154,104 @@ class ProcessExecutor(Executor):
                 field="batching",
                 hint="the defaults (0.02 s, 2048) suit most workloads",
             )
+        if keep_bytes < 0 or store_bytes < 0:
+            raise ParallelInputError(
+                "keep_bytes and store_bytes must not be negative",
+                field="store",
+                hint="store_bytes=0 turns the worker stores (and so locality) off",
+            )
         self.start_method = start_method
         self.target_batch_seconds = target_batch_seconds
         self.max_batch = max_batch
-        self._pool: ProcessPoolExecutor | None = None
-        self._generation = 0
+        self.locality = locality and store_bytes > 0
+        self.stealing = stealing
+        self.keep_bytes = keep_bytes
+        self.store_bytes = store_bytes
+        self._context: Any = multiprocessing.get_context(start_method)
         self._lock = threading.Lock()
+        self._incoming: list[WorkItem] = []
+        self._shared: collections.deque[WorkItem] = collections.deque()
+        self._workers: list[_Worker] = []
+        self._holder: dict[str, int] = {}
         self._mean_seconds: float | None = None
         self._sendable = SendableFunctions()
-        self._pending: list[WorkItem] = []
-        self._alone: list[WorkItem] = []
-        self._messages = 0
         self._cancel_files: CancelFiles | None = None
-        self.pools_started = 0
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._wake_r = -1
+        self._wake_w = -1
+        self._woken = False
+        self._broken: ParallelExecutorError | None = None
+        self._deaths_in_a_row = 0
+        self._dead: set[int] = set()
+        # Counters, for monitoring, benchmarks and tests.
+        self.workers_started = 0
+        self.messages_sent = 0
+        self.bytes_sent = 0
+        self.steals = 0
+        self.local_inputs = 0
+
+    # ------------------------------------------------------------------ lifecycle
 
     def start(self, report: ReportFn) -> None:
-        if self._pool is not None:
+        if self._thread is not None:
             raise ParallelExecutorError(
                 "this process executor is already started", hint="use one executor per client"
             )
         self._report = report
         self._cancel_files = CancelFiles()
-        self._pool = self._new_pool()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        self.pools_started += 1
-        context = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":
-            _preload_worker_module(context)
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            _preload_worker_module(self._context)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        os.set_blocking(self._wake_r, False)
+        self._workers = [self._spawn(index) for index in range(self.workers)]
+        self._thread = threading.Thread(target=self._loop, name="paf-pool", daemon=True)
+        self._thread.start()
+
+    def _spawn(self, index: int) -> _Worker:
+        ours, theirs = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=_worker_main,
+            args=(theirs, self.keep_bytes if self.locality else -1),
+            name=f"paf-worker-{index}",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        self.workers_started += 1
+        return _Worker(index, process, ours)
+
+    def shutdown(self) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        with self._lock:
+            self._stopping = True
+        self._wake()
+        if thread is not threading.current_thread():
+            thread.join()
+        self._thread = None
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                continue
+        if self._cancel_files is not None:
+            self._cancel_files.close()
+            self._cancel_files = None
+
+    def ready_workers(self) -> int:
+        """How many workers have started and can take work now."""
+        return sum(1 for w in list(self._workers) if w.ready and w.index not in self._dead)
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (for monitoring and tests)."""
+        return sorted(
+            w.process.pid for w in list(self._workers) if w.process.is_alive() and w.process.pid
+        )
+
+    # ------------------------------------------------------------------ scheduler side
 
     def batch_size(self) -> int:
         """Tasks per message given the measured mean task time (1 until measured)."""
@@ -128,10 +261,10 @@ class ProcessExecutor(Executor):
         return max(1, min(self.max_batch, int(self.target_batch_seconds / max(mean, 1e-7))))
 
     def max_in_flight(self) -> int:
-        return 2 * self.workers * self.batch_size()
+        return _PIPELINE * self.workers * self.batch_size()
 
     def submit(self, items: list[WorkItem]) -> None:
-        if self._pool is None:
+        if self._thread is None:
             raise ParallelExecutorError(
                 "the process executor is not running", hint="submit through a Client"
             )
@@ -141,135 +274,15 @@ class ProcessExecutor(Executor):
                 self._sendable.prepare(item.func)
                 prepared = item.func
         with self._lock:
-            for item in items:
-                (self._alone if item.timeout is not None else self._pending).append(item)
-        self._flush()
-
-    def _flush(self) -> None:
-        """Send pending items while fewer than ``workers + 1`` messages are in flight.
-
-        Holding items back while every worker is busy lets the items that
-        become ready meanwhile travel together: a DAG whose completions each
-        release a few tasks then costs one message per completion, not one
-        per task.
-        """
-        while True:
-            with self._lock:
-                free = self.workers + 1 - self._messages
-                if free <= 0 or not (self._pending or self._alone):
-                    return
-                if self._alone:
-                    batch = [self._alone.pop(0)]
-                else:
-                    size = max(1, min(self.batch_size(), math.ceil(len(self._pending) / free)))
-                    batch, self._pending = self._pending[:size], self._pending[size:]
-                self._messages += 1
-            self._send(batch)
-
-    def _send(self, batch: list[WorkItem]) -> None:
-        import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
-
-        cancel_root = self._cancel_files.root if self._cancel_files is not None else None
-        try:
-            payload = cloudpickle.dumps(
-                (
-                    cancel_root,
-                    [
-                        (i.key, i.attempt, i.func, i.args, i.kwargs, i.is_async, i.timeout)
-                        for i in batch
-                    ],
-                ),
-                protocol=pickle.HIGHEST_PROTOCOL,
-            )
-        except Exception as exc:
-            if len(batch) > 1:  # find the culprit; the others still run
-                with self._lock:
-                    self._messages += len(batch) - 1
-                for item in batch:
-                    self._send([item])
-                return
-            self._message_done()
-            self._fail(
-                batch,
-                ParallelTaskError(
-                    f"cannot send task {batch[0].key} to a worker process: {exc}",
-                    key=batch[0].key,
-                    hint="pass picklable arguments, or use the threads executor",
-                ),
-            )
-            return
-        with self._lock:
-            pool, generation = self._pool, self._generation
-        if pool is None:
-            self._message_done()
-            self._fail(
-                batch,
-                ParallelExecutorError(
+            if self._broken is not None:
+                raise self._broken
+            if self._stopping:
+                raise ParallelExecutorError(
                     "the process executor was shut down", hint="create a new Client"
-                ),
-            )
-            return
-        try:
-            future = pool.submit(_run_batch, payload)
-        except BrokenProcessPool:
-            self._message_done()
-            self._lost(batch, generation)
-            return
-        except RuntimeError as exc:  # submitted after shutdown
-            self._message_done()
-            self._fail(
-                batch,
-                ParallelExecutorError(
-                    f"the process pool is shut down: {exc}", hint="create a new Client"
-                ),
-            )
-            return
-        future.add_done_callback(functools.partial(self._done, batch, generation))
-
-    def _fail(self, batch: list[WorkItem], error: BaseException) -> None:
-        assert self._report is not None  # noqa: S101 - started
-        self._report([Outcome(item.key, item.attempt, False, error=error) for item in batch])
-
-    def _lost(self, batch: list[WorkItem], generation: int) -> None:
-        with self._lock:
-            if generation == self._generation and self._pool is not None:
-                old = self._pool
-                self._pool = self._new_pool()
-                self._generation += 1
-                old.shutdown(wait=False, cancel_futures=True)
-        assert self._report is not None  # noqa: S101 - started
-        self._report([Outcome(item.key, item.attempt, False, lost=True) for item in batch])
-
-    def _done(self, batch: list[WorkItem], generation: int, future: CfFuture[bytes]) -> None:
-        self._message_done()
-        try:
-            worker, rows = pickle.loads(future.result())  # noqa: S301 - our own workers' replies
-            outcomes = [
-                Outcome(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], worker) for r in rows
-            ]
-        except BrokenProcessPool:
-            self._lost(batch, generation)
-            return
-        except Exception as exc:  # the reply could not be decoded: fail these items visibly
-            self._fail(
-                batch,
-                ParallelTaskError(
-                    f"worker reply for {len(batch)} task(s) could not be decoded: {exc}",
-                    hint="return picklable values from tasks",
-                ),
-            )
-            return
-        total = sum(o.finished - o.started for o in outcomes)
-        mean = total / max(len(outcomes), 1)
-        previous = self._mean_seconds
-        self._mean_seconds = mean if previous is None else 0.8 * previous + 0.2 * mean
-        assert self._report is not None  # noqa: S101 - started
-        self._report(outcomes)
-        self._flush()
-
-    def _message_done(self) -> None:
-        with self._lock:
-            self._messages = max(self._messages - 1, 0)
+                )
+            self._incoming.extend(items)
+        if threading.current_thread() is not self._thread:
+            self._wake()  # the pool thread dispatches after every reply anyway
 
     def cancel(self, item: WorkItem) -> None:
         """Ask a running attempt to stop through its cancellation file (cooperative)."""
@@ -278,22 +291,353 @@ class ProcessExecutor(Executor):
         else:
             item.cancelled = True
 
-    def shutdown(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-            self._generation += 1
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if self._cancel_files is not None:
-            self._cancel_files.close()
-            self._cancel_files = None
+    def _emit(self, outcomes: list[Outcome]) -> None:
+        assert self._report is not None  # noqa: S101 - set by start()
+        self._report(outcomes)
 
-    def worker_pids(self) -> list[int]:
-        """Process ids of the current pool's live workers (for monitoring and tests)."""
+    def _wake(self) -> None:
+        if self._woken:
+            return
+        self._woken = True
+        try:
+            os.write(self._wake_w, b"\0")
+        except (BlockingIOError, OSError):
+            return
+
+    # ------------------------------------------------------------------ the pool thread
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                self._place()
+                self._dispatch()
+                with self._lock:
+                    stopping = self._stopping
+                if stopping:
+                    break
+                by_object: dict[Any, _Worker | None] = {self._wake_r: None}
+                for worker in self._live():
+                    by_object[worker.conn] = worker
+                    by_object[worker.process.sentinel] = worker
+                for ready in wait(list(by_object)):
+                    found = by_object[ready]
+                    if found is None:
+                        self._woken = False
+                        with contextlib.suppress(BlockingIOError):
+                            os.read(self._wake_r, 4096)
+                    elif not self._is_live(found):
+                        continue  # replaced or dead since wait() returned
+                    elif found.conn is ready:
+                        self._receive(found)
+                    else:  # its sentinel: the process ended
+                        self._died(found)
+        finally:
+            self._close_workers()
+
+    def _live(self) -> list[_Worker]:
+        return [w for w in self._workers if w.index not in self._dead]
+
+    def _is_live(self, worker: _Worker) -> bool:
+        return worker.index not in self._dead and self._workers[worker.index] is worker
+
+    def _fail_pending(self, error: ParallelExecutorError) -> None:
+        """Fail everything queued (not in flight): no worker will ever take it."""
         with self._lock:
-            pool = self._pool
-        processes = getattr(pool, "_processes", None) or {}
-        return sorted(pid for pid, proc in processes.items() if proc.is_alive())
+            pending, self._incoming = self._incoming, []
+        pending += list(self._shared)
+        self._shared.clear()
+        for worker in self._workers:
+            pending += worker.queue
+            worker.queue.clear()
+        if pending:
+            self._emit([Outcome(i.key, i.attempt, False, error=error) for i in pending])
+
+    def _place(self) -> None:
+        """Queue new items: on the worker holding most of their inputs, else in the shared queue."""
+        with self._lock:
+            items, self._incoming = self._incoming, []
+        if not items:
+            return
+        if self._broken is not None:
+            self._emit([Outcome(i.key, i.attempt, False, error=self._broken) for i in items])
+            return
+        holder = self._holder
+        if not (self.locality and holder):
+            self._shared.extend(items)
+            return
+        for item in items:
+            best = -1
+            if item.inputs:
+                votes: dict[int, int] = {}
+                for key, _ in item.inputs:
+                    index = holder.get(key)
+                    if index is not None:
+                        votes[index] = votes.get(index, 0) + 1
+                if votes:
+                    best = max(votes, key=votes.__getitem__)
+            if best >= 0 and best not in self._dead:
+                self._workers[best].queue.append(item)
+            else:
+                self._shared.append(item)
+
+    def _dispatch(self) -> None:
+        """Fill every worker's pipeline: its own queue, then the shared queue, then steal."""
+        progress = True
+        while progress:
+            progress = False
+            live = self._live()
+            depth = self._depth()
+            free = sum(depth - len(w.in_flight) for w in live if w.ready)
+            for worker in live:
+                if len(worker.in_flight) >= depth or not worker.ready:
+                    continue
+                if worker.queue:
+                    batch = _take(worker.queue, self.batch_size(), depth)
+                elif self._shared:
+                    batch = _take(self._shared, self.batch_size(), max(free, 1))
+                else:
+                    continue
+                free -= 1
+                progress = True
+                self._send(worker, batch)
+            if not progress and self.stealing and not self._shared:
+                progress = self._steal()
+
+    def _depth(self) -> int:
+        """Messages a worker may have outstanding.
+
+        A second message waiting in a worker's pipe hides the round trip for
+        tiny tasks, but it is stuck behind whatever that worker runs: a quick
+        task queued behind a ten-second one while another worker idles.  So
+        the pipeline deepens only once tasks are measured to be short.
+        """
+        mean = self._mean_seconds
+        return _PIPELINE if mean is not None and mean < _SHORT_TASK else 1
+
+    def _steal(self) -> bool:
+        live = self._live()
+        depth = self._depth()
+        idle = [w for w in live if w.ready and not w.queue and len(w.in_flight) < depth]
+        stolen = False
+        for thief in idle:
+            victim = max(live, key=lambda w: len(w.queue))
+            count = len(victim.queue) // 2
+            if count == 0 or victim is thief:
+                break
+            moved = [victim.queue.pop() for _ in range(count)]
+            moved.reverse()
+            thief.queue.extend(moved)
+            self.steals += count
+            stolen = True
+        return stolen
+
+    def _send(self, worker: _Worker, batch: list[WorkItem]) -> None:
+        live = [item for item in batch if not item.cancelled]
+        if len(live) < len(batch):
+            name = f"{worker_name()}:pool"
+            self._emit([skipped(item, name) for item in batch if item.cancelled])
+        if not live:
+            return
+        cancel_root = self._cancel_files.root if self._cancel_files is not None else None
+        refs: dict[int, str] = {}
+        if self.locality and worker.held:
+            held = worker.held
+            for item in live:
+                for key, value in item.inputs:
+                    if key in held:
+                        refs[id(value)] = key
+                        held.move_to_end(key)
+        drops, worker.drops = worker.drops, []
+        calls = [(i.key, i.attempt, i.func, i.args, i.kwargs, i.is_async, i.timeout) for i in live]
+        try:
+            payload = _dumps((drops, cancel_root, calls), refs)
+        except Exception as exc:
+            worker.drops = drops + worker.drops
+            self._unsendable(worker, live, exc)
+            return
+        if refs:
+            self.local_inputs += len(refs)
+        try:
+            worker.conn.send_bytes(payload)
+        except OSError:  # the worker is gone; its sentinel will tell the loop
+            self._shared.extendleft(reversed(live))
+            return
+        worker.in_flight.append(live)
+        self.messages_sent += 1
+        self.bytes_sent += len(payload)
+
+    def _unsendable(self, worker: _Worker, batch: list[WorkItem], exc: Exception) -> None:
+        if len(batch) > 1:  # find the culprit; the others still run
+            for item in batch:
+                self._send(worker, [item])
+            return
+        self._emit(
+            [
+                Outcome(
+                    batch[0].key,
+                    batch[0].attempt,
+                    False,
+                    error=ParallelTaskError(
+                        f"cannot send task {batch[0].key} to a worker process: {exc}",
+                        key=batch[0].key,
+                        hint="pass picklable arguments, or use the threads executor",
+                    ),
+                )
+            ]
+        )
+
+    def _receive(self, worker: _Worker) -> None:
+        try:
+            payload = worker.conn.recv_bytes()
+        except (EOFError, OSError):
+            self._died(worker)
+            return
+        if not worker.ready:  # the hello every worker sends first
+            worker.ready = True
+            self._deaths_in_a_row = 0
+            return
+        batch = worker.in_flight.popleft()
+        try:
+            name, rows = pickle.loads(payload)  # noqa: S301 - our own workers' replies
+        except Exception as exc:  # the reply could not be decoded: fail these items visibly
+            self._emit(
+                [
+                    Outcome(
+                        item.key,
+                        item.attempt,
+                        False,
+                        error=ParallelTaskError(
+                            f"worker reply for {len(batch)} task(s) could not be decoded: {exc}",
+                            hint="return picklable values from tasks",
+                        ),
+                    )
+                    for item in batch
+                ]
+            )
+            return
+        outcomes = []
+        total = 0.0
+        for row in rows:
+            outcomes.append(
+                Outcome(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], name)
+            )
+            total += row[7] - row[6]
+            if row[8] >= 0:
+                self._hold(worker, row[0], row[8])
+        mean = total / max(len(outcomes), 1)
+        previous = self._mean_seconds
+        self._mean_seconds = mean if previous is None else 0.8 * previous + 0.2 * mean
+        self._emit(outcomes)
+
+    def _hold(self, worker: _Worker, key: str, size: int) -> None:
+        """Mirror a result the worker kept; evict the least recently used past the budget."""
+        previous = self._holder.get(key)
+        if previous is not None:  # a re-run kept it again: forget the older copy
+            owner = self._workers[previous]
+            owner.held_bytes -= owner.held.pop(key, 0)
+            owner.drops.append(key)
+        worker.held[key] = size
+        worker.held_bytes += size
+        self._holder[key] = worker.index
+        while worker.held_bytes > self.store_bytes and worker.held:
+            old, old_size = worker.held.popitem(last=False)
+            worker.held_bytes -= old_size
+            worker.drops.append(old)
+            if self._holder.get(old) == worker.index:
+                del self._holder[old]
+
+    def _died(self, worker: _Worker) -> None:
+        """A worker ended: its attempts in flight are lost, its queue goes to the others."""
+        index = worker.index
+        lost = [item for batch in worker.in_flight for item in batch]
+        worker.in_flight.clear()
+        self._shared.extendleft(reversed(worker.queue))
+        worker.queue.clear()
+        for key in worker.held:
+            if self._holder.get(key) == index:
+                del self._holder[key]
+        worker.conn.close()
+        worker.process.join(timeout=5)
+        exitcode = worker.process.exitcode
+        if not worker.ready:
+            self._deaths_in_a_row += 1
+        with self._lock:
+            stopping = self._stopping
+        if self._deaths_in_a_row > 3 * self.workers and self._broken is None:
+            # Workers die before finishing anything: respawning would loop forever.
+            self._broken = ParallelExecutorError(
+                f"worker processes die while starting ({self._deaths_in_a_row} in a row; "
+                f"last exit code {exitcode})",
+                hint="a worker cannot start here: in a script, start clients under "
+                "`if __name__ == '__main__':`, or check memory limits",
+            )
+        if not stopping and self._broken is None:
+            self._workers[index] = self._spawn(index)
+        else:
+            self._dead.add(index)
+        if self._broken is not None:
+            self._fail_pending(self._broken)
+        if lost:
+            self._emit([Outcome(item.key, item.attempt, False, lost=True) for item in lost])
+
+    def _close_workers(self) -> None:
+        """Stop every worker (politely, then by force) and fail what never ran."""
+        for worker in self._live():
+            try:
+                worker.conn.send_bytes(_STOP)
+            except OSError:
+                continue
+        leftover = [item for w in self._workers for batch in w.in_flight for item in batch]
+        leftover += [item for w in self._workers for item in w.queue]
+        leftover += list(self._shared)
+        with self._lock:
+            leftover += self._incoming
+            self._incoming = []
+        for worker in self._workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+            worker.process.close()
+        self._dead.clear()
+        self._workers = []
+        self._shared.clear()
+        if leftover:
+            error = ParallelExecutorError(
+                "the process executor was shut down", hint="create a new Client"
+            )
+            self._emit([Outcome(i.key, i.attempt, False, error=error) for i in leftover])
+
+
+def _take(source: collections.deque[WorkItem], batch_size: int, share: int) -> list[WorkItem]:
+    """The next message's items: an equal share of ``source``, at most ``batch_size``.
+
+    An item with a timeout travels alone, and ends the batch before it.
+    """
+    if source[0].timeout is not None:
+        return [source.popleft()]
+    size = max(1, min(batch_size, math.ceil(len(source) / share)))
+    batch: list[WorkItem] = []
+    while source and len(batch) < size and source[0].timeout is None:
+        batch.append(source.popleft())
+    return batch
+
+
+def _dumps(message: Any, refs: dict[int, str]) -> bytes:
+    """Pickle a message for a worker; objects in ``refs`` travel as their key."""
+    import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
+
+    if not refs:
+        return bytes(cloudpickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    class _RefPickler(cloudpickle.Pickler):  # type: ignore[misc,unused-ignore]
+        def persistent_id(self, obj: Any) -> str | None:
+            return refs.get(id(obj))
+
+    buffer = io.BytesIO()
+    _RefPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(message)
+    return buffer.getvalue()
 
 
 def _preload_worker_module(context: Any) -> None:
@@ -310,25 +654,90 @@ def _preload_worker_module(context: Any) -> None:
         context.set_forkserver_preload(["__main__", "cloudpickle", __name__])
 
 
-def _run_batch(payload: bytes) -> bytes:
-    """Worker side: run a batch; reply ``(worker, rows)`` with one plain tuple per outcome.
+def _size_of(value: Any) -> int:
+    """A cheap estimate of a value's size: ``nbytes`` (arrays) or ``sys.getsizeof``."""
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    try:
+        return sys.getsizeof(value)
+    except TypeError:
+        return 0
+
+
+def _worker_main(conn: Connection, keep_bytes: int) -> None:
+    """A worker process: read messages (on a thread, so the pipe never fills), run, reply.
+
+    Reading on a separate thread matters: the driver may be writing the next
+    message while this worker writes a large reply; if neither side read, both
+    would block forever.
+    """
+    inbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+
+    def read() -> None:
+        while True:
+            try:
+                message = conn.recv_bytes()
+            except (EOFError, OSError):
+                message = _STOP
+            inbox.put(message)
+            if message == _STOP:
+                return
+
+    threading.Thread(target=read, name="paf-worker-inbox", daemon=True).start()
+    conn.send_bytes(b"hello")
+    store: dict[str, Any] = {}
+    while True:
+        payload = inbox.get()
+        if payload == _STOP:
+            return
+        reply = _run_batch(payload, store, keep_bytes)
+        try:
+            conn.send_bytes(reply)
+        except OSError:
+            return
+
+
+class _StoreUnpickler(pickle.Unpickler):
+    def __init__(self, payload: bytes, store: dict[str, Any]) -> None:
+        super().__init__(io.BytesIO(payload))
+        self._store = store
+
+    def persistent_load(self, pid: Any) -> Any:
+        try:
+            return self._store[pid]
+        except KeyError:
+            raise pickle.UnpicklingError(f"input {pid} is not in this worker's store") from None
+
+
+def _run_batch(payload: bytes, store: dict[str, Any], keep_bytes: int) -> bytes:
+    """Run one message; reply ``(worker, rows)`` with one plain tuple per outcome.
 
     Calls and outcomes travel as tuples of plain values, not objects: the
     pickler then runs at C speed instead of calling back into Python for every
     item, which is what makes thousands of tiny tasks per message cheap.
-    Values or errors that cannot be pickled are degraded one by one.
+    Each row ends with the size of the result when this worker kept it, else
+    -1.  Values or errors that cannot be pickled are degraded one by one.
     """
     import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
 
     worker = worker_name()
     rows = []
-    cancel_root, calls = pickle.loads(payload)  # noqa: S301 - sent by our driver
+    drops, cancel_root, calls = _StoreUnpickler(payload, store).load()
+    for key in drops:
+        store.pop(key, None)
     for call in calls:
         item = WorkItem(call[0], call[1], call[2], call[3], call[4], call[5], call[6], 0.0)
         if cancel_root is not None:
             item.cancel_path = cancel_path(cancel_root, item.key, item.attempt)
         outcome = skipped(item, worker) if item.cancel_requested else run_item(item, worker)
-        rows.append(_row(outcome))
+        kept = -1
+        if outcome.ok and keep_bytes >= 0:
+            size = _size_of(outcome.value)
+            if size >= keep_bytes:
+                store[outcome.key] = outcome.value
+                kept = size
+        rows.append(_row(outcome, kept))
     try:
         return bytes(cloudpickle.dumps((worker, rows), protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # one value or error cannot travel: degrade just those
@@ -339,18 +748,19 @@ def _run_batch(payload: bytes) -> bytes:
                 safe.append(row)
             except Exception as exc:
                 key, _, ok, _, error = row[:5]
+                store.pop(key, None)
                 what = "result" if ok else f"error {type(error).__name__}: {error}"
                 replacement = ParallelTaskError(
                     f"task {key}'s {what} cannot be sent back from its worker: {exc}",
                     key=key,
                     hint="return picklable values, or use the threads executor",
                 )
-                safe.append((row[0], row[1], False, None, replacement, *row[5:]))
+                safe.append((row[0], row[1], False, None, replacement, *row[5:8], -1))
         return bytes(cloudpickle.dumps((worker, safe), protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _row(outcome: Outcome) -> tuple[Any, ...]:
-    """The fields of an outcome (but its worker) in constructor order."""
+def _row(outcome: Outcome, kept: int) -> tuple[Any, ...]:
+    """The fields of an outcome (but its worker) in constructor order, then the kept size."""
     return (
         outcome.key,
         outcome.attempt,
@@ -360,4 +770,5 @@ def _row(outcome: Outcome) -> tuple[Any, ...]:
         outcome.remote_traceback,
         outcome.started,
         outcome.finished,
+        kept,
     )

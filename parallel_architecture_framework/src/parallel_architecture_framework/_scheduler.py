@@ -333,7 +333,7 @@ class Scheduler:
             args = substitute(args, _value_of, (Future,))
             kwargs = substitute(kwargs, _value_of, (Future,))
         task = node.task
-        return WorkItem(
+        item = WorkItem(
             node.key,
             node.attempt,
             task.func,
@@ -343,6 +343,9 @@ class Scheduler:
             task.timeout,
             node.priority,
         )
+        if node.deps:
+            item.inputs = tuple((dep.key, _value_of(dep.future)) for dep in node.deps if dep.future)
+        return item
 
     # ------------------------------------------------------------------ outcomes
 

@@ -39,6 +39,7 @@ class WorkItem:
         "cancel_path",
         "cancelled",
         "func",
+        "inputs",
         "is_async",
         "key",
         "kwargs",
@@ -67,6 +68,9 @@ class WorkItem:
         self.priority = priority
         self.cancelled = False
         self.cancel_path: str | None = None
+        # ``(key, value)`` of each dependency whose value is in ``args``/``kwargs``:
+        # lets an executor send a reference instead of a value its worker holds.
+        self.inputs: tuple[tuple[str, Any], ...] = ()
 
     @property
     def cancel_requested(self) -> bool:
@@ -105,6 +109,7 @@ class WorkItem:
             self.cancel_path,
         ) = state
         self.cancelled = False
+        self.inputs = ()
 
 
 @dataclass(slots=True)
