@@ -366,7 +366,10 @@ class Statement(BaseModel):
 
     @functools.cached_property
     def _canonical(self) -> bytes:
-        return canonical_json(self.to_json_dict(), floats=self._floats)
+        # __pydantic_private__ directly: attribute access to a private field
+        # goes through BaseModel.__getattr__, which costs more than the encoding.
+        private = self.__pydantic_private__ or {}
+        return canonical_json(self.to_json_dict(), floats=private.get("_floats", True))
 
     def canonical_bytes(self) -> bytes:
         """Sorted-key, compact UTF-8 JSON: the payload we sign, byte-for-byte reproducible."""
