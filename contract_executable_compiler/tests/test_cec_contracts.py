@@ -175,7 +175,7 @@ class TestCounter:
         c = compile_contract(COUNTER)
         other = compile_contract(COUNTER.replace("state n: int = 0;", "state n: int = 1;"))
         doc = run_trace(c, [{"at": T0, "create": {"signed_by": ["owner"]}}]).to_json()
-        with pytest.raises(ContractInputError, match="different contract"):
+        with pytest.raises(ContractInputError, match="E0207"):
             run_trace(other, [], state=doc)
 
     def test_time_must_not_go_backwards(self) -> None:

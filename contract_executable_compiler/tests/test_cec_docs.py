@@ -68,9 +68,10 @@ def test_cec_examples_compile() -> None:
 
 
 def test_shipped_example_is_formatted() -> None:
-    """examples/escrow.cec is in canonical layout."""
-    text = (EXAMPLES / "escrow.cec").read_text(encoding="utf-8")
-    assert format_contract(text) == text
+    """examples/escrow.cec and escrow_v3.cec are in canonical layout."""
+    for name in ("escrow.cec", "escrow_v3.cec"):
+        text = (EXAMPLES / name).read_text(encoding="utf-8")
+        assert format_contract(text) == text, name
 
 
 def test_cec_broken_examples_fail_with_their_code() -> None:

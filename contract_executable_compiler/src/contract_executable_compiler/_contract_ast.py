@@ -213,6 +213,22 @@ class ObligationDecl:
 
 
 @dataclass(slots=True)
+class MigrationDecl:
+    """``migrate from N (old fields) { statements }``: read the state of version N.
+
+    ``fields`` declare the old version's state shape (what ``old`` holds);
+    the body assigns this version's state fields, which start at their
+    declared initial values.
+    """
+
+    from_version: int
+    fields: list[Param]
+    body: list[Stmt]
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
 class ContractDecl:
     """A whole contract."""
 
@@ -225,5 +241,6 @@ class ContractDecl:
     events: list[EventDecl] = field(default_factory=list)
     choices: list[ChoiceDecl] = field(default_factory=list)
     obligations: list[ObligationDecl] = field(default_factory=list)
+    migrations: list[MigrationDecl] = field(default_factory=list)
     start: int = 0
     end: int = 0

@@ -8,7 +8,8 @@ are collected before anything is reported.
 
 Each choice compiles to one program: its ``ensure pre`` conditions, its body,
 its ``ensure post`` conditions.  The state-initialiser, each obligation's
-deadline and each breach block are programs too.  The static gas bound of the
+deadline and each breach block are programs too, and so is each ``migrate
+from N`` block (E0206 when N is not an older version, or repeats).  The static gas bound of the
 contract is the largest bound of any of its programs.
 """
 
@@ -31,6 +32,7 @@ from contract_executable_compiler._contract_ast import (
     Fail,
     If,
     Let,
+    MigrationDecl,
     Stmt,
     TypeRef,
 )
@@ -38,7 +40,13 @@ from contract_executable_compiler._contract_parser import parse_contract
 from contract_executable_compiler._diagnostics import Diagnostic, Source, render_diagnostics
 from contract_executable_compiler.errors import ContractBytecodeError, ContractCompileError
 
-__all__ = ["CompiledContract", "check_contract", "compile_contract", "load_contract"]
+__all__ = [
+    "CompiledContract",
+    "MigrationInfo",
+    "check_contract",
+    "compile_contract",
+    "load_contract",
+]
 
 KIND_CONTRACT: Final = 1
 _OLD_STATE: Final = "@OldState"
@@ -93,6 +101,15 @@ class ObligationInfo:
 
 
 @dataclass(slots=True)
+class MigrationInfo:
+    """A compiled ``migrate from N``: the old state's declared shape and the program."""
+
+    from_version: int
+    old_state: list[tuple[str, CelTypeT]]
+    program: Program
+
+
+@dataclass(slots=True)
 class CompiledContract:
     """Everything needed to run a contract, and its canonical bytecode."""
 
@@ -107,6 +124,7 @@ class CompiledContract:
     choices: dict[str, ChoiceInfo]
     obligations: list[ObligationInfo]
     source_sha256: str
+    migrations: dict[int, MigrationInfo] = field(default_factory=dict)
     digest_cache: str = field(default="", repr=False, compare=False)
 
     @property
@@ -114,10 +132,25 @@ class CompiledContract:
         """The largest static gas bound of any single step (choice, breach, initialiser)."""
         programs = [self.init, *(c.program for c in self.choices.values())]
         programs += [o.breach for o in self.obligations] + [o.deadline for o in self.obligations]
+        programs += [m.program for m in self.migrations.values()]
         return max(p.gas_bound for p in programs)
 
     def to_value(self) -> dict[str, Any]:
-        """Plain encodable data, in a canonical order."""
+        """Plain encodable data, in a canonical order.
+
+        ``migrations`` is present only when the contract declares one, so a
+        contract without migrations keeps the bytecode (and hash) it had
+        before migrations existed.
+        """
+        value = self._core_value()
+        if self.migrations:
+            value["migrations"] = [
+                [v, [[n, type_to_value(t)] for n, t in m.old_state], m.program.to_value()]
+                for v, m in sorted(self.migrations.items())
+            ]
+        return value
+
+    def _core_value(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "version": self.version,
@@ -197,6 +230,14 @@ class CompiledContract:
                     for o in v["obligations"]
                 ],
                 source_sha256=str(v["source_sha256"]),
+                migrations={
+                    int(m[0]): MigrationInfo(
+                        int(m[0]),
+                        [(str(n), type_from_value(t)) for n, t in m[1]],
+                        Program.from_value(m[2]),
+                    )
+                    for m in v.get("migrations", [])
+                },
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ContractBytecodeError(
@@ -493,6 +534,48 @@ class _ContractCompiler:
         program = g.finish(text[c.start : c.end], {"choice": c.name}, gas + 1)
         return ChoiceInfo(c.name, params, list(c.controllers), program)
 
+    def migration(self, m: MigrationDecl, text: str) -> MigrationInfo:
+        """``migrate from N (fields) {...}``: ``old`` is the version-N state, typed as declared."""
+        if m.from_version >= self.decl.version:
+            self.err(
+                "E0206",
+                f"`migrate from {m.from_version}` in version {self.decl.version}: "
+                "a migration reads an older version's state",
+                m.start,
+                m.start + len("migrate"),
+                label="not an older version",
+                help=f"raise the contract's version above {m.from_version}, or migrate from "
+                f"a version below {self.decl.version}",
+            )
+        old: dict[str, CelTypeT] = {}
+        for f in m.fields:
+            if f.name in old:
+                self.err("E0201", f"old state field {f.name!r} is declared twice", f.start, f.end)
+            old[f.name] = self.resolve(f.type)
+        record = f"@OldState{m.from_version}"
+        self.records[record] = old
+        variables = {**self.state_types, "now": T.TIMESTAMP, "old": CelTypeT(record)}
+        g = self.gen()
+        gas = self.stmts(m.body, g, variables, [])
+        g.emit(Op.CONST, None, delta=1)
+        program = g.finish(text[m.start : m.end], {"migrate": m.from_version}, gas + 1)
+        return MigrationInfo(m.from_version, list(old.items()), program)
+
+    def migrations(self, text: str) -> dict[int, MigrationInfo]:
+        out: dict[int, MigrationInfo] = {}
+        for m in self.decl.migrations:
+            info = self.migration(m, text)
+            if m.from_version in out:
+                self.err(
+                    "E0206",
+                    f"a second `migrate from {m.from_version}`",
+                    m.start,
+                    m.start + len("migrate"),
+                    help="merge the two blocks: each older version has at most one migration",
+                )
+            out[m.from_version] = info
+        return out
+
     def compile(self, text: str) -> CompiledContract:
         self.names()
         self.types()
@@ -542,11 +625,12 @@ class _ContractCompiler:
             bg.emit(Op.CONST, None, delta=1)
             breach = bg.finish(text[o.start : o.end], {"breach": o.name}, bgas + 1)
             obligations.append(ObligationInfo(o.name, o.party, o.choice, o.after, deadline, breach))
+        migrations = self.migrations(text)
         return CompiledContract(
             name=self.decl.name,
             version=self.decl.version,
             parties=[(p.name, p.role) for p in self.decl.parties],
-            records={k: v for k, v in self.records.items() if k != _OLD_STATE},
+            records={k: v for k, v in self.records.items() if not k.startswith("@")},
             enums=self.enums,
             state=list(self.state_types.items()),
             init=init_program,
@@ -554,6 +638,7 @@ class _ContractCompiler:
             choices=choices,
             obligations=obligations,
             source_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            migrations=migrations,
         )
 
 

@@ -12,6 +12,7 @@ Grammar (``expr`` is a CEL expression)::
                      {"ensure" ("pre" | "post") expr ";"} block
                | "obligation" IDENT ":" IDENT "must" IDENT "within" expr
                      "after" IDENT ["otherwise" block] ";"
+               | "migrate" "from" INT "(" [field {"," field}] ")" block
     field      = IDENT ":" type
     type       = IDENT ["<" type {"," type} ">"]
     block      = "{" stmt* "}"
@@ -40,6 +41,7 @@ from contract_executable_compiler._contract_ast import (
     Fail,
     If,
     Let,
+    MigrationDecl,
     ObligationDecl,
     Param,
     PartyDecl,
@@ -53,7 +55,9 @@ from contract_executable_compiler._parser import MAX_HEIGHT, ExprParser, _Bail, 
 
 __all__ = ["parse_contract"]
 
-_DECL_WORDS: Final = ("party", "state", "record", "enum", "event", "choice", "obligation")
+_DECL_WORDS: Final = (
+    "party", "state", "record", "enum", "event", "choice", "obligation", "migrate",
+)  # fmt: skip
 
 
 class ContractParser(ExprParser):
@@ -340,13 +344,18 @@ class ContractParser(ExprParser):
             c.choices.append(self._choice())
         elif word == "obligation":
             c.obligations.append(self._obligation())
+        elif word == "migrate":
+            migration = self._migration()
+            if migration is not None:
+                c.migrations.append(migration)
         else:
             found = "end of input" if t.kind == "eof" else repr(self.text[t.start : t.end])
             self.error(
                 f"expected a declaration, found {found}",
                 t.start,
                 max(t.end, t.start + 1),
-                help="declarations start with party, state, record, enum, event, choice or obligation",
+                help="declarations start with party, state, record, enum, event, choice, "
+                "obligation or migrate",
             )
             self.advance()
             self.skip_to(";")
@@ -393,6 +402,25 @@ class ContractParser(ExprParser):
             self.tokens[self.pos - 1].end,
             spans,
         )
+
+    def _migration(self) -> MigrationDecl | None:
+        t = self.advance()
+        self.expect_word("from")
+        v = self.tok
+        if v.kind != "int":
+            self.error(
+                "expected the version number this migration reads",
+                v.start,
+                max(v.end, v.start + 1),
+                help="write `migrate from 1 (field: type, ...) { ... }`",
+            )
+            self.skip_to("}")
+            return None
+        self.advance()
+        self.expect("(", "'(' opening the old version's state fields")
+        fields = self.fields(")")
+        body = self.block()
+        return MigrationDecl(int(v.value), fields, body, t.start, self.tokens[self.pos - 1].end)
 
     def _obligation(self) -> ObligationDecl:
         t = self.advance()

@@ -15,6 +15,13 @@ preconditions, body, postconditions; if anything fails (a check, a CEL
 error, gas) nothing it did is kept and the run stops there, reporting the
 last good state.  Every step is metered; the result reports total gas.
 The same contract and trace always give the same state, events and gas.
+
+A saved state (:meth:`ContractRun.to_json`) resumes under the bytecode that
+wrote it.  A state written by an older version of the contract resumes
+under a newer one only through the newer version's ``migrate from N``
+block (:func:`migrate_state`): the new state starts at its initial values,
+the migration reads ``old`` and assigns, metered like any step; anything
+else is refused (E0207, E0208) and nothing is changed.
 """
 
 from __future__ import annotations
@@ -23,14 +30,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract_executable_compiler._contract_compiler import CompiledContract
+from contract_executable_compiler._contract_compiler import CompiledContract, MigrationInfo
 from contract_executable_compiler._jsonvalues import to_json, typed_from_json
 from contract_executable_compiler._timefmt import format_timestamp, parse_timestamp
 from contract_executable_compiler._values import CelEvalError, Duration, Timestamp
 from contract_executable_compiler._vm import GasExhausted, LoadedProgram
-from contract_executable_compiler.errors import ContractInputError
+from contract_executable_compiler.errors import (
+    ContractGasError,
+    ContractInputError,
+    ContractRunError,
+)
 
-__all__ = ["ContractRun", "RunFailure", "run_trace"]
+__all__ = ["ContractRun", "RunFailure", "migrate_state", "run_trace"]
 
 
 @dataclass(slots=True)
@@ -57,6 +68,7 @@ class ContractRun:
     events: list[dict[str, Any]] = field(default_factory=list)
     gas_used: int = 0
     failure: RunFailure | None = None
+    migrations: list[dict[str, Any]] = field(default_factory=list)
     _programs: dict[str, LoadedProgram] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -68,19 +80,26 @@ class ContractRun:
         for o in c.obligations:
             self._programs[f"deadline:{o.name}"] = LoadedProgram(o.deadline)
             self._programs[f"breach:{o.name}"] = LoadedProgram(o.breach)
+        for v, m in c.migrations.items():
+            self._programs[f"migrate:{v}"] = LoadedProgram(m.program)
         if not self.obligations:
             self.obligations = {o.name: {"status": "inactive", "due": None} for o in c.obligations}
 
     # ---------------------------------------------------------------- execution
     def _exec(
-        self, key: str, extra: Mapping[str, Any], now_ns: int, caller: str
+        self,
+        key: str,
+        extra: Mapping[str, Any],
+        now_ns: int,
+        caller: str,
+        old: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], list[tuple[str, list[Any]]], Any]:
         """Run one program on a copy of the state; returns (new state, events, value)."""
         working = dict(self.state)
         working.update(extra)
         working["now"] = Timestamp(now_ns)
         working["caller"] = caller
-        working["old"] = dict(self.state)
+        working["old"] = dict(self.state) if old is None else old
         emitted: list[tuple[str, list[Any]]] = []
         program = self._programs[key]
         try:
@@ -259,6 +278,8 @@ class ContractRun:
             "events": self.events,
             "gas_used": self.gas_used,
         }
+        if self.migrations:
+            out["migrations"] = self.migrations
         if self.failure is not None:
             out["failure"] = {
                 "event": self.failure.index,
@@ -271,13 +292,14 @@ class ContractRun:
     def from_json(
         cls, contract: CompiledContract, data: Mapping[str, Any], gas_limit: int
     ) -> ContractRun:
-        """Resume from a state document written by :meth:`to_json` for the same bytecode."""
+        """Resume from a state document written by :meth:`to_json` for the same bytecode.
+
+        A state of an older version of the contract is migrated first
+        (:func:`migrate_state`); any other mismatch is refused (E0207).
+        """
         run = cls(contract, gas_limit)
         if data.get("bytecode_sha256") != run.digest:
-            raise ContractInputError(
-                "the state file belongs to a different contract or version",
-                hint="run it with the bytecode it was produced by",
-            )
+            return migrate_state(contract, data, gas_limit=gas_limit)
         types = dict(contract.state)
         try:
             run.state = {
@@ -294,6 +316,7 @@ class ContractRun:
                 for k, v in data["obligations"].items()
             }
             run.gas_used = int(data.get("gas_used", 0))
+            run.migrations = [dict(m) for m in data.get("migrations", [])]
         except (KeyError, TypeError, AttributeError, ValueError, CelEvalError) as exc:
             if isinstance(exc, ContractInputError):
                 raise
@@ -306,6 +329,148 @@ class ContractRun:
         }:
             raise ContractInputError("the state file does not match the contract's declarations")
         return run
+
+
+def _refuse(code: str, message: str, hint: str) -> ContractInputError:
+    return ContractInputError(f"{message} ({code})", hint=f"{hint}; see `cec explain {code}`")
+
+
+def migrate_state(
+    contract: CompiledContract, data: Mapping[str, Any], *, gas_limit: int = 1_000_000
+) -> ContractRun:
+    """Turn a state saved by an older version of ``contract`` into this version's state.
+
+    The new state starts at the declared initial values; then the
+    ``migrate from N`` block runs with ``old`` (the saved state, read with
+    the block's declared field types) and ``now`` (the saved time), metered
+    against ``gas_limit``.  Obligations carry over by name; one still
+    pending must exist in the new version.  Obligations new in this version
+    that start ``after start`` become pending from the saved time.  Nothing
+    is returned half-done: every failure raises and leaves ``data`` unused.
+
+    Raises:
+        ContractInputError: E0207 when no migration applies (another contract,
+            a newer or unknown version, the same version with other bytecode),
+            E0208 when the saved state does not match the migration.
+        ContractRunError: the migration failed a check (``fail``, a CEL error).
+        ContractGasError: the migration needed more than ``gas_limit``.
+    """
+    name, version = data.get("contract"), data.get("version")
+    target = f"{contract.name} version {contract.version}"
+    if name != contract.name:
+        raise _refuse(
+            "E0207",
+            f"the state belongs to contract {name!r}, not {contract.name!r}",
+            "run it with the bytecode it was produced by",
+        )
+    if type(version) is not int:
+        raise _refuse("E0207", "the state does not record its contract version", "re-save it")
+    if version >= contract.version:
+        what = "a newer" if version > contract.version else "the same"
+        raise _refuse(
+            "E0207",
+            f"the state was written by {what} version ({version}) of {contract.name} "
+            f"with other bytecode; {target} cannot load it",
+            "run it with the bytecode it was produced by",
+        )
+    migration = contract.migrations.get(version)
+    if migration is None:
+        declared = ", ".join(str(v) for v in sorted(contract.migrations)) or "none"
+        raise _refuse(
+            "E0207",
+            f"{target} has no `migrate from {version}` (migrations declared from: {declared})",
+            f"add `migrate from {version} (...) {{ ... }}` to the contract",
+        )
+    return _apply_migration(contract, migration, data, gas_limit)
+
+
+def _apply_migration(
+    contract: CompiledContract, m: MigrationInfo, data: Mapping[str, Any], gas_limit: int
+) -> ContractRun:
+    run = ContractRun(contract, gas_limit)
+    types = dict(m.old_state)
+    try:
+        saved = data["state"]
+        status = data["status"]
+        time_ns = parse_timestamp(data["time"]) if data.get("time") else None
+        old_obligations = {
+            str(k): {
+                "status": str(v["status"]),
+                "due": parse_timestamp(v["due"]) if v["due"] else None,
+            }
+            for k, v in data["obligations"].items()
+        }
+        gas_before = int(data.get("gas_used", 0))
+        history = [dict(x) for x in data.get("migrations", [])]
+    except (KeyError, TypeError, AttributeError, ValueError, CelEvalError) as exc:
+        raise ContractInputError(
+            f"malformed state file: {exc}", hint="pass a state written by `cec run --save-state`"
+        ) from None
+    if not isinstance(saved, Mapping):
+        raise ContractInputError(
+            "malformed state file: `state` is not an object",
+            hint="pass a state written by `cec run --save-state`",
+        )
+    if set(saved) != set(types):
+        missing = sorted(set(types) - set(saved))
+        extra = sorted(set(saved) - set(types))
+        raise _refuse(
+            "E0208",
+            f"the version-{m.from_version} state does not match `migrate from {m.from_version}`"
+            + (f"; missing {missing}" if missing else "")
+            + (f"; undeclared {extra}" if extra else ""),
+            "declare exactly the old version's state fields in the migration",
+        )
+    old = {
+        k: typed_from_json(
+            saved[k], t, records=contract.records, enums=contract.enums, path=f"old.{k}"
+        )
+        for k, t in m.old_state
+    }
+    declared = {o.name for o in contract.obligations}
+    dropped = sorted(
+        k for k, v in old_obligations.items() if v["status"] == "pending" and k not in declared
+    )
+    if dropped:
+        raise _refuse(
+            "E0208",
+            f"obligation(s) {dropped} are pending in the old state but not declared by {contract.name} "
+            f"version {contract.version}",
+            "keep the obligation in the new version so its deadline still holds",
+        )
+    if status == "not created" or time_ns is None:
+        run.migrations = [*history, {"from": m.from_version, "to": contract.version, "gas_used": 0}]
+        return run
+    run.created = True
+    run.closed = status == "closed"
+    run.time_ns = time_ns
+    run.gas_used = gas_before
+    try:
+        init_state, _, _ = run._exec("@init", {}, time_ns, "")
+        run.state = {k: v for k, v in init_state.items() if k != "@closed"}
+        new_state, emitted, _ = run._exec(f"migrate:{m.from_version}", {}, time_ns, "", old=old)
+        run._commit(new_state, emitted, time_ns, f"migrate:{m.from_version}")
+        for o in contract.obligations:
+            run.obligations[o.name] = old_obligations.get(
+                o.name, {"status": "inactive", "due": None}
+            )
+        if not run.closed:
+            run._activate("start", time_ns)
+    except _StepError as exc:
+        if exc.kind == "gas":
+            raise ContractGasError(
+                f"migration from version {m.from_version}: {exc.message}",
+                hint="raise --gas-limit; nothing was changed",
+            ) from None
+        raise ContractRunError(
+            f"migration from version {m.from_version} failed: {exc.message}",
+            hint="the saved state was left as it was",
+        ) from None
+    run.migrations = [
+        *history,
+        {"from": m.from_version, "to": contract.version, "gas_used": run.gas_used - gas_before},
+    ]
+    return run
 
 
 class _StepError(Exception):

@@ -197,8 +197,11 @@ EXPLANATIONS: Final[dict[str, tuple[str, str]]] = {
     ),
     "E0104": (
         "unsupported construct",
-        "The construct is valid CEL but needs protocol-buffer message types, which this\n"
-        "compiler does not load. Use maps or declared records instead.",
+        "A message literal `Type{...}` names a protobuf message type that is not\n"
+        "registered: an expression sees the well-known types plus the descriptors\n"
+        "given to it (`MessageTypes`, `cec eval --descriptors`); contracts use their\n"
+        "own records and enums and load no protobuf messages. Register the\n"
+        "descriptors, or use a map or a declared record.",
     ),
     "E0201": (
         "duplicate declaration",
@@ -221,5 +224,39 @@ EXPLANATIONS: Final[dict[str, tuple[str, str]]] = {
     "E0205": (
         "assignment to an unknown state field",
         "A choice assigns a state field that the contract does not declare.",
+    ),
+    "E0206": (
+        "a migration that does not read an older version",
+        "`migrate from N (fields) { ... }` turns the saved state of version N into\n"
+        "this version's state.  N must be lower than the contract's own `version`,\n"
+        "and each older version has at most one migration.\n\n"
+        "    contract Escrow version 3 {\n"
+        "      state paid_cents: int = 0;\n"
+        "      migrate from 2 (phase: string, paid: int) {\n"
+        "        paid_cents = old.paid * 100;\n"
+        "      }\n"
+        "    }\n\n"
+        "Inside the block `old` is the version-N state, typed by the declared\n"
+        "fields; this version's fields start at their initial values and the\n"
+        "block assigns the ones that carry data over.  `now` is the time the\n"
+        "state was saved, so a migration is deterministic.",
+    ),
+    "E0207": (
+        "state of a version this contract cannot load",
+        "A saved state (`cec run --state`, `cec migrate`) records the contract's\n"
+        "name, version and bytecode hash.  A state of the same bytecode loads as\n"
+        "it is.  A state of an older version loads only through a `migrate from\n"
+        "N` block for exactly that version; a state of a newer version, of the\n"
+        "same version with other bytecode, or of another contract is refused, and\n"
+        "nothing is changed.  Fix: add `migrate from N (...) { ... }` to the new\n"
+        "version, or run the state with the bytecode that wrote it.",
+    ),
+    "E0208": (
+        "saved state does not match the migration",
+        "The old state's fields must be exactly the fields the `migrate from N`\n"
+        "block declares, each readable as its declared type; and every obligation\n"
+        "still pending in the old state must exist (by name) in the new version,\n"
+        "so a migration never drops a deadline.  Nothing is changed when this\n"
+        "check fails.",
     ),
 }

@@ -327,6 +327,11 @@ def _print_contract(c: ContractDecl, comments: list[tuple[int, str]]) -> str:
             p.lines.append("  };")
         else:
             p.line(head + ";", 1, o.start)
+    for m in c.migrations:
+        p.lines.append("")
+        p.line(f"migrate from {m.from_version} ({_fields(m.fields)}) {{", 1, m.start)
+        p.stmts(m.body, 2, m.end)
+        p.lines.append("  }")
     p.flush(c.end, 1)
     p.lines.append("}")
     return "\n".join(p.lines) + "\n"

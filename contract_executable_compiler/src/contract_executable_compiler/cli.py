@@ -1,7 +1,7 @@
 """The ``cec`` command line: thin, it parses, calls the library and renders.
 
-Commands: ``check``, ``compile``, ``run``, ``eval``, ``explain``, ``fmt``,
-``sign``, ``verify`` and ``conformance``.  Exit codes: 0 ok, 1 a contract run failed its checks (or an
+Commands: ``check``, ``compile``, ``run``, ``migrate``, ``eval``, ``explain``,
+``fmt``, ``sign``, ``verify`` and ``conformance``.  Exit codes: 0 ok, 1 a contract run failed its checks (or an
 expression evaluated to an error), 2 bad input (diagnostics, malformed
 files), 3 internal error.
 """
@@ -193,14 +193,7 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
     settings = _settings(ctx)
     contract = _load_any(args.file, settings)
     trace = _read_trace(args.events)
-    state = None
-    if args.state:
-        try:
-            state = json.loads(_read_text(args.state))
-        except json.JSONDecodeError as exc:
-            raise ContractInputError(f"{args.state}: not JSON: {exc.msg}") from None
-        if not isinstance(state, dict):
-            raise ContractInputError(f"{args.state}: the state must be a JSON object")
+    state = _read_state(args.state) if args.state else None
     result = run_trace(contract, trace, gas_limit=settings.gas_limit, state=state)
     doc = result.to_json()
     ctx.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
@@ -214,6 +207,45 @@ def _run(ctx: Context, args: argparse.Namespace) -> int:
             f"{result.failure.message}\n"
         )
         return 1
+    return 0
+
+
+def _read_state(path: str) -> dict[str, Any]:
+    try:
+        state = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise ContractInputError(f"{path}: not JSON: {exc.msg}") from None
+    if not isinstance(state, dict):
+        raise ContractInputError(f"{path}: the state must be a JSON object")
+    return state
+
+
+@app.command(
+    "migrate",
+    help="turn a state saved by an older contract version into this version's state "
+    "(its `migrate from N` block); prints the new state",
+    setup=lambda p: (
+        p.add_argument("file", help="the new contract version (source or bytecode)"),
+        p.add_argument("--state", required=True, help="state JSON saved by the older version"),
+        p.add_argument("-o", "--output", help="write the migrated state JSON here (atomically)"),
+    ),
+)
+def _migrate(ctx: Context, args: argparse.Namespace) -> int:
+    from contract_executable_compiler._contract_runtime import migrate_state
+
+    settings = _settings(ctx)
+    contract = _load_any(args.file, settings)
+    run = migrate_state(contract, _read_state(args.state), gas_limit=settings.gas_limit)
+    text = json.dumps(run.to_json(), indent=2, sort_keys=True) + "\n"
+    if args.output:
+        _write_atomic(Path(args.output), text.encode())
+        last = run.migrations[-1] if run.migrations else {}
+        ctx.stderr.write(
+            f"migrated {contract.name} from version {last.get('from')} to {contract.version} "
+            f"(gas {last.get('gas_used', 0)}); wrote {args.output}\n"
+        )
+    else:
+        ctx.stdout.write(text)
     return 0
 
 
