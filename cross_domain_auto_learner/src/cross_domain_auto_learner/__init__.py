@@ -87,6 +87,7 @@ _EXPORTS: dict[str, str] = {
     "meta_features": "_transfer",
     "warm_start_curve": "_transfer",
     "HoeffdingTree": "_tree",
+    "HoeffdingAdaptiveTree": "_adaptive_tree",
     "HoeffdingTreeRegressor": "_regression_tree",
     "friedman": "_streams",
     "AutoLearnerSettings": "config",
@@ -120,6 +121,7 @@ __all__ = [
     "FeatureHasher",
     "GaussianNB",
     "HalfSpaceTrees",
+    "HoeffdingAdaptiveTree",
     "HoeffdingTree",
     "HoeffdingTreeRegressor",
     "KNNClassifier",
@@ -195,6 +197,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from cross_domain_auto_learner._adaptive import DriftAdaptive as DriftAdaptive
+    from cross_domain_auto_learner._adaptive_tree import (
+        HoeffdingAdaptiveTree as HoeffdingAdaptiveTree,
+    )
     from cross_domain_auto_learner._anomaly import HalfSpaceTrees as HalfSpaceTrees
     from cross_domain_auto_learner._bayes import GaussianNB as GaussianNB
     from cross_domain_auto_learner._bayes import class_moments as class_moments

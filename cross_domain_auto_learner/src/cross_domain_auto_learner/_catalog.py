@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cross_domain_auto_learner._adaptive import DriftAdaptive
+from cross_domain_auto_learner._adaptive_tree import HoeffdingAdaptiveTree
 from cross_domain_auto_learner._bayes import GaussianNB
 from cross_domain_auto_learner._forest import AdaptiveRandomForest
 from cross_domain_auto_learner._knn import KNNClassifier, KNNRegressor
@@ -25,6 +26,7 @@ CLASSIFIERS: dict[str, Callable[[int], Classifier]] = {
     "adaptive-tree": lambda seed: DriftAdaptive(
         HoeffdingTree(grace_period=100, delta=1e-5, seed=seed)
     ),
+    "hat": lambda seed: HoeffdingAdaptiveTree(seed=seed),
     "arf": lambda seed: AdaptiveRandomForest(seed=seed),
     "knn": lambda _seed: KNNClassifier(),
 }

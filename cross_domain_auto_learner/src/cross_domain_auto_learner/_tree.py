@@ -363,7 +363,11 @@ class HoeffdingTree(Classifier):
         if self._size == 0:
             return np.full((Xm.shape[0], k), 1.0 / k)
         self._check_width(Xm)
-        leaf = self.leaves_of(Xm)
+        return self._proba_at(Xm, self.leaves_of(Xm))
+
+    def _proba_at(self, Xm: FloatArray, leaf: IntArray) -> FloatArray:
+        """Class probabilities of rows already routed to ``leaf``."""
+        k = max(self.n_classes, 1)
         dist = self.dist[leaf]
         total = dist.sum(axis=1, keepdims=True)
         mc = np.where(total > 0, dist / np.where(total > 0, total, 1.0), 1.0 / k)
