@@ -140,6 +140,16 @@ class TestConstructionAndSelection:
         assert ev("Order{ratio: double('NaN')} == Order{ratio: double('NaN')}") is False
         assert ev("dyn(Order{}) == dyn(Item{})") is False
 
+    def test_same_type_from_two_pools_compares_by_value(self) -> None:
+        """Messages of one type made by two registries (or generated code) compare by value."""
+        order_cls = TYPES.message_class(TYPES.find("acme.Order"))  # type: ignore[arg-type]
+        other = MessageTypes([_orders_file()])
+        other_cls = other.message_class(other.find("acme.Order"))  # type: ignore[arg-type]
+        assert order_cls is not other_cls
+        eq = compile_expression("a == b")
+        assert eq.evaluate({"a": order_cls(qty=2), "b": other_cls(qty=2)}) is True
+        assert eq.evaluate({"a": order_cls(qty=2), "b": other_cls(qty=3)}) is False
+
     def test_type_values(self) -> None:
         """``type(m)`` is the message's full name and equals the type identifier."""
         assert ev("type(Order{}) == Order") is True

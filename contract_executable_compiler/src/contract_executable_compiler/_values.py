@@ -268,6 +268,11 @@ def cel_eq(a: Any, b: Any) -> bool:
         if ta is float or tb is float:
             return bool(float(a) == float(b))
         return bool(a == b)
+    if hasattr(ta, "DESCRIPTOR") and hasattr(tb, "DESCRIPTOR"):
+        # the same message type from two descriptor pools (generated code and a registry)
+        from contract_executable_compiler._messages import message_eq
+
+        return message_eq(a, b)
     return False
 
 
