@@ -54,6 +54,25 @@ class TestADWIN:
         assert abs(det.estimation - 0.5) < 0.05
         assert det.width < 4000
 
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_batched_updates_equal_one_at_a_time(self, seed: int) -> None:
+        """update_many in random chunk sizes: same detections and buckets as update per value."""
+        rng = np.random.default_rng(seed)
+        xs = np.r_[rng.random(6000) < 0.2, rng.random(2000) < 0.5, rng.normal(0.3, 0.2, 1000)]
+        one, many = ADWIN(delta=0.01), ADWIN(delta=0.01)
+        hits_one = [i for i, x in enumerate(xs.tolist()) if one.update(x)]
+        hits_many: list[int] = []
+        pos = 0
+        while pos < xs.size:
+            size = int(rng.integers(1, 100))
+            hits_many += (many.update_many(xs[pos : pos + size]) + pos).tolist()
+            pos += size
+        assert hits_many == hits_one
+        assert len(hits_one) >= 2
+        assert [list(level) for level in many._levels] == [list(level) for level in one._levels]
+        assert many.width == one.width
+        assert many.variance == pytest.approx(one.variance, rel=1e-9)
+
     def test_memory_is_logarithmic(self) -> None:
         """A stationary stream keeps a long window in few buckets."""
         det = ADWIN()

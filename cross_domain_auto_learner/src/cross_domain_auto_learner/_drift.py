@@ -134,30 +134,76 @@ class ADWIN(DriftDetector):
         return self.drift_detected
 
     def update_many(self, xs: ArrayLike) -> NDArray[np.int64]:
-        """Add values in order; the same result as repeated :meth:`update`, without its call overhead."""
-        values = np.asarray(xs, dtype=np.float64).reshape(-1).tolist()
+        """Add values in order; the same result as repeated :meth:`update`, much cheaper.
+
+        Why it can batch: the window is only tested every ``clock`` values, and
+        between two tests the exponential histogram's final shape depends only
+        on the order of the values inserted (each level merges its two oldest
+        buckets whenever it overflows).  So the values up to the next test are
+        inserted as one chunk, level by level (:meth:`_insert_chunk`), and the
+        running total and variance are merged with Chan's formula.
+        """
+        values = np.asarray(xs, dtype=np.float64).reshape(-1)
         hits: list[int] = []
         self.drift_detected = False
-        for i, x in enumerate(values):
-            width = self.width
-            if width:
-                d = x - self.total / width
-                self.variance += width * d * d / (width + 1)
-            self.width = width + 1
-            self.total += x
-            level0 = self._levels[0]
-            level0.appendleft((x, 0.0))
-            if len(level0) > self.max_buckets:
-                self._compress()
-            self._tick += 1
+        pos, n = 0, values.shape[0]
+        while pos < n:
+            take = min(n - pos, self.clock - self._tick % self.clock)
+            chunk = values[pos : pos + take]
+            self._add_moments(chunk)
+            self._insert_chunk(chunk.tolist())
+            self._tick += take
+            pos += take
             if self._tick % self.clock == 0 and self.width > self.grace_period:
                 if self._detect():
                     self.n_detections += 1
                     self.drift_detected = True
-                    hits.append(i)
+                    hits.append(pos - 1)
                 else:
                     self.drift_detected = False
         return np.asarray(hits, dtype=np.int64)
+
+    def _add_moments(self, chunk: NDArray[np.float64]) -> None:
+        m = chunk.shape[0]
+        width = self.width
+        total = float(chunk.sum())
+        mean = total / m
+        m2 = float(((chunk - mean) ** 2).sum()) if m > 1 else 0.0
+        if width:
+            d = mean - self.total / width
+            self.variance += m2 + d * d * width * m / (width + m)
+        else:
+            self.variance = m2
+        self.width = width + m
+        self.total += total
+
+    def _insert_chunk(self, values: list[float]) -> None:
+        """Insert ``values`` (oldest first) exactly as one-at-a-time insertion would."""
+        cap = self.max_buckets
+        incoming: list[tuple[float, float]] = [(x, 0.0) for x in values]
+        level = 0
+        while incoming:
+            if level == len(self._levels):
+                self._levels.append(deque())
+            buckets = self._levels[level]
+            t = len(buckets) + len(incoming)
+            if t <= cap:
+                buckets.extendleft(incoming)
+                return
+            merges = (t - cap + 1) // 2
+            seq = list(reversed(buckets))
+            seq.extend(incoming)
+            buckets.clear()
+            buckets.extendleft(seq[2 * merges :])
+            size = float(1 << level)
+            half = size / 2.0
+            incoming = [
+                (t1 + t2, v1 + v2 + half * (t1 / size - t2 / size) ** 2)
+                for (t1, v1), (t2, v2) in zip(
+                    seq[0 : 2 * merges : 2], seq[1 : 2 * merges : 2], strict=True
+                )
+            ]
+            level += 1
 
     def _compress(self) -> None:
         level = 0
