@@ -105,6 +105,8 @@ class Engine:
             self.relations[decl.name] = Relation(decl, self._lattice(decl))
         self.evaluator = BodyEvaluator(self.relations, self.terms)
         self.round = 0
+        self.counts: dict[str, dict[tuple[Any, ...], int]] = {}
+        """Derivation counts of non-recursive derived relations, kept by incremental maintenance."""
         self._validate()
         self.strata = stratify(self.relations, program.rules)
         grouped: dict[str, list[tuple[Any, ...]]] = {}
@@ -276,6 +278,7 @@ class Engine:
         """Evaluate every stratum to its fixpoint."""
         started = time.perf_counter()
         stats = EvaluationStats()
+        self.counts.clear()
         for component in self.strata:
             rules = [r for r in self.program.rules if r.head.pred in component]
             if not rules:

@@ -1,21 +1,18 @@
-"""Incremental maintenance of a materialised closure: insertion and DRed deletion.
+"""Incremental maintenance of a materialised closure: the entry points.
 
-Insertion continues semi-naive evaluation from the inserted rows, stratum by
-stratum, so its cost follows what the insertion derives.  Deletion is DRed
-(delete and re-derive, Gupta, Mumick and Subrahmanian 1993):
+:func:`insert` and :func:`retract` take encoded base rows.  A change of up to
+:data:`SMALL_CHANGE` rows to a plain relation goes to the tuple-at-a-time
+algorithms of :mod:`._incremental` (counting for non-recursive strata, DRed
+for recursive ones, over hash indexes), whose cost follows what the change
+reaches.  Larger changes, and changes to lattice-valued relations (whose
+rows join rather than replace), use the columnar path kept here:
 
-1. *over-delete*: propagate the deleted rows through every rule, semi-naively,
-   against the old state, collecting every derived row that may have lost its
-   support (base facts, round 0, are kept unless deleted explicitly);
-2. remove the over-deleted rows;
-3. *re-derive*: evaluate each rule with its head bound to the over-deleted rows
-   of its predicate (a join that starts from those rows, not a full pass) to
-   find the ones with another derivation;
-4. propagate the re-derived rows as an insertion.
-
-Programs with negation, aggregation or lattice predicates are not monotone
-under deletion in this simple sense; for them :func:`retract` recomputes the
-closure from the remaining base facts, which is always correct.
+* insertion continues semi-naive evaluation from the inserted rows;
+* deletion is DRed with Polars joins: over-delete semi-naively against the
+  old state, remove, re-derive each over-deleted row with its head bound,
+  and propagate the re-derived rows as an insertion.  Programs with
+  negation, aggregation or lattice predicates are recomputed from their
+  base facts instead, which is always correct.
 """
 
 from __future__ import annotations
@@ -24,10 +21,41 @@ import polars as pl
 
 from dynamic_semantic_lattice_engine._engine import Engine, EvaluationStats
 from dynamic_semantic_lattice_engine._evaluate import UNIT, order_body, vcol
+from dynamic_semantic_lattice_engine._incremental import maintain
+from dynamic_semantic_lattice_engine._index import Row
 from dynamic_semantic_lattice_engine._program import Aggregate, Atom, Const, Rule, Var
 from dynamic_semantic_lattice_engine._relation import ROUND
 
-__all__ = ["insert", "is_monotone", "recompute", "retract"]
+__all__ = ["SMALL_CHANGE", "insert", "is_monotone", "recompute", "retract"]
+
+SMALL_CHANGE = 5_000
+"""Changes of at most this many rows are maintained tuple at a time."""
+
+
+def _rows(engine: Engine, name: str, frame: pl.DataFrame) -> list[Row] | None:
+    """``frame``'s rows as tuples, or ``None`` when the change goes the columnar way."""
+    rel = engine.relation(name)
+    if rel.lattice is not None or frame.height > SMALL_CHANGE:
+        return None
+    cast = frame.select([pl.col(c).cast(rel.schema[c]) for c in rel.columns]).unique()
+    return list(cast.iter_rows())
+
+
+def insert(engine: Engine, name: str, frame: pl.DataFrame) -> EvaluationStats:
+    """Add encoded base rows to ``name`` and bring the closure up to date."""
+    rows = _rows(engine, name, frame)
+    if rows is None:
+        return _insert_columnar(engine, name, frame)
+    return maintain(engine, {name: rows}, {})
+
+
+def retract(engine: Engine, name: str, frame: pl.DataFrame) -> EvaluationStats:
+    """Delete encoded base rows from ``name`` and bring the closure up to date."""
+    rel = engine.relation(name)
+    rows = _rows(engine, name, frame.select(rel.key_columns)) if rel.lattice is None else None
+    if rows is None:
+        return _retract_columnar(engine, name, frame)
+    return maintain(engine, {}, {name: rows})
 
 
 def is_monotone(engine: Engine) -> bool:
@@ -39,8 +67,9 @@ def is_monotone(engine: Engine) -> bool:
     return all(rel.lattice is None for rel in engine.relations.values())
 
 
-def insert(engine: Engine, name: str, frame: pl.DataFrame) -> EvaluationStats:
-    """Add encoded base rows to ``name`` and bring the closure up to date."""
+def _insert_columnar(engine: Engine, name: str, frame: pl.DataFrame) -> EvaluationStats:
+    """Add encoded base rows to ``name`` and bring the closure up to date, column at a time."""
+    engine.counts.clear()
     stats = EvaluationStats()
     engine.round += 1
     rel = engine.relation(name)
@@ -89,13 +118,15 @@ def _propagate(engine: Engine, changed: dict[str, pl.DataFrame], stats: Evaluati
 
 def recompute(engine: Engine) -> EvaluationStats:
     """Drop every derived row (round > 0) and evaluate again from the base rows."""
+    engine.counts.clear()
     for rel in engine.relations.values():
         rel.frame = rel.frame.filter(pl.col(ROUND) == 0)
     return engine.run()
 
 
-def retract(engine: Engine, name: str, frame: pl.DataFrame) -> EvaluationStats:
-    """Delete encoded base rows from ``name`` and bring the closure up to date (DRed)."""
+def _retract_columnar(engine: Engine, name: str, frame: pl.DataFrame) -> EvaluationStats:
+    """Delete encoded base rows from ``name`` and bring the closure up to date, column at a time (DRed)."""
+    engine.counts.clear()
     rel = engine.relation(name)
     probe = frame.select([pl.col(c).cast(pl.Int64) for c in rel.key_columns]).unique()
     base = rel.frame.filter(pl.col(ROUND) == 0).join(probe, on=rel.key_columns, how="semi")
@@ -137,10 +168,7 @@ def retract(engine: Engine, name: str, frame: pl.DataFrame) -> EvaluationStats:
     # 3. re-derive the over-deleted rows that still have a derivation
     engine.round += 1
     rederived: dict[str, pl.DataFrame] = {}
-    for pred, lost in over.items():
-        rows = lost
-        if pred == name:
-            rows = lost.join(base.select(rel.columns), on=rel.columns, how="anti")
+    for pred, rows in over.items():  # a deleted base row may still be derived: check it too
         if rows.height == 0:
             continue
         target = engine.relation(pred)

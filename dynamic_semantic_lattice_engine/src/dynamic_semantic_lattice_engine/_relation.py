@@ -13,13 +13,14 @@ the delta semi-naive evaluation feeds back.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from dynamic_semantic_lattice_engine._index import Row, TupleIndex
 from dynamic_semantic_lattice_engine._lattice import Lattice
 from dynamic_semantic_lattice_engine._program import Decl
 
@@ -27,6 +28,8 @@ __all__ = ["Relation", "ValueTable"]
 
 ROUND = "r"
 VALUE = "v"
+SMALL_BATCH = 5_000
+"""Merges and removals of at most this many rows go tuple at a time once the rows are indexed."""
 
 
 def _hashable(value: Any) -> Hashable:
@@ -143,16 +146,74 @@ class Relation:
         self.schema = schema
         self._frame = pl.DataFrame(schema=schema)
         self._index: KeyIndex | None = None
+        self._tuples: TupleIndex | None = None
+        self._pending_add: dict[Row, int] = {}
+        self._pending_del: set[Row] = set()
 
     @property
     def frame(self) -> pl.DataFrame:
         """The rows (columns ``c0..``, ``v`` for lattice relations, and the round ``r``)."""
+        if self._pending_add or self._pending_del:
+            self._materialise()
         return self._frame
 
     @frame.setter
     def frame(self, value: pl.DataFrame) -> None:
         self._frame = value
         self._index = None  # rebuilt on the next merge
+        self._tuples = None  # rebuilt on the next incremental update
+        self._pending_add.clear()
+        self._pending_del.clear()
+
+    # -- tuple-at-a-time access (incremental maintenance) ----------------
+    def tuples(self) -> TupleIndex:
+        """The rows as a :class:`TupleIndex`, built on first use and kept current after."""
+        if self._tuples is None:
+            frame = self.frame
+            columns = [frame.get_column(c).to_list() for c in self.columns]
+            rows = list(zip(*columns, strict=True)) if columns else []
+            base = frame.select(self.columns).filter(frame.get_column(ROUND) == 0).iter_rows()
+            integral = bool(self.columns) and all(self.schema[c].is_integer() for c in self.columns)
+            arrays = (
+                [frame.get_column(c).to_numpy().astype(np.int64) for c in self.columns]
+                if integral
+                else None
+            )
+            self._tuples = TupleIndex(rows, base, arrays)
+        return self._tuples
+
+    def apply(self, removed: Iterable[Row] = (), added: Mapping[Row, int] | None = None) -> None:
+        """Remove then add rows (``added`` maps a row to its round), tuple at a time.
+
+        The index changes at once; the frame catches up when it is next read,
+        so a stream of small updates never rewrites the columnar table.
+        """
+        index = self.tuples()
+        for row in removed:
+            if index.discard(row):
+                self._pending_add.pop(row, None)
+                self._pending_del.add(row)
+        for row, round_ in (added or {}).items():
+            index.add(row, base=round_ == 0)
+            self._pending_add[row] = round_
+        self._index = None  # the packed-key index cannot forget rows: rebuilt on the next merge
+
+    def _materialise(self) -> None:
+        frame = self._frame
+        if self._pending_del and frame.height:
+            gone = pl.DataFrame(
+                list(self._pending_del),
+                schema={c: self.schema[c] for c in self.columns},
+                orient="row",
+            )
+            frame = frame.join(gone, on=self.columns, how="anti", nulls_equal=True)
+        if self._pending_add:
+            rows = [(*row, round_) for row, round_ in self._pending_add.items()]
+            fresh = pl.DataFrame(rows, schema=self.schema, orient="row")
+            frame = pl.concat([frame, fresh], how="vertical", rechunk=False)
+        self._pending_add.clear()
+        self._pending_del.clear()
+        self._frame = frame
 
     @property
     def name(self) -> str:
@@ -179,6 +240,14 @@ class Relation:
             return self.empty_frame()
         if self.lattice is None:
             fresh = rows.select([pl.col(c).cast(pl.Int64) for c in self.columns]).unique()
+            if self._tuples is not None and fresh.height <= SMALL_BATCH:
+                index = self._tuples
+                added = {row: round_ for row in fresh.iter_rows() if row not in index.rows}
+                self.apply((), added)
+                return pl.DataFrame(
+                    [(*row, round_) for row in added], schema=self.schema, orient="row"
+                )
+            self.frame  # noqa: B018 (materialise pending tuple-level changes first)
             if self._index is None and KeyIndex.fits(self._frame, self.columns):
                 self._index = KeyIndex(len(self.columns))
                 self._index.add(self._index.pack(self._frame, self.columns))
@@ -195,6 +264,9 @@ class Relation:
                 return self.empty_frame()
             fresh = self.conform(fresh, round_)
             self._frame = pl.concat([self._frame, fresh], how="vertical", rechunk=False)
+            if self._tuples is not None:
+                for row in fresh.select(self.columns).iter_rows():
+                    self._tuples.add(row, base=round_ == 0)
             return fresh
         if self.numeric:
             return self._merge_numeric(rows, round_)
@@ -271,6 +343,16 @@ class Relation:
             return self.empty_frame()
         keys = self.key_columns
         probe = rows.select([pl.col(c).cast(pl.Int64) for c in keys]).unique()
+        if self.lattice is None and probe.height <= SMALL_BATCH:  # tuple at a time, no rewrite
+            index = self.tuples()
+            present = [row for row in probe.iter_rows() if row in index.rows]
+            rounds = [0 if row in index.base else 1 for row in present]
+            self.apply(present)
+            return pl.DataFrame(
+                [(*row, r) for row, r in zip(present, rounds, strict=True)],
+                schema=self.schema,
+                orient="row",
+            )
         gone = self.frame.join(probe, on=keys, how="semi")
         if gone.height:
             self.frame = self.frame.join(probe, on=keys, how="anti")

@@ -1,0 +1,460 @@
+"""Delta rules evaluated tuple at a time over hash indexes.
+
+Incremental maintenance asks the same question many times with a handful
+of rows: *which heads does this rule produce when body literal ``i`` reads
+only these rows?* (semi-naive delta rules), and *does this rule still derive
+this head?* (DRed's re-derivation).  A :class:`RulePlan` compiles a rule's
+literals once (constants interned, columns resolved) and orders the body
+per question, greedily, so every positive atom after the first is a hash
+lookup on the columns already bound (:class:`._index.TupleIndex`), negation
+is a membership or existence test, and comparisons run as soon as their
+variables are bound.  Each literal reads the relation in a state the caller
+picks (before or after the change), which is what the counting and DRed
+delta rules need.
+
+Arithmetic follows the columnar evaluator (:mod:`._evaluate`): integer ``/``
+is floor division unless a float is involved; symbols compare by identity.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from dynamic_semantic_lattice_engine._evaluate import BodyEvaluator
+from dynamic_semantic_lattice_engine._index import Row, View
+from dynamic_semantic_lattice_engine._program import (
+    Aggregate,
+    Atom,
+    BinOp,
+    Const,
+    Constraint,
+    Rule,
+    Term,
+    Var,
+    Wildcard,
+    term_vars,
+)
+from dynamic_semantic_lattice_engine.errors import LatticeEvaluationError, LatticeProgramError
+
+__all__ = ["RulePlan", "ViewFor", "supported"]
+
+Binding = dict[str, Any]
+ViewFor = Callable[[int], View]
+"""Gives the view (state) body literal ``i`` reads."""
+
+_ATOM, _NEG, _TEST, _ASSIGN = range(4)
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def supported(rule: Rule) -> bool:
+    """Whether the tuple-level evaluator handles ``rule`` (aggregates go to the columnar one)."""
+    return not any(isinstance(lit, Aggregate) for lit in rule.body)
+
+
+class _FoundError(Exception):
+    """Stops a search at its first solution (control flow, never escapes this module)."""
+
+
+@dataclass
+class _Literal:
+    """One body literal, compiled: constants encoded, variables by column."""
+
+    index: int
+    kind: int
+    pred: str = ""
+    consts: list[tuple[int, Any]] = field(default_factory=list)
+    var_cols: list[tuple[int, str]] = field(default_factory=list)
+    wild: bool = False
+    vars: frozenset[str] = frozenset()
+    test: Callable[[Binding], bool] = field(default=lambda _b: True)
+    target: str = ""
+    compute: Callable[[Binding], Any] = field(default=lambda _b: None)
+
+
+@dataclass
+class _Step:
+    """A literal placed in a join order, with what is bound when it runs."""
+
+    lit: _Literal
+    positions: tuple[int, ...] = ()
+    key: Callable[[Binding], Any] = field(default=lambda _b: ())
+    binds: list[tuple[int, str]] = field(default_factory=list)
+    equal: list[tuple[int, int]] = field(default_factory=list)
+
+
+class RulePlan:
+    """One rule compiled for tuple-at-a-time evaluation.
+
+    Args:
+        rule: the rule (no aggregates: see :func:`supported`).
+        evaluator: the columnar evaluator, for relations, constants and types.
+    """
+
+    def __init__(self, rule: Rule, evaluator: BodyEvaluator) -> None:
+        self.rule = rule
+        self.evaluator = evaluator
+        self.types = evaluator.var_types(rule.body)
+        self.literals: list[_Literal] = [self._compile(i) for i in range(len(rule.body))]
+        self.atoms = [lit for lit in self.literals if lit.kind in (_ATOM, _NEG)]
+        head_rel = evaluator.relation(rule.head.pred)
+        self.head_pred = rule.head.pred
+        self._head: list[Callable[[Binding], Any]] = []
+        self.head_vars: list[tuple[int, str]] = []
+        self.head_consts: list[tuple[int, Any]] = []
+        for i, arg in enumerate(rule.head.args):
+            is_value = head_rel.lattice is not None and i == head_rel.decl.arity - 1
+            numeric = head_rel.numeric if is_value else head_rel.decl.is_number(i)
+            if isinstance(arg, Wildcard):
+                raise LatticeProgramError(
+                    f"'_' in the head of a rule for {rule.head.pred}", hint="heads need values"
+                )
+            if isinstance(arg, Var):
+                self.head_vars.append((i, arg.name))
+            elif isinstance(arg, Const):
+                self.head_consts.append((i, evaluator.encode_const(head_rel, i, arg.value)))
+            fn = self._expr(arg, "number" if numeric else "symbol")
+            integral = numeric and head_rel.schema[head_rel.column_name(i)].is_integer()
+            self._head.append(_as_int(fn) if integral else fn)
+        self._orders: dict[tuple[int | None, frozenset[str]], list[_Step]] = {}
+        plain = all(isinstance(a, Var) for a in rule.head.args) and not any(
+            head_rel.decl.is_number(i) for i in range(head_rel.decl.arity)
+        )
+        self._plain_head: list[str] | None = (
+            [a.name for a in rule.head.args if isinstance(a, Var)] if plain else None
+        )
+
+    # -- compilation -------------------------------------------------------
+    def _compile(self, index: int) -> _Literal:
+        lit = self.rule.body[index]
+        if isinstance(lit, Atom):
+            rel = self.evaluator.relation(lit.pred)
+            if len(lit.args) != rel.decl.arity:
+                raise LatticeProgramError(
+                    f"{lit.pred} has {rel.decl.arity} columns but is used with {len(lit.args)}",
+                    hint=f"check the uses of {lit.pred}",
+                )
+            out = _Literal(index, _NEG if lit.negated else _ATOM, pred=lit.pred)
+            for i, arg in enumerate(lit.args):
+                if isinstance(arg, Const):
+                    out.consts.append((i, self.evaluator.encode_const(rel, i, arg.value)))
+                elif isinstance(arg, Var):
+                    out.var_cols.append((i, arg.name))
+                elif isinstance(arg, Wildcard):
+                    out.wild = True
+                else:
+                    raise LatticeProgramError(
+                        f"expression {arg} in a body atom of {lit.pred}",
+                        hint="bind it to a variable: X = expr",
+                    )
+            out.vars = frozenset(name for _, name in out.var_cols)
+            return out
+        if isinstance(lit, Constraint):
+            for target, other in ((lit.left, lit.right), (lit.right, lit.left)):
+                if lit.op == "=" and isinstance(target, Var):
+                    # binds ``target`` when it is unbound at run time, tests it otherwise
+                    hint = self.evaluator.term_type(other, self.types)
+                    out = _Literal(index, _ASSIGN, target=target.name)
+                    out.compute = self._expr(other, hint)
+                    out.vars = frozenset(term_vars(other))
+                    out.test = self._test(lit)
+                    return out
+            out = _Literal(index, _TEST, test=self._test(lit))
+            out.vars = frozenset(lit.vars())
+            return out
+        raise LatticeProgramError(
+            "aggregates are evaluated by the columnar engine", hint="this is an internal routing"
+        )
+
+    def _test(self, lit: Constraint) -> Callable[[Binding], bool]:
+        kind = self.evaluator.term_type(lit.left, self.types)
+        if kind == "symbol":
+            kind = self.evaluator.term_type(lit.right, self.types)
+        if kind == "symbol" and lit.op not in ("=", "!="):
+            raise LatticeProgramError(
+                f"ordering comparison {lit} on symbols", hint="order comparisons need numbers"
+            )
+        left = self._expr(lit.left, kind)
+        right = self._expr(lit.right, kind)
+        compare = _COMPARE[lit.op]
+        return lambda b: bool(compare(left(b), right(b)))
+
+    def _expr(self, term: Term, hint: str) -> Callable[[Binding], Any]:
+        if isinstance(term, Var):
+            name = term.name
+            return lambda b: b[name]
+        if isinstance(term, Const):
+            if isinstance(term.value, str):
+                if hint == "number":
+                    raise LatticeProgramError(
+                        f"symbol {term.value!r} compared with a number",
+                        hint="compare numbers with numbers",
+                    )
+                ident = self.evaluator.terms.intern(term.value)
+                return lambda _b: ident
+            if hint == "symbol":
+                text = _num_text(term.value)
+                ident = self.evaluator.terms.intern(text)
+                return lambda _b: ident
+            value = term.value
+            return lambda _b: value
+        if isinstance(term, BinOp):
+            left = self._expr(term.left, "number")
+            right = self._expr(term.right, "number")
+            return _arith(term.op, left, right, floating=_has_float(term))
+        raise LatticeProgramError("'_' cannot be used in an expression", hint="name the variable")
+
+    # -- ordering ----------------------------------------------------------
+    def _order(self, first: int | None, bound0: frozenset[str]) -> list[_Step]:
+        cached = self._orders.get((first, bound0))
+        if cached is not None:
+            return cached
+        bound = set(bound0)
+        pending = [lit for lit in self.literals if lit.index != first]
+        if first is not None:
+            bound |= self.literals[first].vars
+        steps: list[_Step] = []
+        while pending:
+            ready = next((lit for lit in pending if self._ready(lit, bound)), None)
+            if ready is None:
+                atoms = [lit for lit in pending if lit.kind == _ATOM]
+                if not atoms:
+                    names = sorted(set().union(*(lit.vars for lit in pending)) - bound)
+                    raise LatticeProgramError(
+                        f"variable {names[0] if names else '?'} in '{self.rule}' is not bound",
+                        hint="bind it with a positive atom first",
+                    )
+                ready = max(atoms, key=lambda lit: self._bound_columns(lit, bound))
+            pending.remove(ready)
+            steps.append(self._step(ready, bound))
+        self._orders[(first, bound0)] = steps
+        return steps
+
+    @staticmethod
+    def _ready(lit: _Literal, bound: set[str]) -> bool:
+        return lit.kind in {_NEG, _TEST, _ASSIGN} and lit.vars <= bound
+
+    @staticmethod
+    def _bound_columns(lit: _Literal, bound: set[str]) -> tuple[int, int]:
+        hits = len(lit.consts) + sum(1 for _, name in lit.var_cols if name in bound)
+        return hits, -len(lit.var_cols)
+
+    def _step(self, lit: _Literal, bound: set[str]) -> _Step:
+        if lit.kind in (_TEST, _ASSIGN):
+            if lit.kind == _ASSIGN:
+                bound.add(lit.target)
+            return _Step(lit)
+        parts: list[tuple[int, bool, Any]] = [(pos, True, value) for pos, value in lit.consts]
+        binds: list[tuple[int, str]] = []
+        equal: list[tuple[int, int]] = []
+        first_col: dict[str, int] = {}
+        for pos, name in lit.var_cols:
+            if name in bound:
+                parts.append((pos, False, name))
+            elif name in first_col:
+                equal.append((first_col[name], pos))
+            else:
+                first_col[name] = pos
+                binds.append((pos, name))
+        parts.sort()
+        positions = tuple(p for p, _, _ in parts)
+        key = _key_builder([(is_const, v) for _, is_const, v in parts])
+        if lit.kind == _ATOM:
+            bound |= lit.vars
+        return _Step(lit, positions, key, binds, equal)
+
+    # -- evaluation --------------------------------------------------------
+    def _run(
+        self, steps: list[_Step], k: int, b: Binding, view: ViewFor, emit: Callable[[Binding], None]
+    ) -> None:
+        if k == len(steps):
+            emit(b)
+            return
+        step = steps[k]
+        lit = step.lit
+        if lit.kind == _ATOM:
+            rows = view(lit.index).lookup(step.positions, step.key(b))
+            for row in rows:
+                if step.equal and any(row[p] != row[q] for p, q in step.equal):
+                    continue
+                for pos, name in step.binds:
+                    b[name] = row[pos]
+                self._run(steps, k + 1, b, view, emit)
+            for _, name in step.binds:
+                b.pop(name, None)
+        elif lit.kind == _NEG:
+            source = view(lit.index)
+            if lit.wild or step.equal or step.binds:
+                found = any(
+                    not any(row[p] != row[q] for p, q in step.equal)
+                    for row in source.lookup(step.positions, step.key(b))
+                )
+            else:
+                found = source.exists(step.positions, step.key(b))
+            if not found:
+                self._run(steps, k + 1, b, view, emit)
+        elif lit.kind == _TEST:
+            if lit.test(b):
+                self._run(steps, k + 1, b, view, emit)
+        else:
+            if lit.target in b:
+                if lit.test(b):
+                    self._run(steps, k + 1, b, view, emit)
+                return
+            b[lit.target] = _checked(lit.compute, b)
+            self._run(steps, k + 1, b, view, emit)
+            del b[lit.target]
+
+    def head(self, b: Binding) -> Row:
+        names = self._plain_head
+        if names is not None:
+            return tuple([b[n] for n in names])
+        return tuple(_checked(fn, b) for fn in self._head)
+
+    def _seed(self, lit: _Literal, row: Row) -> Binding | None:
+        """The binding of ``lit``'s variables by ``row``, or ``None`` if the row does not match."""
+        for pos, value in lit.consts:
+            if row[pos] != value:
+                return None
+        b: Binding = {}
+        for pos, name in lit.var_cols:
+            if name in b:
+                if b[name] != row[pos]:
+                    return None
+            else:
+                b[name] = row[pos]
+        return b
+
+    def fire(self, index: int, rows: Iterable[Row], view: ViewFor) -> Iterator[Row]:
+        """Heads produced with body literal ``index`` bound to each of ``rows`` (with repeats).
+
+        For a negated literal, ``rows`` are rows of its relation whose
+        presence changed; the rest of the body is evaluated as if the
+        negation held for them.  Each head is yielded once per derivation.
+        """
+        lit = self.literals[index]
+        heads: list[Row] = []
+        seen_seeds: set[tuple[tuple[str, Any], ...]] = set()
+        for row in rows:
+            b = self._seed(lit, row)
+            if b is None:
+                continue
+            if lit.kind == _NEG:  # a projection: one seed per distinct binding
+                marker = tuple(sorted(b.items()))
+                if marker in seen_seeds:
+                    continue
+                seen_seeds.add(marker)
+            steps = self._order(index, frozenset())
+            self._run(steps, 0, b, view, lambda bb: heads.append(self.head(bb)))
+        return iter(heads)
+
+    def derives(self, row: Row, view: ViewFor) -> bool:
+        """Whether the rule derives ``row`` (a head of its predicate) in the given state."""
+        b: Binding = {}
+        for pos, value in self.head_consts:
+            if row[pos] != value:
+                return False
+        for pos, name in self.head_vars:
+            if name in b and b[name] != row[pos]:
+                return False
+            b[name] = row[pos]
+        steps = self._order(None, frozenset(b))
+
+        def check(bb: Binding) -> None:
+            if self.head(bb) == row:
+                raise _FoundError
+
+        try:
+            self._run(steps, 0, b, view, check)
+        except _FoundError:
+            return True
+        return False
+
+    def count(self, row: Row, view: ViewFor) -> int:
+        """How many derivations of ``row`` the rule has in the given state."""
+        b: Binding = {}
+        for pos, value in self.head_consts:
+            if row[pos] != value:
+                return 0
+        for pos, name in self.head_vars:
+            if name in b and b[name] != row[pos]:
+                return 0
+            b[name] = row[pos]
+        steps = self._order(None, frozenset(b))
+        found = [0]
+
+        def tally(bb: Binding) -> None:
+            if self.head(bb) == row:
+                found[0] += 1
+
+        self._run(steps, 0, b, view, tally)
+        return found[0]
+
+
+def _key_builder(parts: list[tuple[bool, Any]]) -> Callable[[Binding], Any]:
+    if not parts:
+        return lambda _b: ()
+    if len(parts) == 1:
+        is_const, value = parts[0]
+        if is_const:
+            return lambda _b: value
+        return lambda b: b[value]
+    if all(is_const for is_const, _ in parts):
+        fixed = tuple(v for _, v in parts)
+        return lambda _b: fixed
+    return lambda b: tuple(v if c else b[v] for c, v in parts)
+
+
+def _arith(
+    op: str, left: Callable[[Binding], Any], right: Callable[[Binding], Any], *, floating: bool
+) -> Callable[[Binding], Any]:
+    if op == "+":
+        return lambda b: left(b) + right(b)
+    if op == "-":
+        return lambda b: left(b) - right(b)
+    if op == "*":
+        return lambda b: left(b) * right(b)
+    if op == "/":
+        if floating:
+            return lambda b: left(b) / right(b)
+        return lambda b: left(b) // right(b)
+    if op == "%":
+        return lambda b: left(b) % right(b)
+    if op == "min":
+        return lambda b: min(left(b), right(b))
+    return lambda b: max(left(b), right(b))
+
+
+def _as_int(fn: Callable[[Binding], Any]) -> Callable[[Binding], Any]:
+    return lambda b: int(fn(b))
+
+
+def _checked(fn: Callable[[Binding], Any], b: Binding) -> Any:
+    try:
+        return fn(b)
+    except ZeroDivisionError as exc:
+        raise LatticeEvaluationError(
+            "division by zero in a rule", hint="guard the divisor with a comparison"
+        ) from exc
+
+
+def _has_float(term: Term) -> bool:
+    if isinstance(term, Const):
+        return isinstance(term.value, float)
+    if isinstance(term, BinOp):
+        return _has_float(term.left) or _has_float(term.right)
+    return False
+
+
+def _num_text(value: int | float) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)

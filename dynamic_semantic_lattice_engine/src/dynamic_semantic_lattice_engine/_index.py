@@ -1,0 +1,252 @@
+"""Hash indexes over a relation's rows, for maintenance that follows a small change.
+
+Full evaluation joins whole columns with Polars, which pays a fixed cost
+per operation of a millisecond or more; a batch of ten deletions touches a
+few hundred rows, and would pay that cost hundreds of times.  Incremental
+maintenance therefore works tuple at a time against :class:`TupleIndex`: the
+rows as a Python set plus one hash index per *binding pattern* (the columns
+a join binds), each built on first use and kept up to date by every change,
+so a lookup costs what it returns, not what the relation holds.
+
+:class:`OldView` presents the state before a change (current rows, minus
+what was added, plus what was removed) without copying anything, which the
+delta rules of counting and DRed need for the atoms after the delta atom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from operator import itemgetter
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["EMPTY", "OldView", "Row", "TupleIndex", "View", "key_of"]
+
+Row = tuple[Any, ...]
+Positions = tuple[int, ...]
+EMPTY: frozenset[Row] = frozenset()
+
+
+def key_of(positions: Positions) -> Any:
+    """The function giving a row's key for ``positions``: a scalar for one column, else a tuple."""
+    if len(positions) == 1:
+        return itemgetter(positions[0])
+    return itemgetter(*positions)
+
+
+class View(Protocol):
+    """Read access to one relation in some state (current or before a change)."""
+
+    def lookup(self, positions: Positions, key: Any) -> Iterable[Row]:
+        """Rows whose columns at ``positions`` equal ``key`` (scalar for one column)."""
+        ...
+
+    def contains(self, row: Row) -> bool: ...
+
+    def exists(self, positions: Positions, key: Any) -> bool: ...
+
+
+class _Sorted:
+    """A snapshot's rows sorted by one binding pattern's packed key (numpy, built by argsort).
+
+    Building costs one vectorised sort, where a dict of sets would cost a
+    Python loop over every row; a lookup is two binary searches.
+    """
+
+    def __init__(self, columns: list[npt.NDArray[np.int64]], positions: Positions) -> None:
+        lows = [int(columns[p].min()) if columns[p].size else 0 for p in positions]
+        highs = [int(columns[p].max()) if columns[p].size else 0 for p in positions]
+        widths = [h - lo + 1 for lo, h in zip(lows, highs, strict=True)]
+        self.lows, self.highs = lows, highs
+        self.multipliers: list[int] = []
+        scale = 1
+        for width in reversed(widths):
+            self.multipliers.append(scale)
+            scale *= width
+        self.multipliers.reverse()
+        self.fits = scale < (1 << 62)
+        if not self.fits:
+            return
+        packed = np.zeros(columns[0].shape[0] if columns else 0, dtype=np.int64)
+        for p, lo, mult in zip(positions, lows, self.multipliers, strict=True):
+            packed += (columns[p] - lo) * mult
+        self.order = np.argsort(packed, kind="stable")
+        self.keys = packed[self.order]
+
+    def pack(self, key: Any, single: bool) -> int | None:
+        values = (key,) if single else key
+        out = 0
+        for value, lo, hi, mult in zip(
+            values, self.lows, self.highs, self.multipliers, strict=True
+        ):
+            if not isinstance(value, int) or value < lo or value > hi:
+                return None
+            out += (value - lo) * mult
+        return out
+
+    def span(self, packed: int) -> npt.NDArray[np.int64]:
+        lo = int(np.searchsorted(self.keys, packed, side="left"))
+        hi = int(np.searchsorted(self.keys, packed, side="right"))
+        return self.order[lo:hi]
+
+
+class TupleIndex:
+    """A relation's rows as a set, with lazily built indexes by binding pattern.
+
+    Args:
+        rows: the rows (tuples of interned ids, numbers and encoded values).
+        base: the rows that are base facts (round 0), which deletion must keep
+            unless they are deleted themselves.
+        columns: the same rows as integer columns, when every column is an
+            integer; indexes over this snapshot are then sorted numpy arrays
+            (built by one argsort each) and only later changes go into dicts.
+    """
+
+    def __init__(
+        self,
+        rows: Iterable[Row],
+        base: Iterable[Row] = (),
+        columns: list[npt.NDArray[np.int64]] | None = None,
+    ) -> None:
+        self._snapshot: list[Row] = list(rows)
+        self.rows: set[Row] = set(self._snapshot)
+        self.base: set[Row] = set(base)
+        self._columns = columns
+        self._gone: set[Row] = set()  # snapshot rows removed since (lookups re-check membership)
+        self._fresh: set[Row] = set()  # rows added since the snapshot (the dict indexes hold them)
+        self._sorted: dict[Positions, _Sorted] = {}
+        self._by: dict[Positions, dict[Any, set[Row]]] = {}
+        if columns is None:
+            self._snapshot = []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    def _index(self, positions: Positions) -> dict[Any, set[Row]]:
+        """The dict index: every row without a snapshot, else the rows added after it."""
+        index = self._by.get(positions)
+        if index is None:
+            index = {}
+            key = key_of(positions)
+            source = self.rows if self._columns is None else self._fresh
+            for row in source:
+                k = key(row)
+                bucket = index.get(k)
+                if bucket is None:
+                    index[k] = {row}
+                else:
+                    bucket.add(row)
+            self._by[positions] = index
+        return index
+
+    def _sorted_for(self, positions: Positions) -> _Sorted | None:
+        if self._columns is None:
+            return None
+        found = self._sorted.get(positions)
+        if found is None:
+            found = _Sorted(self._columns, positions)
+            self._sorted[positions] = found
+        return found if found.fits else None
+
+    def lookup(self, positions: Positions, key: Any) -> Collection[Row]:
+        if not positions:
+            return self.rows
+        ordered = self._sorted_for(positions)
+        if ordered is None:
+            if self._columns is not None:  # a snapshot whose key does not pack: index every row
+                self._columns = None
+                self._snapshot = []
+                self._by.clear()
+                self._sorted.clear()
+                self._gone.clear()
+                self._fresh.clear()
+            return self._index(positions).get(key, EMPTY)
+        extra = self._index(positions).get(key, EMPTY)
+        packed = ordered.pack(key, len(positions) == 1)
+        if packed is None:
+            return extra
+        snapshot = self._snapshot
+        found = [snapshot[i] for i in ordered.span(packed).tolist()]
+        if self._gone:
+            found = [row for row in found if row in self.rows]
+        if extra:
+            found.extend(extra)
+        return found
+
+    def contains(self, row: Row) -> bool:
+        return row in self.rows
+
+    def exists(self, positions: Positions, key: Any) -> bool:
+        if not positions:
+            return bool(self.rows)
+        return bool(self.lookup(positions, key))
+
+    def add(self, row: Row, *, base: bool = False) -> bool:
+        """Add ``row``; returns whether it was new."""
+        if base:
+            self.base.add(row)
+        if row in self.rows:
+            return False
+        self.rows.add(row)
+        if self._columns is not None and row in self._gone:
+            self._gone.discard(row)  # back in the snapshot's sorted indexes
+            return True
+        self._fresh.add(row)
+        for positions, index in self._by.items():
+            k = key_of(positions)(row)
+            bucket = index.get(k)
+            if bucket is None:
+                index[k] = {row}
+            else:
+                bucket.add(row)
+        return True
+
+    def discard(self, row: Row) -> bool:
+        """Remove ``row`` (and its base mark); returns whether it was present."""
+        self.base.discard(row)
+        if row not in self.rows:
+            return False
+        self.rows.discard(row)
+        if self._columns is not None and row not in self._fresh:
+            self._gone.add(row)  # a snapshot row: its sorted indexes keep it, lookups filter it
+            return True
+        self._fresh.discard(row)
+        for positions, index in self._by.items():
+            k = key_of(positions)(row)
+            bucket = index.get(k)
+            if bucket is not None:
+                bucket.discard(row)
+                if not bucket:
+                    del index[k]
+        return True
+
+
+class OldView:
+    """The state before a change: ``current`` without ``added``, with ``removed``.
+
+    ``added`` and ``removed`` are the change's rows (small); lookups cost a
+    lookup in each, never a copy of ``current``.
+    """
+
+    def __init__(self, current: TupleIndex, added: TupleIndex, removed: TupleIndex) -> None:
+        self.current = current
+        self.added = added
+        self.removed = removed
+
+    def lookup(self, positions: Positions, key: Any) -> Iterator[Row]:
+        added = self.added.rows
+        for row in self.current.lookup(positions, key):
+            if row not in added:
+                yield row
+        yield from self.removed.lookup(positions, key)
+
+    def contains(self, row: Row) -> bool:
+        return (row in self.current.rows and row not in self.added.rows) or row in self.removed.rows
+
+    def exists(self, positions: Positions, key: Any) -> bool:
+        return next(iter(self.lookup(positions, key)), None) is not None
