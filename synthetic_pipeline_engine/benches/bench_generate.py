@@ -7,7 +7,9 @@ pools, emails derived from names) vectorised.
 
     uv run python synthetic_pipeline_engine/benches/bench_generate.py [--rows N] [--repeat R]
 
-Prints one JSON line per contender and the ratios.
+Prints one JSON line per peer in the bench contract of scripts/bench_all.sh
+(system, bench, unit, ours, peer, peer_name, ratio; ratio > 1: ours is faster),
+and a '#' comment line per contender.
 """
 
 from __future__ import annotations
@@ -143,16 +145,37 @@ def main() -> None:
     try:
         results["faker"] = measure(faker_rows, args.slow_rows, args.repeat)
     except ImportError:
-        print(json.dumps({"faker": "not installed (compare extra)"}))
+        print("# faker: not installed (compare extra)")
     for name, rate in results.items():
-        print(json.dumps({"contender": name, "rows_per_s_median": round(rate)}))
-    for peer in ("faker", "mimesis", "numpy_ceiling"):
+        print(f"# {name}: {rate:,.0f} rows/s (median of {args.repeat})")
+    for peer, label in (
+        ("faker", f"Faker {_version('faker')}"),
+        ("mimesis", f"Mimesis {_version('mimesis')}"),
+        ("numpy_ceiling", "NumPy ceiling (fixed pools, no realism)"),
+    ):
         if peer in results:
             print(
                 json.dumps(
-                    {"ratio": f"ours/{peer}", "value": round(results["ours"] / results[peer], 2)}
+                    {
+                        "system": "synthetic_pipeline_engine",
+                        "bench": "generate a 6-column person table",
+                        "unit": "rows/s",
+                        "ours": round(results["ours"]),
+                        "peer": round(results[peer]),
+                        "peer_name": label,
+                        "ratio": round(results["ours"] / results[peer], 2),
+                    }
                 )
             )
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "?"
 
 
 if __name__ == "__main__":

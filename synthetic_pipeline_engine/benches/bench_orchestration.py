@@ -1,12 +1,13 @@
 """Engine overhead per stage and the unchanged re-run of a 1,000-stage pipeline.
 
 A chain of N Python stages whose function returns its input unchanged: the
-time per stage is all engine (hashing, Arrow IPC cache write, profile,
-SQLite history and lineage).  Then the same pipeline re-run with nothing
+time per stage is all engine (Arrow/Polars hand-over, hashing, Arrow IPC
+cache write, profile, journal line; SQLite history and lineage folded in
+about once a second).  Then the same pipeline re-run with nothing
 changed (every stage a cache hit), and forced re-runs with --from.  Also
 ``import synthetic_pipeline_engine`` time in a fresh interpreter.
 
-    uv run python synthetic_pipeline_engine/benches/bench_orchestration.py [--stages 1000] [--repeat 3]
+    uv run python synthetic_pipeline_engine/benches/bench_orchestration.py [--stages 1000] [--repeat 3] [--executor local]
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ from pathlib import Path
 
 import yaml
 
-from synthetic_pipeline_engine import check_pipeline, load_pipeline, run
+from synthetic_pipeline_engine import check_pipeline, load_pipeline, make_executor, run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stages", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--executor", default="local", help="local, paf:threads or paf:processes (paf extra)"
+    )
     args = parser.parse_args()
+    executor = make_executor(args.executor, 2)
     work = Path(tempfile.mkdtemp(prefix="spe-bench-"))
     (work / "fns.py").write_text(
         "import polars as pl\n"
@@ -45,18 +50,23 @@ def main() -> None:
     start = time.perf_counter()
     dag = check_pipeline(load_pipeline(work / "p.yaml"))
     load_s = time.perf_counter() - start
-    first = run(dag, work / ".spe")
+    first = run(dag, work / ".spe", executor=executor)
     assert first.ok
     cached, forced = [], []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        again = run(dag, work / ".spe")
+        again = run(dag, work / ".spe", executor=executor)
         cached.append(time.perf_counter() - start)
         assert {s.status for s in again.stages.values()} == {"cached"}
         start = time.perf_counter()
-        run(dag, work / ".spe", from_stage="s1")
+        run(dag, work / ".spe", from_stage="s1", executor=executor)
         forced.append(time.perf_counter() - start)
-    print(json.dumps({"stages": args.stages, "load_and_check_s": round(load_s, 3)}))
+    executor.shutdown()
+    print(
+        json.dumps(
+            {"stages": args.stages, "executor": args.executor, "load_and_check_s": round(load_s, 3)}
+        )
+    )
     print(
         json.dumps(
             {

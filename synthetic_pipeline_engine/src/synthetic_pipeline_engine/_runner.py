@@ -352,6 +352,7 @@ def run(
                 "kinds": {k: spec.stages[k].kind for k in dag.order},
             },
         )
+        store.open_journal(run_id)
         results: dict[str, StageResult] = {}
         outputs: dict[str, tuple[str, Path | None]] = {}  # stage -> (output hash, data file)
         children: dict[str, list[str]] = {n: [] for n in dag.order}
@@ -361,6 +362,7 @@ def run(
                 children[parent].append(name)
         ready = [n for n in dag.order if waiting[n] == 0]
         running: dict[Future[StageOutcome], tuple[str, str, dict[str, Any], float]] = {}
+        inline: list[tuple[tuple[str, str, dict[str, Any], float], StageOutcome]] = []
 
         # Tables made in this run stay in memory until their last reader has finished.
         memory: dict[str, pa.Table] = {}
@@ -386,12 +388,19 @@ def run(
                 )
             return read_ipc(path)
 
-        def finish(name: str, result: StageResult) -> None:
+        def finish(
+            name: str,
+            result: StageResult,
+            cache: CacheEntry | None = None,
+            lineage: dict[str, Any] | None = None,
+        ) -> None:
             results[name] = result
-            store.record_stage(
+            store.record_completion(
                 run_id,
                 name,
                 result.kind,
+                cache=cache,
+                lineage=lineage,
                 status=result.status,
                 reason=result.reason,
                 attempts=result.attempts,
@@ -485,22 +494,26 @@ def run(
             )
             t_start = time.perf_counter()
             if getattr(pool, "runs_inline_when_alone", False) and not running and not ready:
-                inline: Future[StageOutcome] = Future()
-                inline.set_result(run_stage_job(job))
-                running[inline] = (name, reason, meta, t_start)
+                inline.append(((name, reason, meta, t_start), run_stage_job(job)))
                 return
             future = pool.submit(job)
             running[future] = (name, reason, meta, t_start)
 
         def complete(future: Future[StageOutcome]) -> None:
-            name, reason, meta, t0 = running.pop(future)
-            stage = spec.stages[name]
-            duration = time.perf_counter() - t0
+            started_as = running.pop(future)
             try:
                 outcome = future.result()
             except Exception as exc:  # the executor itself failed (e.g. could not send the job)
                 message, details = failure_of(exc)
                 outcome = StageOutcome(1, error=message, details=details)
+            record(started_as, outcome)
+
+        def record(
+            started_as: tuple[str, str, dict[str, Any], float], outcome: StageOutcome
+        ) -> None:
+            name, reason, meta, t0 = started_as
+            stage = spec.stages[name]
+            duration = time.perf_counter() - t0
             if outcome.output is None:
                 finish(
                     name,
@@ -544,46 +557,51 @@ def run(
             details.update(
                 fingerprint=meta["fingerprint"], inputs=meta["inputs"], external=meta["external"]
             )
-            with store.transaction():
-                if meta["key"] is not None:
-                    store.cache_put(CacheEntry(meta["key"], name, digest, rows or 0, details))
-                store.record_lineage(
-                    output_hash=digest,
-                    stage=name,
-                    pipeline=spec.name,
-                    run_id=run_id,
-                    partition=partition.key if partition else None,
-                    target=output.target,
-                    code_hash=stage.code_hash,
-                    params=dict(stage.config),
-                    inputs=[{"stage": d, "output_hash": meta["inputs"][d]} for d in dag.deps[name]],
-                )
-                status = "warned" if not output.passed else "ran"
-                finish(
+            status = "warned" if not output.passed else "ran"
+            finish(
+                name,
+                StageResult(
                     name,
-                    StageResult(
-                        name,
-                        stage.kind,
-                        status,
-                        reason,
-                        outcome.attempts,
-                        duration,
-                        rows,
-                        meta["key"],
-                        digest,
-                        details=details,
-                    ),
-                )
+                    stage.kind,
+                    status,
+                    reason,
+                    outcome.attempts,
+                    duration,
+                    rows,
+                    meta["key"],
+                    digest,
+                    details=details,
+                ),
+                cache=CacheEntry(meta["key"], name, digest, rows or 0, details)
+                if meta["key"] is not None
+                else None,
+                lineage={
+                    "output_hash": digest,
+                    "stage": name,
+                    "pipeline": spec.name,
+                    "run_id": run_id,
+                    "partition": partition.key if partition else None,
+                    "target": output.target,
+                    "code_hash": stage.code_hash,
+                    "params": dict(stage.config),
+                    "inputs": [
+                        {"stage": d, "output_hash": meta["inputs"][d]} for d in dag.deps[name]
+                    ],
+                },
+            )
 
         try:
-            while ready or running:
+            while ready or running or inline:
                 while ready:
                     decide(ready.pop(0))
+                    while inline:  # ran on this thread: record it before deciding more
+                        record(*inline.pop())
                 if running:
                     done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                     for future in done:
                         complete(future)
         except BaseException as exc:
+            store.flush()
             store.finish_run(run_id, "crashed", f"{type(exc).__name__}: {exc}")
             raise
         finally:
@@ -591,6 +609,7 @@ def run(
                 pool.shutdown()
         failed = [r for r in results.values() if r.status == "failed"]
         status = "failed" if failed else "succeeded"
+        store.flush()
         store.finish_run(run_id, status, failed[0].error if failed else None)
     return RunResult(
         run_id,

@@ -9,7 +9,9 @@ half-way never leaves a truncated output where a good one was.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import math
 import os
 import sqlite3
 import tempfile
@@ -179,6 +181,22 @@ def _run_sql(
         con.close()
 
 
+def _accepts_partition(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` takes a ``partition`` argument (asked once per function)."""
+    try:
+        return _signature_has_partition(func)
+    except TypeError:  # an unhashable callable object: ask every time
+        return _signature_has_partition.__wrapped__(func)
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature_has_partition(func: Callable[..., Any]) -> bool:
+    try:
+        return "partition" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _run_function(
     stage: StageSpec, inputs: Mapping[str, pa.Table], partition: Partition | None
 ) -> pa.Table:
@@ -187,11 +205,7 @@ def _run_function(
         raise _stage_error(stage, "has no function", "declare function: module:name")
     frames = [pl.DataFrame(inputs[name]) for name in stage.inputs]
     kwargs = dict(stage.config.get("params", {}))
-    try:
-        accepts_partition = "partition" in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        accepts_partition = False
-    if accepts_partition:
+    if _accepts_partition(func):
         kwargs["partition"] = partition.key if partition else None
     result = func(*frames, **kwargs)
     if isinstance(result, pl.DataFrame):
@@ -398,7 +412,9 @@ def profile_table(table: pa.Table, *, bins: int = 20, sample: int = 200_000) -> 
             "nulls": column.null_count,
         }
         dtype = column.type
-        if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
+        if (pa.types.is_integer(dtype) or pa.types.is_floating(dtype)) and len(column) <= 64:
+            info.update(_small_numeric_profile(column.drop_null().to_pylist(), bins))
+        elif pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
             values = column.drop_null().to_numpy()
             if len(values) > sample:
                 values = values[:: len(values) // sample + 1]
@@ -428,3 +444,24 @@ def profile_table(table: pa.Table, *, bins: int = 20, sample: int = 200_000) -> 
             info["top"] = [[str(d["values"]), int(d["counts"])] for d in top]
         columns[name] = info
     return {"rows": table.num_rows, "columns": columns}
+
+
+def _small_numeric_profile(values: list[Any], bins: int) -> dict[str, Any]:
+    """The numeric profile of a few values in plain Python (NumPy's per-call cost dominates there)."""
+    finite = [float(v) for v in values if math.isfinite(v)]
+    if not finite:
+        return {}
+    lo, hi = min(finite), max(finite)
+    span = hi - lo
+    counts = [0] * bins
+    for v in finite:
+        counts[min(int((v - lo) * (bins / span)), bins - 1) if span > 0 else 0] += 1
+    top = hi if span > 0 else lo + 1
+    step = (top - lo) / bins
+    edges = [lo + step * i for i in range(bins)] + [top]
+    return {
+        "min": lo,
+        "max": hi,
+        "mean": math.fsum(finite) / len(finite),
+        "histogram": {"counts": counts, "edges": edges},
+    }
