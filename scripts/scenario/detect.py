@@ -9,7 +9,10 @@
    (:mod:`scenario.anomaly`): the extra signal for attacks too slow for a bucket.
 3. dsle derives reputation facts over the offenders (:mod:`scenario.reputation`).
 4. cec's ban policy (:mod:`scenario.policy`) turns each offender's evidence into a ban duration.
-5. The bans go into cdabl's ledger in one append: one signed checkpoint.
+5. The bans go into cdabl's ledger in one write: one signed checkpoint.  With
+   a NATS server given, the write is *proposed* through cdabl's JetStream
+   replicator and applied from the stream, as every write of a replicated
+   node is, so replicas started later reach the same entries and root.
 """
 
 from __future__ import annotations
@@ -119,7 +122,30 @@ def _merged(truth: GroundTruth) -> tuple[Iterator[tuple[Event, str]], list[Any]]
     return heapq.merge(*streams, key=lambda pair: pair[0].time), parsers
 
 
-def detect_and_decide(truth: GroundTruth, out_dir: Path, *, seed: int) -> DetectResult:
+def _replicated_add(ledger: Ledger, nats_url: str, batch: list[Decision]) -> list[Decision]:
+    """Propose ``batch`` through JetStream and wait until this node applied it."""
+    import anyio
+
+    import cross_domain_autoblocker_ledger as cdabl
+
+    async def write() -> None:
+        # exported lazily (it pulls in nats-py), so untyped through the package
+        replicator: Any = cdabl.JetStreamReplicator(ledger, [nats_url], replicas=1, timeout=60)  # type: ignore[operator]
+        await replicator.start()
+        try:
+            position = await replicator.propose_add(batch)
+            await replicator.wait_applied(position)
+        finally:
+            await replicator.stop()
+
+    anyio.run(write)
+    wanted = {d.uuid for d in batch}
+    return sorted((d for d in ledger.active() if d.uuid in wanted), key=lambda d: d.id)
+
+
+def detect_and_decide(
+    truth: GroundTruth, out_dir: Path, *, seed: int, nats_url: str | None = None
+) -> DetectResult:
     """Run step 2 end to end; the ledger is left closed at ``out_dir/ledger/ledger.db``."""
     engine = DetectionEngine([*default_scenarios(), *parse_scenarios(EXTRA_SCENARIOS, "scenario")])
     profiles: dict[str, SourceProfile] = {}
@@ -194,7 +220,9 @@ def detect_and_decide(truth: GroundTruth, out_dir: Path, *, seed: int) -> Detect
                     reason=reason,
                 )
             )
-        decisions = ledger.add(batch)
+        decisions = (
+            ledger.add(batch) if nats_url is None else _replicated_add(ledger, nats_url, batch)
+        )
         checkpoint = ledger.checkpoint()
         root = ledger.root().hex()
         size = ledger.size

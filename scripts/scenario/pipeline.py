@@ -65,10 +65,44 @@ def run_scenario(
     *,
     seed: int,
     executor: str = "threads",
-    port: int | None = None,
+    replicate: bool = True,
     say: Callable[[str], None] = lambda _line: None,
 ) -> dict[str, Any]:
-    """Run all six steps into ``out_dir`` (emptied first); returns the summary."""
+    """Run all six steps into ``out_dir`` (emptied first); returns the summary.
+
+    ``replicate``: run the ledger replicated through NATS JetStream when
+    ``nats-server`` is installed (otherwise, or when false, one standalone node).
+    """
+    from scenario.ledger_node import NatsStream, nats_server_binary
+    from shared_core.testing import free_port
+
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    binary = nats_server_binary() if replicate else None
+    stream = (
+        NatsStream(binary, out_dir / "nats", free_port(), out_dir / "nats-server.log")
+        if binary is not None
+        else None
+    )
+    if stream is not None:
+        stream.start()
+    try:
+        return _run(size, out_dir, seed=seed, executor=executor, stream=stream, say=say)
+    finally:
+        if stream is not None:
+            stream.stop()
+
+
+def _run(
+    size: Size,
+    out_dir: Path,
+    *,
+    seed: int,
+    executor: str,
+    stream: Any,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
     from scenario.attest import attest, verify_offline
     from scenario.chaos import run_chaos
     from scenario.detect import LEDGER_ORIGIN, detect_and_decide
@@ -76,9 +110,7 @@ def run_scenario(
     from scenario.generate import generate_logs
     from shared_core.testing import free_port
 
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+    nats_url: str | None = stream.url if stream is not None else None
     clock = StepClock()
     summary: dict[str, Any] = {"size": size, "seed": seed, "out": str(out_dir)}
 
@@ -104,7 +136,7 @@ def run_scenario(
     }
 
     with clock.step("detect and decide (cdabl + cdal + dsle + cec)", say):
-        found = detect_and_decide(truth, out_dir, seed=seed)
+        found = detect_and_decide(truth, out_dir, seed=seed, nats_url=nats_url)
     decided = found.decided
     scores = score_detection(decided, offenders, attackers)
     durations = [d.until - d.created for d in found.decisions]
@@ -154,6 +186,7 @@ def run_scenario(
         ],
     }
     summary["ledger"] = {
+        "replicated_through": nats_url,
         "origin": LEDGER_ORIGIN,
         "size": found.size,
         "root": found.root,
@@ -205,7 +238,8 @@ def run_scenario(
         chaos = run_chaos(
             found.ledger_path,
             out_dir / "chaos",
-            port=port if port is not None else free_port(),
+            ports=(free_port(), free_port()),
+            nats_url=nats_url,
             sample=sample,
             verifier_key=found.verifier_key,
             origin=LEDGER_ORIGIN,
@@ -214,6 +248,13 @@ def run_scenario(
         )
     summary["chaos"] = {
         "held": chaos.held,
+        "replication": (
+            "NATS JetStream: a primary and a replica ledger node; the replica is killed"
+            if chaos.replicated
+            else "none (nats-server not installed): one ledger node, killed and restarted"
+        ),
+        "replicated": chaos.replicated,
+        "queryable_while_down": chaos.queryable_while_down,
         "status": chaos.status,
         "deviated": chaos.deviated,
         "steady_before": chaos.steady_before,

@@ -65,7 +65,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         (
             "chaos",
             f"steady state {'held' if cha['held'] else 'DEVIATED'} "
-            f"(latency query {cha['latency_query_ms']} ms, kill+restart {cha['killed_and_restarted']})",
+            f"(latency query {cha['latency_query_ms']} ms, kill+restart {cha['killed_and_restarted']}, "
+            f"{'replicated' if cha['replicated'] else 'standalone'})",
         ),
     ]
     rows += [(f"time: {s['step']}", f"{s['seconds']:.2f} s") for s in summary["steps"]]
@@ -237,8 +238,15 @@ def render_html(summary: dict[str, Any]) -> str:
                 "steady state before / after",
                 f"{_flag(cha['steady_before'])} / {_flag(cha['steady_after'])}",
             ),
+            ("replication", _e(cha["replication"])),
             ("query under 300 ms proxy latency", f"{cha['latency_query_ms']} ms"),
-            ("ledger node killed (SIGKILL) and restarted", _flag(cha["killed_and_restarted"])),
+            ("node killed (SIGKILL) and restarted", _flag(cha["killed_and_restarted"])),
+            (
+                "decisions answered while the replica was down",
+                _e("n/a (no replica)")
+                if cha["queryable_while_down"] is None
+                else _flag(bool(cha["queryable_while_down"])),
+            ),
             ("latency rolled back", _flag(cha["rolled_back"])),
             ("journal", f"<code>{_e(cha['journal'])}</code>"),
         ]

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from scenario.attest import BYTECODE, CHECKPOINT, verify_offline
 from scenario.enforce import nft_set_elements
+from scenario.ledger_node import nats_server_binary
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 
@@ -147,12 +148,16 @@ def test_the_ledger_reopens_verified_with_the_reported_root(
     from cross_domain_autoblocker_ledger import Ledger
 
     out, summary = run
-    ledger = Ledger.open(out / "ledger" / "ledger.db", read_only=True)  # replays and verifies
-    try:
-        assert ledger.root().hex() == summary["ledger"]["root"]
-        assert ledger.size == summary["ledger"]["size"]
-    finally:
-        ledger.close()
+    paths = [out / "ledger" / "ledger.db"]
+    if summary["chaos"]["replicated"]:  # the replica applied the same stream: the same root
+        paths.append(out / "ledger-replica" / "ledger.db")
+    for path in paths:
+        ledger = Ledger.open(path, read_only=True)  # replays and verifies every checkpoint
+        try:
+            assert ledger.root().hex() == summary["ledger"]["root"]
+            assert ledger.size == summary["ledger"]["size"]
+        finally:
+            ledger.close()
 
 
 def test_chaos_steady_state_held(run: tuple[Path, dict[str, Any]]) -> None:
@@ -167,13 +172,35 @@ def test_chaos_steady_state_held(run: tuple[Path, dict[str, Any]]) -> None:
     assert journal["status"] == "completed"
     assert journal["deviated"] is False
     names = [r["activity"]["name"] for r in journal["run"]]
-    assert names == [
-        "add-latency",
-        "query-under-latency",
-        "kill-ledger-node",
-        "restart-ledger-node",
-        "decisions-queryable-after-restart",
-    ]
+    if (
+        nats_server_binary() is not None
+    ):  # CI installs it (cross_domain_autoblocker_ledger/system-packages.txt)
+        assert chaos["replicated"] is True
+        assert chaos["queryable_while_down"] is True
+        assert names == [
+            "add-latency",
+            "query-under-latency",
+            "kill-replica",
+            "decisions-queryable-while-replica-down",
+            "restart-replica",
+            "decisions-queryable-after-restart",
+        ]
+        after = journal["steady_states"]["after"]["probes"]
+        assert {p["activity"]["name"] for p in after if p["tolerance_met"]} == {
+            "decisions-queryable",
+            "ledger-root-consistent",
+            "replica-decisions-queryable",
+            "replica-root-consistent",
+        }
+    else:
+        assert chaos["replicated"] is False
+        assert names == [
+            "add-latency",
+            "query-under-latency",
+            "kill-ledger-node",
+            "restart-ledger-node",
+            "decisions-queryable-after-restart",
+        ]
     experiment = json.loads((out / "chaos" / "experiment.json").read_text())
     assert experiment["steady-state-hypothesis"]["title"].startswith("decisions stay queryable")
 
