@@ -164,6 +164,12 @@ class TestConstructionAndSelection:
         assert math.isclose(ev("o.ratio + 0.5", o=msg), 0.5)  # type: ignore[arg-type]
 
 
+def test_proto_ext_macros_need_a_qualified_name() -> None:
+    """proto.getExt's second argument names an extension; anything else is E0008."""
+    with pytest.raises(ContractCompileError, match="E0008"):
+        compile_expression("proto.getExt(m, 1 + 2)")
+
+
 class TestChecker:
     def test_field_types_flow_through_the_checker(self) -> None:
         """Fields get their CEL types statically: int32 is int, the wrapper is wrapper(int)."""

@@ -28,7 +28,7 @@ from contract_executable_compiler._ast import (
     StructExpr,
 )
 from contract_executable_compiler._diagnostics import Diagnostic
-from contract_executable_compiler._messages import WRAPPERS, MessageTypes
+from contract_executable_compiler._messages import WRAPPERS, MessageTypes, find_extension
 from contract_executable_compiler._money import Money
 from contract_executable_compiler._values import CelType, Duration, Timestamp, UInt
 
@@ -619,7 +619,7 @@ class Checker:
             return T.DYN
         desc = self.types.find(t.kind) if self.types is not None and not t.params else None
         if desc is not None:
-            fd = desc.fields_by_name.get(field)
+            fd = desc.fields_by_name.get(field) or find_extension(desc, field)
             if fd is not None:
                 return proto_field_type(fd)
             near = _closest(field, list(desc.fields_by_name))

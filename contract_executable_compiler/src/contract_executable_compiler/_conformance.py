@@ -52,7 +52,8 @@ CORE_FILES: Final = (
 
 # Files beyond the core that exercise protobuf messages (run by the tests too).
 MESSAGE_FILES: Final = (
-    "proto2", "proto3", "wrappers", "dynamic", "enums", "type_deduction", "optionals",
+    "proto2", "proto2_ext", "proto3", "wrappers", "dynamic", "enums", "type_deduction",
+    "optionals",
 )  # fmt: skip
 
 _WKT: Final = ("google.protobuf.Duration", "google.protobuf.Timestamp")

@@ -11,7 +11,7 @@ the conformance suite defines them: several tests pack messages into
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from google.protobuf import descriptor_pb2
 
@@ -221,6 +221,41 @@ def _test_all_types(package: str, proto2: bool) -> descriptor_pb2.FileDescriptor
     return fdp
 
 
+def _extensions(package: str) -> descriptor_pb2.FileDescriptorProto:
+    """proto2 extensions of ``TestAllTypes``, package scoped and message scoped."""
+    fdp = descriptor_pb2.FileDescriptorProto(
+        name="cel/expr/conformance/proto2/test_all_types_extensions.proto",
+        package=package,
+        syntax="proto2",
+        dependency=["cel/expr/conformance/proto2/test_all_types.proto"],
+    )
+    extendee = f".{package}.TestAllTypes"
+
+    def ext(into: Any, name: str, number: int, kind: str, *, repeated: bool = False) -> None:
+        f = into.add(name=name, number=number, extendee=extendee)
+        f.label = F.LABEL_REPEATED if repeated else F.LABEL_OPTIONAL
+        if kind == "int32":
+            f.type = F.TYPE_INT32
+        elif kind == "int64":
+            f.type = F.TYPE_INT64
+        elif kind == "enum":
+            f.type, f.type_name = F.TYPE_ENUM, f".{package}.TestAllTypes.NestedEnum"
+        else:
+            f.type, f.type_name = F.TYPE_MESSAGE, f".{package}.TestAllTypes"
+
+    ext(fdp.extension, "int32_ext", 1000, "int32")
+    ext(fdp.extension, "nested_ext", 1001, "message")
+    ext(fdp.extension, "test_all_types_ext", 1002, "message")
+    ext(fdp.extension, "nested_enum_ext", 1003, "enum")
+    ext(fdp.extension, "repeated_test_all_types", 1004, "message", repeated=True)
+    scoped = fdp.message_type.add(name="Proto2ExtensionScopedMessage")
+    ext(scoped.extension, "int64_ext", 1005, "int64")
+    ext(scoped.extension, "message_scoped_nested_ext", 1006, "message")
+    ext(scoped.extension, "nested_enum_ext", 1007, "enum")
+    ext(scoped.extension, "message_scoped_repeated_test_all_types", 1008, "message", repeated=True)
+    return fdp
+
+
 _CACHE: list[MessageTypes] = []
 
 
@@ -231,6 +266,7 @@ def conformance_types() -> MessageTypes:
             MessageTypes(
                 [
                     _test_all_types("cel.expr.conformance.proto2", proto2=True),
+                    _extensions("cel.expr.conformance.proto2"),
                     _test_all_types("cel.expr.conformance.proto3", proto2=False),
                 ]
             )

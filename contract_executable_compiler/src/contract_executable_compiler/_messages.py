@@ -332,7 +332,7 @@ def _is_repeated(fd: FieldDescriptor) -> bool:
 
 def field_to_cel(msg: Message, fd: FieldDescriptor) -> Any:
     """The CEL value of field ``fd`` of ``msg`` (set or not, as CEL reads it)."""
-    v = getattr(msg, fd.name)
+    v = _raw(msg, fd)
     if _is_map(fd):
         key_fd = fd.message_type.fields_by_name["key"]
         val_fd = fd.message_type.fields_by_name["value"]
@@ -343,7 +343,7 @@ def field_to_cel(msg: Message, fd: FieldDescriptor) -> Any:
         return [_element_to_cel(fd, x) for x in v]
     if fd.type in (_T.TYPE_MESSAGE, _T.TYPE_GROUP):
         name = fd.message_type.full_name
-        if not msg.HasField(fd.name) and (name in WRAPPERS or name in (_VALUE, _ANY)):
+        if not _present(msg, fd) and (name in WRAPPERS or name in (_VALUE, _ANY)):
             return None
         return message_to_cel(v)
     if _is_null_enum(fd):
@@ -351,11 +351,37 @@ def field_to_cel(msg: Message, fd: FieldDescriptor) -> Any:
     return _scalar_to_cel(fd, v)
 
 
+def find_extension(desc: Descriptor, name: str) -> FieldDescriptor | None:
+    """The extension field ``name`` (a full name) of message type ``desc``, if registered."""
+    if "." not in name:
+        return None
+    try:
+        ext = desc.file.pool.FindExtensionByName(name)
+    except KeyError:
+        return None
+    return ext if ext.containing_type.full_name == desc.full_name else None
+
+
 def _field(msg: Message, name: str) -> FieldDescriptor:
     fd = msg.DESCRIPTOR.fields_by_name.get(name)
     if fd is None:
+        fd = find_extension(msg.DESCRIPTOR, name)
+    if fd is None:
         raise CelEvalError(f"no such field {name!r} in {msg.DESCRIPTOR.full_name}")
     return fd
+
+
+def _raw(msg: Message, fd: FieldDescriptor) -> Any:
+    """The stored value of a field or an extension (protobuf keeps them apart)."""
+    if fd.is_extension:
+        return msg.Extensions[fd]
+    return getattr(msg, fd.name)
+
+
+def _present(msg: Message, fd: FieldDescriptor) -> bool:
+    if fd.is_extension:
+        return bool(msg.HasExtension(fd))
+    return bool(msg.HasField(fd.name))
 
 
 def message_select(msg: Message, name: str) -> Any:
@@ -367,11 +393,10 @@ def message_has(msg: Message, name: str) -> bool:
     """``has(msg.name)``: presence for fields that track it, non-default for proto3 scalars."""
     fd = _field(msg, name)
     if _is_repeated(fd):
-        return len(getattr(msg, name)) > 0
+        return len(_raw(msg, fd)) > 0
     if fd.has_presence:
-        return bool(msg.HasField(name))
-    v = getattr(msg, name)
-    return bool(v != fd.default_value)
+        return _present(msg, fd)
+    return bool(_raw(msg, fd) != fd.default_value)
 
 
 def message_eq(a: Message, b: Message) -> bool:
@@ -385,13 +410,13 @@ def message_eq(a: Message, b: Message) -> bool:
     for fd, _ in fa:
         if fd.message_type is not None and fd.message_type.full_name == _ANY:
             if _is_repeated(fd):
-                xs, ys = getattr(a, fd.name), getattr(b, fd.name)
+                xs, ys = _raw(a, fd), _raw(b, fd)
                 if len(xs) != len(ys) or not all(
                     _any_eq(x, y) for x, y in zip(xs, ys, strict=True)
                 ):
                     return False
                 continue
-            if not _any_eq(getattr(a, fd.name), getattr(b, fd.name)):
+            if not _any_eq(_raw(a, fd), _raw(b, fd)):
                 return False
             continue
         try:

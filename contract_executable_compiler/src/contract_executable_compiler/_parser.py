@@ -423,6 +423,24 @@ class ExprParser:
         if isinstance(target, Ident) and target.name in ("optional", "strings"):
             return Call(f"{target.name}.{name}", None, args, start, end)
         n = len(args)
+        if (
+            name in ("hasExt", "getExt")
+            and n == 2
+            and isinstance(target, Ident)
+            and target.name == "proto"
+        ):
+            # proto.hasExt(msg, a.b.ext) / proto.getExt(msg, a.b.ext): a (test-only)
+            # selection of the extension field named by the qualified identifier
+            ext = _qualified_name(args[1])
+            if ext is None:
+                self.error(
+                    f"proto.{name} needs an extension's qualified name as its second argument",
+                    args[1].start,
+                    args[1].end,
+                    code="E0008",
+                )
+                return ErrorExpr(start, end)
+            return Select(args[0], ext.lstrip("."), name == "hasExt", start, end)
         if name in ("optMap", "optFlatMap") and n == 2:
             var = self._iter_var(args[0])
             if var is None:
