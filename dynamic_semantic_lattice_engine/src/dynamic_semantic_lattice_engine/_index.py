@@ -15,6 +15,7 @@ delta rules of counting and DRed need for the atoms after the delta atom.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable, Iterator
 from operator import itemgetter
 from typing import Any, Protocol
@@ -49,13 +50,16 @@ class View(Protocol):
 
 
 class _Sorted:
-    """A snapshot's rows sorted by one binding pattern's packed key (numpy, built by argsort).
+    """A snapshot's rows sorted by one binding pattern's packed key.
 
-    Building costs one vectorised sort, where a dict of sets would cost a
-    Python loop over every row; a lookup is two binary searches.
+    Built by one numpy argsort, where a dict of sets would cost a Python
+    loop over every row; a lookup is two ``bisect`` calls on the packed keys
+    and a slice of the sorted rows.
     """
 
-    def __init__(self, columns: list[npt.NDArray[np.int64]], positions: Positions) -> None:
+    def __init__(
+        self, columns: list[npt.NDArray[np.int64]], snapshot: list[Row], positions: Positions
+    ) -> None:
         lows = [int(columns[p].min()) if columns[p].size else 0 for p in positions]
         highs = [int(columns[p].max()) if columns[p].size else 0 for p in positions]
         widths = [h - lo + 1 for lo, h in zip(lows, highs, strict=True)]
@@ -67,13 +71,16 @@ class _Sorted:
             scale *= width
         self.multipliers.reverse()
         self.fits = scale < (1 << 62)
+        self.keys: list[int] = []
+        self.rows: list[Row] = []
         if not self.fits:
             return
         packed = np.zeros(columns[0].shape[0] if columns else 0, dtype=np.int64)
         for p, lo, mult in zip(positions, lows, self.multipliers, strict=True):
             packed += (columns[p] - lo) * mult
-        self.order = np.argsort(packed, kind="stable")
-        self.keys = packed[self.order]
+        order = np.argsort(packed, kind="stable")
+        self.keys = packed[order].tolist()
+        self.rows = [snapshot[i] for i in order.tolist()]
 
     def pack(self, key: Any, single: bool) -> int | None:
         values = (key,) if single else key
@@ -86,10 +93,32 @@ class _Sorted:
             out += (value - lo) * mult
         return out
 
-    def span(self, packed: int) -> npt.NDArray[np.int64]:
-        lo = int(np.searchsorted(self.keys, packed, side="left"))
-        hi = int(np.searchsorted(self.keys, packed, side="right"))
-        return self.order[lo:hi]
+    def span(self, packed: int) -> list[Row]:
+        keys = self.keys
+        lo = bisect_left(keys, packed)
+        return self.rows[lo : bisect_right(keys, packed, lo)]
+
+
+class _Filtered:
+    """Rows of a sorted span minus the removed ones, plus rows added since: iterated lazily."""
+
+    __slots__ = ("extra", "gone", "span")
+
+    def __init__(self, span: list[Row], gone: set[Row], extra: Collection[Row]) -> None:
+        self.span, self.gone, self.extra = span, gone, extra
+
+    def __iter__(self) -> Iterator[Row]:
+        gone = self.gone
+        for row in self.span:
+            if row not in gone:
+                yield row
+        yield from self.extra
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, row: object) -> bool:
+        return row in self.extra or (row not in self.gone and row in self.span)
 
 
 class TupleIndex:
@@ -149,7 +178,7 @@ class TupleIndex:
             return None
         found = self._sorted.get(positions)
         if found is None:
-            found = _Sorted(self._columns, positions)
+            found = _Sorted(self._columns, self._snapshot, positions)
             self._sorted[positions] = found
         return found if found.fits else None
 
@@ -170,10 +199,9 @@ class TupleIndex:
         packed = ordered.pack(key, len(positions) == 1)
         if packed is None:
             return extra
-        snapshot = self._snapshot
-        found = [snapshot[i] for i in ordered.span(packed).tolist()]
-        if self._gone:
-            found = [row for row in found if row in self.rows]
+        found = ordered.span(packed)
+        if self._gone:  # lazily, so an existence test stops at the first surviving row
+            return _Filtered(found, self._gone, extra)
         if extra:
             found.extend(extra)
         return found
@@ -184,7 +212,7 @@ class TupleIndex:
     def exists(self, positions: Positions, key: Any) -> bool:
         if not positions:
             return bool(self.rows)
-        return bool(self.lookup(positions, key))
+        return next(iter(self.lookup(positions, key)), None) is not None
 
     def add(self, row: Row, *, base: bool = False) -> bool:
         """Add ``row``; returns whether it was new."""

@@ -220,6 +220,8 @@ class Relation:
         return self.decl.name
 
     def __len__(self) -> int:
+        if self._tuples is not None:
+            return len(self._tuples)
         return self.frame.height
 
     def empty_frame(self) -> pl.DataFrame:
@@ -339,7 +341,7 @@ class Relation:
 
     def remove(self, rows: pl.DataFrame) -> pl.DataFrame:
         """Delete rows matching ``rows`` on the key columns; return the removed rows."""
-        if rows.height == 0 or self.frame.height == 0:
+        if rows.height == 0 or len(self) == 0:
             return self.empty_frame()
         keys = self.key_columns
         probe = rows.select([pl.col(c).cast(pl.Int64) for c in keys]).unique()
