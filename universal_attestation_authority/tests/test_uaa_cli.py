@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from shared_core.crypto import Checkpoint, NoteVerifier, open_note
 from shared_core.testing import run_cli
 from universal_attestation_authority.cli import main
 
@@ -104,6 +106,26 @@ class TestFlows:
         code, out, _ = uaa("--json", "verify", "second.json", "--policy", str(policy))
         assert code == 0
         assert json.loads(out)["signers"] == ["attestation-2"]
+
+    def test_log_export_of_an_empty_log(self, workdir: Path) -> None:
+        """Nothing published: exit 2, one clear line, nothing written; an empty published
+        log exports a valid size-0 checkpoint (and no tiles)."""
+        code, _, err = uaa("log", "export", "empty")
+        assert code == 2
+        assert "no checkpoint is published yet (0 entries committed)" in err
+        assert "uaa log checkpoint --publish" in err
+        assert len(err.strip().splitlines()) == 1
+        assert not (workdir / "empty").exists()
+        assert uaa("log", "checkpoint", "--publish")[0] == 0
+        code, out, err = uaa("--json", "log", "export", "empty")
+        assert code == 0, err
+        assert json.loads(out)["size"] == 0
+        assert sorted(p.name for p in (workdir / "empty").iterdir()) == ["checkpoint"]
+        note = (workdir / "empty" / "checkpoint").read_bytes()
+        verifier = NoteVerifier.parse(uaa("log", "keys")[1].strip())
+        checkpoint = Checkpoint.from_text(open_note(note, [verifier]).text)
+        assert checkpoint.size == 0
+        assert checkpoint.root_hash == hashlib.sha256(b"").digest()
 
     def test_log_prove_export_and_offline_verify(self, workdir: Path) -> None:
         """log export + log verify prove the bundle's entry from files alone."""
@@ -274,7 +296,11 @@ class TestBadInput:
         assert "tls_cert and tls_key" in err
         code, _, err = uaa("--tls-client-ca", "ca.crt", "serve")
         assert code == 2
-        assert "tls_client_ca needs HTTPS" in err
+        assert "tls_client_ca needs TLS (tls_cert and tls_key, or 'uaa ca init')" in err
+        code, _, err = uaa("--mtls", "true", "serve")
+        assert code == 2
+        assert "mtls needs the authority's CA" in err
+        assert "uaa ca init" in err
 
     def test_uninitialised_data_dir(self, tmp_path: Path) -> None:
         """Using a data dir that was never initialised says to run init."""

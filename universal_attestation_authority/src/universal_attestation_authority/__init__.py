@@ -14,6 +14,8 @@ The public API, by concern:
 * HTTP: :func:`create_app`, :func:`create_witness_app`, :class:`ServiceConfig`
 * gRPC (``attestation.AttestationAuthority``): :func:`create_grpc_server`,
   :class:`GrpcServer`, :class:`GrpcTls`
+* TLS without prepared files: :class:`CertificateAuthority` (the authority's own CA),
+  :class:`IssuedCertificate`
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -26,6 +28,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 from universal_attestation_authority._authority import Authority, IssuedAttestation
 from universal_attestation_authority._bundle import BUNDLE_MEDIA_TYPE, Bundle, LogEvidence
+from universal_attestation_authority._ca import CertificateAuthority, IssuedCertificate
 from universal_attestation_authority._entry import LogEntry, attestation_id
 from universal_attestation_authority._keyring import KeyRecord, Keyring, KeyStatus
 from universal_attestation_authority._log import TransparencyLog
@@ -78,6 +81,7 @@ from universal_attestation_authority.errors import (
     AttestationStatementError,
     AttestationStoreError,
     AttestationTileError,
+    AttestationTlsError,
     AttestationVerifyError,
     AttestationWitnessError,
 )
@@ -126,14 +130,17 @@ __all__ = [
     "AttestationStatementError",
     "AttestationStoreError",
     "AttestationTileError",
+    "AttestationTlsError",
     "AttestationVerifyError",
     "AttestationWitnessError",
     "Authority",
     "Bundle",
+    "CertificateAuthority",
     "Failure",
     "GrpcServer",
     "GrpcTls",
     "IssuedAttestation",
+    "IssuedCertificate",
     "KeyRecord",
     "KeyStatus",
     "Keyring",

@@ -342,6 +342,10 @@ class GrpcTls:
                 hint="check tls_cert, tls_key and tls_client_ca",
             ) from None
 
+    def server_only(self) -> GrpcTls:
+        """The same server certificate without client certificates (the public listener)."""
+        return GrpcTls(self.cert, self.key)
+
     def credentials(self) -> grpc.ServerCredentials:
         return grpc.ssl_server_credentials(
             [(self.key, self.cert)],
@@ -351,12 +355,24 @@ class GrpcTls:
 
 
 class GrpcServer:
-    """A started grpcio server; ``port`` is the bound port; a context manager."""
+    """A started grpcio server; ``port`` is the bound port; a context manager.
 
-    def __init__(self, server: grpc.Server, port: int, health: health.HealthServicer) -> None:
+    ``public_port`` is the second listener's port, if one was asked for: the
+    same service with server-only TLS, for clients without a certificate
+    (verification is public) when the main port requires client certificates.
+    """
+
+    def __init__(
+        self,
+        server: grpc.Server,
+        port: int,
+        health: health.HealthServicer,
+        public_port: int | None = None,
+    ) -> None:
         self.server = server
         self.port = port
         self.health = health
+        self.public_port = public_port
 
     def stop(self, grace: float | None = 2.0) -> None:
         """Report NOT_SERVING, finish in-flight calls (up to ``grace`` s) and stop."""
@@ -383,10 +399,18 @@ def create_grpc_server(
     group: GroupCommit | None = None,
     limiter: TokenBucket | None = None,
     max_workers: int = 16,
+    public_port: int | None = None,
 ) -> GrpcServer:
     """Start serving ``authority`` over gRPC on ``host:port`` (0: a free port).
 
     Pass the HTTP app's ``group`` and ``limiter`` (see ``create_app``) to share them.
+
+    Verification is public (issue #5: only issuing is authenticated), but
+    grpcio cannot ask for a client certificate without requiring one: with
+    ``tls.client_ca`` every call on ``port`` needs a certificate from it.
+    ``public_port`` (0: a free port) adds a listener on the same server with
+    server-only TLS (plaintext without ``tls``) where ``VerifyAttestation``
+    and health need nothing and ``CreateAttestation`` needs a bearer token.
 
     Raises:
         AttestationInputError: the address cannot be bound.
@@ -425,6 +449,24 @@ def create_grpc_server(
     server.add_registered_method_handlers(SERVICE_NAME, handlers)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    bound = _bind(server, host, port, tls)
+    public = None
+    if public_port is not None:
+        public = _bind(server, host, public_port, tls.server_only() if tls is not None else None)
+    server.start()
+    for name in ("", SERVICE_NAME):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    _log.info(
+        "gRPC service listening",
+        address=f"{host}:{bound}",
+        tls=tls is not None,
+        client_certificates=tls is not None and tls.client_ca is not None,
+        public_port=public,
+    )
+    return GrpcServer(server, bound, health_servicer, public)
+
+
+def _bind(server: grpc.Server, host: str, port: int, tls: GrpcTls | None) -> int:
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         bound = (
@@ -440,8 +482,4 @@ def create_grpc_server(
         raise AttestationInputError(
             f"cannot listen for gRPC on {address}: {reason}", hint="choose another --grpc-port"
         )
-    server.start()
-    for name in ("", SERVICE_NAME):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    _log.info("gRPC service listening", address=f"{host}:{bound}", tls=tls is not None)
-    return GrpcServer(server, bound, health_servicer)
+    return bound

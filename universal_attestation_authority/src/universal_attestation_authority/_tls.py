@@ -1,4 +1,10 @@
-"""Mutual TLS for issuing: who presented which client certificate.
+"""TLS for the services: which certificate to serve, and who presented which client certificate.
+
+:func:`server_tls` decides what ``uaa serve`` listens with: certificate files
+from the settings when given, else a short-lived certificate from the
+authority's own CA (``uaa ca init``, see ``_ca``), else plain TCP.
+
+Mutual TLS for issuing:
 
 uvicorn does not pass the TLS peer certificate to the application, so this
 module supplies an HTTP protocol (uvicorn's h11 one, subclassed) that, once
@@ -12,14 +18,33 @@ that chains to the configured CA is ever seen here.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import ssl
-from collections.abc import MutableMapping
-from typing import Any
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ["ClientCertProtocol", "client_cert_fingerprint", "uvicorn_tls_options"]
+from shared_core.errors import ConfigError
+from universal_attestation_authority._ca import CA_CERT_NAME, CertificateAuthority, listener_names
+from universal_attestation_authority.errors import AttestationInputError
+
+if TYPE_CHECKING:
+    from universal_attestation_authority._grpc import GrpcTls
+
+__all__ = [
+    "ClientCertProtocol",
+    "ServerTls",
+    "client_cert_fingerprint",
+    "server_tls",
+    "uvicorn_tls_options",
+]
+
+SERVER_PEM: Final = "server.pem"
+"""Certificate and key of the CA-issued server certificate, in one file (one atomic replace)."""
 
 
 class ClientCertProtocol(H11Protocol):
@@ -58,3 +83,123 @@ def uvicorn_tls_options(cert: str, key: str, client_ca: str | None) -> dict[str,
             ssl_ca_certs=client_ca, ssl_cert_reqs=ssl.CERT_OPTIONAL, http=ClientCertProtocol
         )
     return options
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """What the HTTP and gRPC listeners serve TLS with.
+
+    Attributes:
+        cert_path / key_path: PEM files (one file holding both for CA-issued certificates).
+        client_ca_path: CA whose client certificates may issue (mTLS), or None.
+        source: ``"files"`` (settings) or ``"ca"`` (issued at start by the authority's CA).
+        names: the names a CA-issued certificate carries (empty for files).
+        not_after: when a CA-issued certificate expires (None for files).
+    """
+
+    cert_path: Path
+    key_path: Path
+    client_ca_path: Path | None
+    source: str
+    names: tuple[str, ...] = ()
+    not_after: datetime.datetime | None = None
+    pem: tuple[bytes, bytes] | None = None
+    """A CA-issued certificate and key as PEM (gRPC takes bytes, not files)."""
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        return uvicorn_tls_options(
+            str(self.cert_path),
+            str(self.key_path),
+            str(self.client_ca_path) if self.client_ca_path is not None else None,
+        )
+
+    def grpc(self) -> GrpcTls:
+        from universal_attestation_authority._grpc import GrpcTls
+
+        if self.pem is None:
+            return GrpcTls.from_files(self.cert_path, self.key_path, self.client_ca_path)
+        try:
+            client_ca = self.client_ca_path.read_bytes() if self.client_ca_path else None
+        except OSError as exc:
+            raise AttestationInputError(
+                f"cannot read tls_client_ca {str(self.client_ca_path)!r}: {exc.strerror}",
+                hint="check tls_client_ca",
+            ) from None
+        return GrpcTls(self.pem[0], self.pem[1], client_ca)
+
+    def describe(self) -> str:
+        """One line for the operator: where the certificate comes from, and mTLS."""
+        mtls = f"; client certificates from {self.client_ca_path}" if self.client_ca_path else ""
+        if self.source == "ca" and self.not_after is not None:
+            return (
+                f"TLS with a certificate from the authority's CA for {', '.join(self.names)} "
+                f"(valid until {self.not_after.isoformat(timespec='seconds')}){mtls}"
+            )
+        return f"TLS with {self.cert_path}{mtls}"
+
+
+def server_tls(
+    data_dir: Path,
+    *,
+    cert: Path | None,
+    key: Path | None,
+    client_ca: Path | None,
+    mtls: bool,
+    host: str,
+    sans: Sequence[str] = (),
+    days: float = 7.0,
+) -> ServerTls | None:
+    """The TLS ``uaa serve`` listens with; files win over the authority's CA.
+
+    * ``cert`` and ``key`` (files) given: those.
+    * Else, if the authority has a CA: a server certificate issued now for
+      :func:`~universal_attestation_authority._ca.listener_names` of ``host``
+      and ``sans``, valid ``days``, written to ``<data_dir>/tls/server.pem``.
+    * Else: no TLS (None).
+
+    Client certificates (mTLS for issuing) come from ``client_ca`` when given,
+    else from the authority's CA when ``mtls`` is set.
+
+    Raises:
+        ConfigError: half a pair, or mTLS without TLS, or ``mtls`` without a CA.
+        AttestationInputError: a name in ``sans`` is not a DNS name or IP address.
+    """
+    has_ca = CertificateAuthority.exists(data_dir)
+    ca_cert = CertificateAuthority.directory(data_dir) / CA_CERT_NAME
+    if (cert is None) != (key is None):
+        raise ConfigError(
+            "tls_cert and tls_key must be given together",
+            key="tls_cert",
+            hint="set both, or neither",
+        )
+    if client_ca is None and mtls:
+        if not has_ca:
+            raise ConfigError(
+                "mtls needs the authority's CA",
+                key="mtls",
+                hint="run 'uaa ca init' first, or give tls_client_ca",
+            )
+        client_ca = ca_cert
+    if cert is not None and key is not None:
+        return ServerTls(cert, key, client_ca, "files")
+    if not has_ca:
+        if client_ca is not None:
+            raise ConfigError(
+                "tls_client_ca needs TLS (tls_cert and tls_key, or 'uaa ca init')",
+                key="tls_client_ca",
+                hint="set tls_cert and tls_key, or create the authority's CA",
+            )
+        return None
+    names = listener_names(host, sans)
+    issued = CertificateAuthority.load(data_dir).issue_server(names, days=days)
+    path = CertificateAuthority.directory(data_dir) / SERVER_PEM
+    issued.write_combined(path)
+    return ServerTls(
+        path,
+        path,
+        client_ca,
+        "ca",
+        tuple(names),
+        issued.not_after,
+        (issued.cert_pem, issued.key_pem),
+    )

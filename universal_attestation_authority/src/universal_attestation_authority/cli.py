@@ -44,7 +44,7 @@ from universal_attestation_authority.errors import (
 )
 
 if TYPE_CHECKING:
-    from universal_attestation_authority._grpc import GrpcTls
+    from universal_attestation_authority._tls import ServerTls
 
 __all__ = ["app", "main", "run"]
 
@@ -336,34 +336,31 @@ def _bound_socket(fd: int | None, host: str, port: int) -> socket.socket | None:
     return socket.socket(fileno=fd)
 
 
-def _serve_app(ctx: Context, asgi: Any, host: str, port: int, fd: int | None) -> None:
+def _serve_app(asgi: Any, host: str, port: int, fd: int | None, tls: dict[str, Any]) -> None:
     import uvicorn
 
-    from universal_attestation_authority._tls import uvicorn_tls_options
-
-    settings = _settings(ctx)
-    tls: dict[str, Any] = {}
-    if settings.tls_cert is not None or settings.tls_key is not None:
-        if settings.tls_cert is None or settings.tls_key is None:
-            raise ConfigError(
-                "tls_cert and tls_key must be given together",
-                key="tls_cert",
-                hint="set both, or neither",
-            )
-        client_ca = str(settings.tls_client_ca) if settings.tls_client_ca else None
-        tls = uvicorn_tls_options(str(settings.tls_cert), str(settings.tls_key), client_ca)
-    elif settings.tls_client_ca is not None:
-        raise ConfigError(
-            "tls_client_ca needs HTTPS (tls_cert and tls_key)",
-            key="tls_client_ca",
-            hint="set tls_cert and tls_key",
-        )
     config = uvicorn.Config(
         asgi, host=host, port=port, log_level="warning", access_log=False, **tls
     )
     server = uvicorn.Server(config)
     sock = _bound_socket(fd, host, port)
     server.run(sockets=[sock] if sock is not None else None)
+
+
+def _server_tls(settings: AttestationSettings) -> ServerTls | None:
+    """TLS for both listeners: files from the settings, else the authority's CA, else none."""
+    from universal_attestation_authority._tls import server_tls
+
+    return server_tls(
+        settings.data_dir,
+        cert=settings.tls_cert,
+        key=settings.tls_key,
+        client_ca=settings.tls_client_ca,
+        mtls=settings.mtls,
+        host=settings.host,
+        sans=settings.tls_sans,
+        days=settings.tls_server_cert_days,
+    )
 
 
 def _tokens(settings: AttestationSettings) -> tuple[str, ...]:
@@ -392,27 +389,6 @@ def _serve_setup(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _grpc_tls(settings: AttestationSettings) -> GrpcTls | None:
-    """The gRPC server's TLS, from the same settings as HTTPS (checked before listening)."""
-    from universal_attestation_authority._grpc import GrpcTls
-
-    if settings.tls_cert is None and settings.tls_key is None:
-        if settings.tls_client_ca is not None:
-            raise ConfigError(
-                "tls_client_ca needs TLS (tls_cert and tls_key)",
-                key="tls_client_ca",
-                hint="set tls_cert and tls_key",
-            )
-        return None
-    if settings.tls_cert is None or settings.tls_key is None:
-        raise ConfigError(
-            "tls_cert and tls_key must be given together",
-            key="tls_cert",
-            hint="set both, or neither",
-        )
-    return GrpcTls.from_files(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
-
-
 @app.command(
     "serve",
     help="run the HTTP API (FastAPI on uvicorn), and the gRPC API with --grpc-port",
@@ -423,15 +399,22 @@ def _serve(ctx: Context, args: argparse.Namespace) -> int:
     from universal_attestation_authority._service import GroupCommit, ServiceConfig, create_app
 
     settings = _settings(ctx)
+    tls = _server_tls(settings)  # checked (and a CA certificate issued) before listening
+    if settings.grpc_public_port is not None and settings.grpc_port is None:
+        raise ConfigError(
+            "grpc_public_port needs grpc_port", key="grpc_public_port", hint="set --grpc-port too"
+        )
     config = ServiceConfig(
         api_tokens=_tokens(settings),
         max_request_bytes=settings.max_request_bytes,
         rate_limit=settings.rate_limit,
         rate_burst=settings.rate_burst,
-        mtls_issuing=settings.tls_client_ca is not None,
+        mtls_issuing=tls is not None and tls.client_ca_path is not None,
         publish_retry_seconds=settings.publish_retry_seconds,
         client_cert_fingerprints=tuple(settings.tls_client_fingerprints),
     )
+    if tls is not None:
+        ctx.stderr.write(tls.describe() + "\n")
     with _open(ctx, witnesses=True) as authority:
         # One batcher and one rate budget for both APIs.
         group = GroupCommit(authority)
@@ -445,19 +428,111 @@ def _serve(ctx: Context, args: argparse.Namespace) -> int:
                 config,
                 host=settings.host,
                 port=settings.grpc_port,
-                tls=_grpc_tls(settings),
+                tls=tls.grpc() if tls is not None else None,
                 group=group,
                 limiter=limiter,
+                public_port=settings.grpc_public_port,
             )
+            if grpc_server.public_port is not None:
+                ctx.stderr.write(
+                    f"gRPC public API (verify open, issue by token) on "
+                    f"{settings.host}:{grpc_server.public_port}\n"
+                )
             ctx.stderr.write(f"gRPC API on {settings.host}:{grpc_server.port}\n")
             ctx.stderr.flush()
         try:
             asgi = create_app(authority, config, group=group, limiter=limiter)
-            _serve_app(ctx, asgi, settings.host, settings.port, args.fd)
+            options = tls.uvicorn_options() if tls is not None else {}
+            _serve_app(asgi, settings.host, settings.port, args.fd, options)
         finally:
             if grpc_server is not None:
                 grpc_server.stop()
     return 0
+
+
+# -- ca -------------------------------------------------------------------------------
+
+
+def _ca_setup(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="ca_command", required=True, metavar="ACTION")
+    init = sub.add_parser(
+        "init", help="create the authority's CA; 'uaa serve' then serves TLS with it"
+    )
+    init.add_argument("--days", type=int, default=3650, help="CA validity (default 10 years)")
+    cert = sub.add_parser("cert", help="print (or --out) the CA certificate clients should trust")
+    cert.add_argument("--out", help="file to write instead of stdout")
+    client = sub.add_parser(
+        "issue-client",
+        help="issue a client certificate that may issue attestations over mTLS (setting mtls)",
+    )
+    client.add_argument("name", help="the client's name (certificate common name)")
+    client.add_argument(
+        "--out", help="certificate file (default NAME.pem); the key goes to the same stem + .key"
+    )
+    client.add_argument("--days", type=float, default=365, help="validity (default 365)")
+    server = sub.add_parser(
+        "issue-server",
+        help="issue a server certificate for other listeners (e.g. a reverse proxy)",
+    )
+    server.add_argument("names", nargs="+", help="DNS names and IP addresses")
+    server.add_argument("--out", required=True, help="certificate file; key to the stem + .key")
+    server.add_argument("--days", type=float, default=30, help="validity (default 30)")
+
+
+@app.command(
+    "ca",
+    help="the authority's own TLS CA: init, cert, issue-client, issue-server",
+    setup=_ca_setup,
+)
+def _ca(ctx: Context, args: argparse.Namespace) -> int:
+    from universal_attestation_authority._ca import CertificateAuthority
+
+    settings = _settings(ctx)
+    Authority(settings.data_dir).close()  # refuses a directory that is no authority
+    action = args.ca_command
+    if action == "init":
+        ca = CertificateAuthority.init(
+            settings.data_dir, _origin(settings.data_dir), days=args.days
+        )
+        path = CertificateAuthority.directory(settings.data_dir)
+        ctx.emit(
+            {"ca_cert": str(path / "ca.pem"), "subject": ca.cert.subject.rfc4514_string()},
+            human=f"CA created in {path}; clients trust 'uaa ca cert'; 'uaa serve' now serves TLS",
+        )
+        return 0
+    ca = CertificateAuthority.load(settings.data_dir)
+    if action == "cert":
+        pem = ca.cert_pem.decode("ascii")
+        if args.out is None:
+            ctx.stdout.write(pem)
+            return 0
+        _write(args.out, pem)
+        ctx.emit({"ca_cert": args.out}, human=f"wrote {args.out}")
+        return 0
+    if action == "issue-client":
+        issued = ca.issue_client(args.name, days=args.days)
+        out = Path(args.out or f"{args.name}.pem")
+    else:
+        issued = ca.issue_server(args.names, days=args.days)
+        out = Path(args.out)
+    key_path = out.with_suffix(".key")
+    issued.write(out, key_path)
+    ctx.emit(
+        {
+            "certificate": str(out),
+            "key": str(key_path),
+            "sha256": issued.fingerprint,
+            "not_after": issued.not_after.isoformat(),
+        },
+        human=f"wrote {out} and {key_path} (sha256 {issued.fingerprint}, "
+        f"valid until {issued.not_after.isoformat(timespec='seconds')})",
+    )
+    return 0
+
+
+def _origin(data_dir: Path) -> str:
+    with Authority(data_dir) as authority:
+        return authority.origin
 
 
 # -- log ------------------------------------------------------------------------------
@@ -567,6 +642,15 @@ def _log(ctx: Context, args: argparse.Namespace) -> int:
             ctx.emit(data, human="\n".join([f"inclusion of {index} in {size}", *data["hashes"]]))
         else:
             directory = Path(args.directory)
+            if authority.log.latest() is None:
+                # An export is a checkpoint and its tiles; with no checkpoint there is
+                # nothing a tile client could verify, so writing nothing is not success.
+                raise AttestationInputError(
+                    f"nothing to export to {str(directory)!r}: no checkpoint is published yet "
+                    f"({authority.log.size} entries committed)",
+                    hint="run 'uaa log checkpoint --publish' first "
+                    "(an empty log publishes a checkpoint of size 0)",
+                )
             size = export_tiles(authority.log, directory)
             ctx.emit(
                 {"directory": str(directory), "size": size},
@@ -695,7 +779,18 @@ def _witness(ctx: Context, args: argparse.Namespace) -> int:
     witness = Witness(args.state, signer, _verifiers(args.log_key, "--log-key"))
     settings = _settings(ctx)
     try:
-        _serve_app(ctx, create_witness_app(witness), settings.host, settings.port, args.fd)
+        # A witness is no authority (no CA of its own): TLS from files only.
+        if (settings.tls_cert is None) != (settings.tls_key is None):
+            raise ConfigError(
+                "tls_cert and tls_key must be given together", key="tls_cert", hint="set both"
+            )
+        tls: dict[str, Any] = {}
+        if settings.tls_cert is not None and settings.tls_key is not None:
+            from universal_attestation_authority._tls import uvicorn_tls_options
+
+            client_ca = str(settings.tls_client_ca) if settings.tls_client_ca else None
+            tls = uvicorn_tls_options(str(settings.tls_cert), str(settings.tls_key), client_ca)
+        _serve_app(create_witness_app(witness), settings.host, settings.port, args.fd, tls)
     finally:
         witness.close()
     return 0

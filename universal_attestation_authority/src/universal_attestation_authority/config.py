@@ -46,6 +46,26 @@ class AttestationSettings(CoreSettings):
         default=None,
         description="CA (PEM) whose client certificates may issue (mTLS); reads stay open",
     )
+    tls_sans: list[str] = Field(
+        default_factory=list,
+        description="extra names (DNS or IP) for the server certificate the authority's CA issues at start ('uaa ca init')",
+    )
+    tls_server_cert_days: float = Field(
+        default=7.0,
+        gt=0,
+        le=397,
+        description="validity of that server certificate; it is issued anew at every start",
+    )
+    mtls: bool = Field(
+        default=False,
+        description="accept client certificates from the authority's CA ('uaa ca issue-client') for issuing; tls_client_ca overrides",
+    )
+    grpc_public_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="with client certificates required on grpc_port, also serve gRPC here with server-only TLS: verification open, issuing by token (0: a free port)",
+    )
     tls_client_fingerprints: list[str] = Field(
         default_factory=list,
         description="if set, only client certificates with these SHA-256 (hex, DER) fingerprints may issue",

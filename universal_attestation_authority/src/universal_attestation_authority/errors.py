@@ -17,7 +17,8 @@ line with a hint and the right exit code::
     ├── AttestationStoreError                     the SQLite store cannot be read or written
     ├── AttestationWitnessError                   a witness refused to cosign
     │   └── AttestationSplitViewError             two incompatible views of one log were seen
-    └── AttestationAuthError                      issuing without valid credentials
+    ├── AttestationAuthError                      issuing without valid credentials
+    └── AttestationTlsError                       the authority's TLS CA is missing or unusable
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "AttestationStatementError",
     "AttestationStoreError",
     "AttestationTileError",
+    "AttestationTlsError",
     "AttestationVerifyError",
     "AttestationWitnessError",
 ]
@@ -119,3 +121,7 @@ class AttestationSplitViewError(AttestationWitnessError):
 
 class AttestationAuthError(AttestationError):
     """Issuing was attempted without a valid API token or client certificate."""
+
+
+class AttestationTlsError(AttestationError):
+    """The authority's own TLS CA is missing, unusable, or a certificate file cannot be written."""
