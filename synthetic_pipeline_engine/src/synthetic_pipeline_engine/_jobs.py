@@ -142,8 +142,8 @@ class StageJob:
     # ------------------------------------------------------------- attempts
     def _jitter(self) -> random.Random:
         if self.seed is None:
-            return random.Random()  # noqa: S311  # jitter, not security
-        return random.Random(f"{self.seed}/{self.stage.name}")  # noqa: S311  # jitter, not security
+            return random.Random()  # noqa: S311  # nosec B311 -- jitter, not security
+        return random.Random(f"{self.seed}/{self.stage.name}")  # noqa: S311  # nosec B311 -- jitter, not security
 
     def _load_file(self, name: str) -> pa.Table:
         path = self.input_files.get(name)

@@ -215,7 +215,7 @@ def render_run_html(run: Mapping[str, Any]) -> str:
         _PAGE.render(
             title=f"Run {run.get('run_id')} of {run.get('pipeline')}",
             summary=summary,
-            body=Markup("\n".join(body)),  # noqa: S704  # every value in body went through _e()
+            body=Markup("\n".join(body)),  # noqa: S704  # nosec B704 -- every value in body went through _e()
         )
     )
 
@@ -261,6 +261,6 @@ def render_quality_html(
         _PAGE.render(
             title=title,
             summary=[],
-            body=Markup("\n".join(body)),  # noqa: S704  # every value in body went through _e()
+            body=Markup("\n".join(body)),  # noqa: S704  # nosec B704 -- every value in body went through _e()
         )
     )

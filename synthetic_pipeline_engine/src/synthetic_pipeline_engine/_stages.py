@@ -286,25 +286,7 @@ def _write_sink(
         elif fmt == "sqlite":
             _write_sqlite(path, stage.config["table"], table, stage.config.get("mode", "replace"))
         else:
-            import duckdb
-
-            path.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(path))
-            try:
-                con.register("_spe_input", table)
-                name = '"' + str(stage.config["table"]).replace('"', '""') + '"'
-                con.execute("BEGIN")
-                if stage.config.get("mode") == "append":
-                    # identifiers below are quoted with doubled quotes, never raw input
-                    con.execute(
-                        f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM _spe_input WHERE false"  # noqa: S608
-                    )
-                    con.execute(f"INSERT INTO {name} SELECT * FROM _spe_input")  # noqa: S608
-                else:
-                    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _spe_input")  # noqa: S608
-                con.execute("COMMIT")
-            finally:
-                con.close()
+            _write_duckdb(path, stage.config["table"], table, stage.config.get("mode", "replace"))
     except PipelineStageError:
         raise
     except Exception as exc:
@@ -318,13 +300,61 @@ def _write_sink(
 
 _SQLITE_TYPES = {"int64": "INTEGER", "float64": "REAL", "bool": "INTEGER", "string": "TEXT"}
 
+# Why the sinks' SQL is built with f-strings (bandit B608) and is still safe:
+# SQL cannot take a table or column *name* as a bound parameter, so names are
+# spliced in -- but only through sql_identifier(), which makes any text one
+# double-quoted identifier (an embedded quote is doubled, the standard
+# escape in both SQLite and DuckDB, so the name cannot end the quoted token
+# early; NUL, which neither engine can hold, is refused).  Every *value*
+# travels as a bound parameter ("?") or as the registered Arrow table.
+# tests/test_spe_sinks_sql.py writes tables under arbitrary generated names
+# and checks each lands as exactly one table of exactly that name.
+
+
+def sql_identifier(name: str) -> str:
+    """``name`` as one quoted SQL identifier (SQLite and DuckDB); raises on NUL.
+
+    Raises:
+        PipelineStageError: the name contains a NUL character.
+    """
+    if "\0" in name:
+        raise PipelineStageError(
+            f"SQL name {name!r} contains a NUL character", hint="rename the table or column"
+        )
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _write_duckdb(path: Path, table_name: str, table: pa.Table, mode: str) -> None:
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    name = sql_identifier(table_name)
+    con = duckdb.connect(str(path))
+    try:
+        con.register("_spe_input", table)
+        con.execute("BEGIN")
+        try:
+            if mode == "append":
+                con.execute(
+                    f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM _spe_input WHERE false"  # noqa: S608  # nosec B608 -- name is sql_identifier() (see above)
+                )
+                con.execute(f"INSERT INTO {name} SELECT * FROM _spe_input")  # noqa: S608  # nosec B608 -- name is sql_identifier()
+            else:
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _spe_input")  # noqa: S608  # nosec B608 -- name is sql_identifier()
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.close()
+
 
 def _write_sqlite(path: Path, table_name: str, table: pa.Table, mode: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     schema = schema_of(table)
-    name = '"' + table_name.replace('"', '""') + '"'
+    name = sql_identifier(table_name)
     cols = ", ".join(
-        '"' + c.replace('"', '""') + '" ' + _SQLITE_TYPES.get(t, "TEXT") for c, t in schema.items()
+        sql_identifier(c) + " " + _SQLITE_TYPES.get(t, "TEXT") for c, t in schema.items()
     )
     con = sqlite3.connect(path, isolation_level=None)
     try:
@@ -339,7 +369,7 @@ def _write_sqlite(path: Path, table_name: str, table: pa.Table, mode: str) -> No
                 tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in row)
                 for row in zip(*columns, strict=True)
             ]
-            con.executemany(f"INSERT INTO {name} VALUES ({placeholders})", rows)  # noqa: S608  # identifiers quoted above
+            con.executemany(f"INSERT INTO {name} VALUES ({placeholders})", rows)  # noqa: S608  # nosec B608 -- name is sql_identifier(), values are bound
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
