@@ -249,6 +249,10 @@ def run_test(file: str, section: str, test: dict[str, Any]) -> TestOutcome:
     from contract_executable_compiler._expression import compile_expression
 
     name = test["name"]
+    if file == "enums" and section.startswith("strong_"):
+        # cel-spec's enum files test two exclusive modes; this compiler implements the
+        # legacy one (enum values are ints), so the strong-enum sections do not apply.
+        return TestOutcome(file, section, name, "unsupported", "strong enums (opt-in mode)")
     try:
         decls = None if test.get("disable_check") else _declarations(test)
         bindings = {k: value_from_json(v["value"]) for k, v in test.get("bindings", {}).items()}
