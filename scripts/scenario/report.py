@@ -34,9 +34,9 @@ def print_summary(summary: dict[str, Any]) -> None:
         summary["enforce"],
         summary["chaos"],
     )
-    table = Table(title=f"scenario ({summary['size']}, seed {summary['seed']})", show_lines=False)
-    table.add_column("")
-    table.add_column("")
+    table = Table(title=f"scenario ({summary['size']}, seed {summary['seed']})", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("figure", overflow="fold")
     rows = [
         (
             "log lines",
