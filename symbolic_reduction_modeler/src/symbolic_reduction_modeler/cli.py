@@ -143,6 +143,9 @@ def _groebner_setup(p: argparse.ArgumentParser) -> None:
     p.add_argument("polys", nargs="+", metavar="POLY")
     p.add_argument("--order", choices=sorted(ORDERS), default="grevlex")
     p.add_argument(
+        "--method", choices=["f4", "buchberger"], default="f4", help="algorithm (default f4)"
+    )
+    p.add_argument(
         "--gens", help="comma-separated generators, largest first (default: sorted names)"
     )
     _with_latex(p)
@@ -159,7 +162,7 @@ def _groebner(ctx: Context, args: argparse.Namespace) -> int:
             if not isinstance(sym, Symbol):
                 raise SymbolicInputError(f"generator {name!r} is not a symbol")
             gens.append(sym)
-    basis = groebner(polys, gens, args.order)
+    basis = groebner(polys, gens, args.order, method=args.method)
     exprs = basis.exprs
     human = "\n".join(latex(e) if args.latex else str(e) for e in exprs)
     ctx.emit(

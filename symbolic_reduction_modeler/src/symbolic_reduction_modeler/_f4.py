@@ -1,0 +1,424 @@
+"""Faugère's F4 with modular linear algebra, lifted to the rationals.
+
+**Modulo a prime** (:func:`f4_mod_p`).  Critical pairs are selected by the
+normal strategy (all pairs of minimal lcm degree at once).  Each round
+builds a Macaulay matrix: the two multiples ``lcm/LM(g) * g`` of every
+selected pair, then *symbolic preprocessing* adds a multiple of a basis
+element for every monomial of the matrix that some leading monomial
+divides, so that row reduction performs the whole polynomial reduction.
+Columns are the monomials in decreasing order; the matrix is an
+``nmod_mat`` (FLINT, dense, entries set one by one) and FLINT computes its
+reduced row echelon form.  The rows whose leading monomial is new are added
+to the basis; pairs are pruned with the Gebauer–Möller criteria.  A last
+matrix inter-reduces the minimal basis into the reduced Gröbner basis.
+
+**Over the rationals** (:func:`f4`).  The reduced basis is computed modulo
+61-bit primes (skipping primes that divide a denominator of the
+input), primes whose leading-monomial pattern disagrees with the majority
+are dropped as unlucky, the images are combined by the Chinese remainder
+theorem and every coefficient is recovered by rational reconstruction.
+As soon as every coefficient reconstructs, the candidate is checked over
+the integers (after a failed check, only once one more prime leaves the
+reconstruction unchanged) with FLINT's reduction over Z: the S-polynomial
+of every pair left by the Gebauer–Möller criteria reduces to 0 (so it is a
+Gröbner basis) and so does every input.  That, with the leading monomials matching a lucky prime's basis proves it is the reduced
+basis of the input ideal (Arnold, *Modular algorithms for computing
+Gröbner bases*, J. Symbolic Comput. 35, 2003).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from fractions import Fraction
+from typing import Any
+
+import flint
+
+from symbolic_reduction_modeler.errors import SymbolicMathError
+
+__all__ = ["critical_pairs", "f4", "f4_mod_p", "gebauer_moller", "monomial_key"]
+
+Monomial = tuple[int, ...]
+ModPoly = dict[Monomial, int]
+Key = Callable[[Monomial], Any]
+
+MAX_PRIMES = 400
+MAX_MATRIX_ENTRIES = 60_000_000  # nmod_mat would need this many words: refuse before FLINT
+
+
+def monomial_key(order: str) -> Key:
+    """A sort key realising the monomial order (larger key = larger monomial)."""
+    if order == "lex":
+        return lambda m: m
+    if order == "grlex":
+        return lambda m: (sum(m), m)
+    if order == "grevlex":
+        return lambda m: (sum(m), tuple(-e for e in reversed(m)))
+    raise ValueError(order)
+
+
+def _divides(a: Monomial, b: Monomial) -> bool:
+    return all(x <= y for x, y in zip(a, b, strict=True))
+
+
+def _lcm(a: Monomial, b: Monomial) -> Monomial:
+    return tuple(max(x, y) for x, y in zip(a, b, strict=True))
+
+
+def _coprime(a: Monomial, b: Monomial) -> bool:
+    return all(x == 0 or y == 0 for x, y in zip(a, b, strict=True))
+
+
+Pair = tuple[int, int, Monomial]
+
+
+def gebauer_moller(
+    leads: Sequence[Monomial], pairs: list[Pair], active: list[int], h: int
+) -> tuple[list[Pair], list[int]]:
+    """Add element ``h``: its new critical pairs, old pairs pruned, redundant elements retired.
+
+    The update of Gebauer and Möller (Becker–Weispfenning, *Gröbner Bases*,
+    procedure UPDATE): the product criterion drops pairs with coprime
+    leading monomials, the chain criterion pairs whose lcm is divisible by
+    another pair's.
+    """
+    lh = leads[h]
+    candidates = [(g, _lcm(lh, leads[g])) for g in active]
+    kept: list[tuple[int, Monomial]] = []
+    for i, (g, lcm) in enumerate(candidates):
+        if _coprime(lh, leads[g]) or (
+            not any(_divides(other, lcm) for _, other in candidates[i + 1 :])
+            and not any(_divides(other, lcm) for _, other in kept)
+        ):
+            kept.append((g, lcm))
+    new_pairs = [(g, h, lcm) for g, lcm in kept if not _coprime(lh, leads[g])]
+    pruned = [
+        (a, b, lcm)
+        for a, b, lcm in pairs
+        if not (_divides(lh, lcm) and _lcm(leads[a], lh) != lcm and _lcm(leads[b], lh) != lcm)
+    ]
+    return pruned + new_pairs, [g for g in active if not _divides(lh, leads[g])] + [h]
+
+
+def critical_pairs(leads: Sequence[Monomial]) -> list[tuple[int, int]]:
+    """The pairs whose S-polynomials must reduce to 0 for a basis with these leads to be Gröbner."""
+    pairs: list[Pair] = []
+    active: list[int] = []
+    for h in range(len(leads)):
+        pairs, active = gebauer_moller(leads, pairs, active, h)
+    return [(a, b) for a, b, _ in pairs]
+
+
+FIELD = 32  # bits per packed exponent field
+MAX_DEGREE = 1 << (FIELD - 2)
+
+
+class Packing:
+    """Monomials as integers: multiplication is ``+`` and the monomial order is ``<``.
+
+    Fields of :data:`FIELD` bits, most significant first: ``(e_1..e_n)`` for
+    lex, ``(deg, e_1..e_n)`` for grlex and ``(deg, deg-e_n, .., deg-e_1)``
+    for grevlex.  Every field is a non-negative linear function of the
+    exponents, so packing is additive, and comparing the integers is
+    comparing the field tuples lexicographically, which is the order.
+    Divisibility uses a second packing of the plain exponents with a guard
+    bit per field: ``a | b`` iff ``((b | G) - a) & G == G``.
+    """
+
+    def __init__(self, nvars: int, order: str) -> None:
+        self.nvars = nvars
+        self.order = order
+        self.guard = sum(1 << (FIELD * i + FIELD - 1) for i in range(nvars))
+
+    def encode(self, m: Monomial) -> int:
+        if self.order == "lex":
+            fields = list(m)
+        elif self.order == "grlex":
+            fields = [sum(m), *m]
+        else:
+            d = sum(m)
+            fields = [d, *(d - e for e in reversed(m))]
+        if fields and max(fields) >= MAX_DEGREE:
+            raise SymbolicMathError("a degree in the Gröbner computation is too large to pack")
+        out = 0
+        for f in fields:
+            out = (out << FIELD) | f
+        return out
+
+    def decode(self, key: int) -> Monomial:
+        count = self.nvars + (self.order != "lex")
+        mask = (1 << FIELD) - 1
+        fields = [(key >> (FIELD * (count - 1 - i))) & mask for i in range(count)]
+        if self.order == "lex":
+            return tuple(fields)
+        if self.order == "grlex":
+            return tuple(fields[1:])
+        d = fields[0]
+        return tuple(d - f for f in reversed(fields[1:]))
+
+    def divmask(self, m: Monomial) -> int:
+        out = 0
+        for e in m:
+            out = (out << FIELD) | e
+        return out
+
+
+class _F4:
+    """One F4 run modulo ``p``, on packed monomials (see :class:`Packing`)."""
+
+    def __init__(self, polys: Sequence[ModPoly], p: int, order: str, nvars: int) -> None:
+        self.p = p
+        self.pack = Packing(nvars, order)
+        self.polys: list[dict[int, int]] = []
+        self.leads: list[Monomial] = []  # exponent tuples, for the pair criteria
+        self.lead_keys: list[int] = []
+        self.lead_masks: list[int] = []
+        self.active: list[int] = []  # indices of the current (non-redundant) basis
+        self.pairs: list[Pair] = []
+        self.reducer: dict[int, int] = {}
+        self.matrices: list[tuple[int, int]] = []
+        initial = []
+        for poly in polys:
+            packed = {self.pack.encode(m): c % p for m, c in poly.items() if c % p}
+            if packed:
+                initial.append(packed)
+        # start from the input reduced against itself: one matrix, no pairs yet
+        for row in self._reduce_rows([(0, q) for q in initial], keep_all=True):
+            self._add(row)
+
+    def _add(self, poly: dict[int, int]) -> None:
+        index = len(self.polys)
+        self.polys.append(poly)
+        key = max(poly)
+        lead = self.pack.decode(key)
+        self.leads.append(lead)
+        self.lead_keys.append(key)
+        self.lead_masks.append(self.pack.divmask(lead))
+        self.pairs, self.active = gebauer_moller(self.leads, self.pairs, self.active, index)
+
+    def _find_reducer(self, m: int) -> int | None:
+        found = self.reducer.get(m)
+        if found is not None:
+            return found
+        guard = self.pack.guard
+        mask = self.pack.divmask(self.pack.decode(m)) | guard
+        masks = self.lead_masks
+        for g in reversed(self.active):
+            if (mask - masks[g]) & guard == guard:
+                self.reducer[m] = g
+                return g
+        return None
+
+    def _reduce_rows(
+        self, seeds: list[tuple[int, dict[int, int]]], keep_all: bool = False
+    ) -> list[dict[int, int]]:
+        """Symbolic preprocessing, then the Macaulay matrix's rref modulo ``p``."""
+        rows = [{m + mult: c for m, c in poly.items()} if mult else poly for mult, poly in seeds]
+        heads = {max(r) for r in rows}
+        monos: set[int] = set()
+        for r in rows:
+            monos.update(r)
+        todo = [m for m in monos if m not in heads]
+        pivots = set(heads)
+        while todo:
+            m = todo.pop()
+            if m in pivots:
+                continue
+            pivots.add(m)
+            g = self._find_reducer(m)
+            if g is None:
+                continue
+            mult = m - self.lead_keys[g]
+            row = {k + mult: c for k, c in self.polys[g].items()}
+            rows.append(row)
+            heads.add(m)
+            for k in row:
+                if k not in monos:
+                    monos.add(k)
+                    todo.append(k)
+        cols = sorted(monos, reverse=True)
+        if len(rows) * len(cols) > MAX_MATRIX_ENTRIES:
+            raise SymbolicMathError(
+                f"F4 matrix of {len(rows)} x {len(cols)} is too large",
+                hint="try method='buchberger' or fewer variables",
+            )
+        self.matrices.append((len(rows), len(cols)))
+        index = {m: i for i, m in enumerate(cols)}
+        matrix = flint.nmod_mat(len(rows), len(cols), self.p)
+        for i, row in enumerate(rows):
+            for m, c in row.items():
+                matrix[i, index[m]] = c
+        reduced, rank = matrix.rref()
+        out: list[dict[int, int]] = []
+        column = -1
+        width = len(cols)
+        for i in range(rank):
+            column += 1
+            while int(reduced[i, column]) == 0:
+                column += 1
+            if keep_all or cols[column] not in heads:
+                out.append(
+                    {cols[k]: v for k in range(column, width) if (v := int(reduced[i, k])) != 0}
+                )
+        return out
+
+    def run(self) -> list[ModPoly]:
+        while self.pairs:
+            degree = min(sum(lcm) for _, _, lcm in self.pairs)
+            chosen = [pair for pair in self.pairs if sum(pair[2]) == degree]
+            self.pairs = [pair for pair in self.pairs if sum(pair[2]) != degree]
+            seeds: dict[tuple[Monomial, int], tuple[int, dict[int, int]]] = {}
+            for a, b, lcm in chosen:
+                lcm_key = self.pack.encode(lcm)
+                for g in (a, b):
+                    seeds.setdefault((lcm, g), (lcm_key - self.lead_keys[g], self.polys[g]))
+            for row in self._reduce_rows(list(seeds.values())):
+                self._add(row)
+        return self._reduced_basis()
+
+    def _reduced_basis(self) -> list[ModPoly]:
+        minimal: list[int] = []
+        for g in self.active:
+            lead = self.leads[g]
+            if any(
+                _divides(self.leads[h], lead) and (self.leads[h] != lead or h < g)
+                for h in self.active
+                if h != g
+            ):
+                continue
+            minimal.append(g)
+        self.active = minimal
+        self.reducer = {}
+        leads = {self.lead_keys[g] for g in minimal}
+        rows = self._reduce_rows([(0, self.polys[g]) for g in minimal], keep_all=True)
+        basis = [r for r in rows if max(r) in leads]
+        basis.sort(key=max, reverse=True)
+        decode = self.pack.decode
+        return [{decode(k): c for k, c in r.items()} for r in basis]
+
+
+def f4_mod_p(polys: Sequence[ModPoly], p: int, order: str) -> list[ModPoly]:
+    """The reduced Gröbner basis modulo the prime ``p`` (monic, largest leading monomial first)."""
+    nvars = len(next(iter(polys[0]))) if polys and polys[0] else 0
+    return _F4(polys, p, order, nvars).run()
+
+
+# -- lifting to the rationals --------------------------------------------------
+
+
+def _primes(start: int = (1 << 61) - 1) -> Iterator[int]:
+    n = start if start % 2 else start - 1
+    while n > 3:
+        if flint.fmpz(n).is_prime():
+            yield n
+        n -= 2
+
+
+def _rational_reconstruction(a: int, m: int) -> Fraction | None:
+    """The fraction ``r/s = a (mod m)`` with ``|r|, s <= sqrt(m/2)``, if there is one."""
+    bound = math.isqrt(m // 2)
+    r0, r1 = m, a % m
+    s0, s1 = 0, 1
+    while r1 > bound:
+        q = r0 // r1
+        r0, r1 = r1, r0 - q * r1
+        s0, s1 = s1, s0 - q * s1
+    if s1 == 0 or abs(s1) > bound or math.gcd(r1, abs(s1)) != 1:
+        return None
+    return Fraction(r1, s1)
+
+
+def _crt(a: int, m: int, b: int, p: int) -> int:
+    """The residue modulo ``m*p`` that is ``a`` mod ``m`` and ``b`` mod ``p``."""
+    t = ((b - a) * pow(m, -1, p)) % p
+    return a + m * t
+
+
+class _Lift:
+    """Residues of one leading-monomial pattern, combined prime by prime."""
+
+    def __init__(self, basis: list[ModPoly], p: int) -> None:
+        self.modulus = p
+        self.residues = [dict(poly) for poly in basis]
+        self.primes = 1
+        self.last: list[dict[Monomial, Fraction]] | None = None
+
+    def add(self, basis: list[ModPoly], p: int) -> None:
+        for acc, poly in zip(self.residues, basis, strict=True):
+            for m in set(acc) | set(poly):
+                acc[m] = _crt(acc.get(m, 0), self.modulus, poly.get(m, 0), p)
+        self.modulus *= p
+        self.primes += 1
+
+    def reconstruct(self) -> list[dict[Monomial, Fraction]] | None:
+        out = []
+        for acc in self.residues:
+            poly = {}
+            for m, a in acc.items():
+                value = _rational_reconstruction(a, self.modulus)
+                if value is None:
+                    return None
+                if value:
+                    poly[m] = value
+            out.append(poly)
+        return out
+
+
+def _to_mod_p(polys: Sequence[dict[Monomial, Fraction]], p: int) -> list[ModPoly] | None:
+    out = []
+    for poly in polys:
+        image = {}
+        for m, c in poly.items():
+            if c.denominator % p == 0:
+                return None
+            image[m] = c.numerator * pow(c.denominator, -1, p) % p
+        out.append(image)
+    return out
+
+
+def f4(
+    polys: Sequence[dict[Monomial, Fraction]],
+    order: str,
+    is_groebner: Callable[[list[dict[Monomial, Fraction]]], bool],
+) -> list[dict[Monomial, Fraction]]:
+    """The reduced Gröbner basis over Q (monic, largest leading monomial first).
+
+    ``is_groebner(candidate)`` is the final check over the integers (the
+    caller's ring does it with FLINT); a candidate that fails it sends the
+    lifting on to more primes.
+    """
+    lifts: dict[tuple[Monomial, ...], _Lift] = {}
+    failed_checks = 0
+    for count, p in enumerate(_primes()):
+        if count >= MAX_PRIMES:
+            break
+        images = _to_mod_p(polys, p)
+        if images is None:
+            continue  # p divides a denominator of the input
+        basis = f4_mod_p(images, p, order)
+        key = monomial_key(order)
+        pattern = tuple(max(poly, key=key) for poly in basis)
+        lift = lifts.get(pattern)
+        if lift is None:
+            lifts[pattern] = lift = _Lift(basis, p)
+        else:
+            lift.add(basis, p)
+        best = max(lifts.values(), key=lambda item: item.primes)
+        if best is not lift:
+            continue  # an unlucky prime (for now in the minority)
+        candidate = lift.reconstruct()
+        if candidate is None:
+            continue
+        # Reconstruction succeeding by accident is very unlikely with hundreds of
+        # coefficients, and the check is a proof: try it at once, and after a
+        # failed check only once a further prime leaves the candidate unchanged.
+        if (not failed_checks or candidate == lift.last) and is_groebner(candidate):
+            return candidate
+        if not failed_checks or candidate == lift.last:
+            failed_checks += 1
+        lift.last = candidate
+    raise SymbolicMathError(
+        f"F4 lifting did not converge within {MAX_PRIMES} primes",
+        hint="the coefficients are enormous; try method='buchberger'",
+    )

@@ -1,0 +1,207 @@
+"""F4 with modular linear algebra: equal to Buchberger, lifted correctly, unlucky primes survived."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared_core.testing import run_cli
+from symbolic_reduction_modeler import Expr, Number, SymbolicInputError, groebner, parse, symbols
+from symbolic_reduction_modeler._f4 import (
+    Packing,
+    _rational_reconstruction,
+    critical_pairs,
+    f4_mod_p,
+    monomial_key,
+)
+from symbolic_reduction_modeler.cli import main
+
+x, y, z = symbols("x y z")
+M61 = (1 << 61) - 1  # the first prime the lifting uses
+
+
+def katsura(n: int) -> tuple[list[Expr], list]:  # type: ignore[type-arg]
+    us = symbols(" ".join(f"u{i}" for i in range(n + 1)))
+
+    def u(i: int) -> Expr:
+        i = abs(i)
+        return us[i] if i <= n else Number.of(0)
+
+    polys: list[Expr] = []
+    for m in range(n):
+        total: Expr = Number.of(0)
+        for k in range(-n, n + 1):
+            total = total + u(k) * u(m - k)
+        polys.append(total - u(m))
+    total = Number.of(0)
+    for k in range(-n, n + 1):
+        total = total + u(k)
+    polys.append(total - 1)
+    return polys, list(us)
+
+
+def cyclic(n: int) -> tuple[list[Expr], list]:  # type: ignore[type-arg]
+    xs = symbols(" ".join(f"x{i}" for i in range(n)))
+    polys: list[Expr] = []
+    for d in range(1, n):
+        total: Expr = Number.of(0)
+        for i in range(n):
+            term: Expr = Number.of(1)
+            for k in range(d):
+                term = term * xs[(i + k) % n]
+            total = total + term
+        polys.append(total)
+    prod: Expr = Number.of(1)
+    for v in xs:
+        prod = prod * v
+    polys.append(prod - 1)
+    return polys, list(xs)
+
+
+def standard_monomials(leads: list[tuple[int, ...]], nvars: int) -> int:
+    """How many monomials no leading monomial divides (finite for a zero-dimensional ideal)."""
+    seen = {(0,) * nvars}
+    todo = [(0,) * nvars]
+    while todo:
+        m = todo.pop()
+        for i in range(nvars):
+            n = tuple(e + (j == i) for j, e in enumerate(m))
+            if n in seen or any(
+                all(a <= b for a, b in zip(lead, n, strict=True)) for lead in leads
+            ):
+                continue
+            seen.add(n)
+            todo.append(n)
+    return len(seen)
+
+
+class TestAgainstBuchberger:
+    @pytest.mark.parametrize("n", [2, 3, 4, 5])
+    def test_katsura(self, n: int) -> None:
+        polys, gens = katsura(n)
+        orders = ["lex", "grlex", "grevlex"] if n <= 3 else ["grevlex"]
+        for order in orders:
+            f4 = groebner(polys, gens, order, method="f4")
+            bb = groebner(polys, gens, order, method="buchberger")
+            assert f4.exprs == bb.exprs, (n, order)
+
+    @pytest.mark.parametrize("n", [3, 4, 5])
+    def test_cyclic(self, n: int) -> None:
+        polys, gens = cyclic(n)
+        orders = ["lex", "grlex", "grevlex"] if n <= 4 else ["grevlex"]
+        for order in orders:
+            assert (
+                groebner(polys, gens, order, method="f4").exprs
+                == groebner(polys, gens, order, method="buchberger").exprs
+            )
+
+    def test_cyclic6_has_156_solutions(self) -> None:
+        """cyclic-6 (where FLINT's Buchberger does not finish): 45 elements, degree 156."""
+        polys, gens = cyclic(6)
+        basis = groebner(polys, gens, "grevlex", method="f4")
+        assert len(basis) == 45
+        leads = [basis.ring.leading_monomial(p) for p in basis.polys]
+        assert standard_monomials(leads, 6) == 156
+        assert all(basis.contains(p) for p in polys)
+
+    @given(
+        st.lists(
+            st.lists(
+                st.tuples(
+                    st.integers(-5, 5), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2)
+                ),
+                min_size=1,
+                max_size=4,
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        st.sampled_from(["lex", "grlex", "grevlex"]),
+    )
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    def test_random_systems(self, spec: list[list[tuple[int, int, int, int]]], order: str) -> None:
+        polys: list[Expr] = []
+        for terms in spec:
+            total: Expr = Number.of(0)
+            for c, a, b, d in terms:
+                total = total + c * x**a * y**b * z**d
+            polys.append(total)
+        f4 = groebner(polys, [x, y, z], order, method="f4")
+        bb = groebner(polys, [x, y, z], order, method="buchberger")
+        assert f4.exprs == bb.exprs
+
+
+class TestLifting:
+    def test_unlucky_prime_is_outvoted(self) -> None:
+        """Modulo 2^61-1 the leading term of M*x*y + y^2 vanishes: that image is discarded."""
+        polys = [M61 * x * y + y**2 - 1, x**2 - 3 * y]
+        f4 = groebner(polys, [x, y], "grevlex", method="f4")
+        assert f4.exprs == groebner(polys, [x, y], "grevlex", method="buchberger").exprs
+
+    def test_prime_dividing_a_denominator_is_skipped(self) -> None:
+        polys = [x * y - Fraction(1, M61), x**2 + y**2 - 2]
+        f4 = groebner(polys, [x, y], "lex", method="f4")
+        assert f4.exprs == groebner(polys, [x, y], "lex", method="buchberger").exprs
+
+    def test_large_coefficients(self) -> None:
+        """Coefficients far beyond one prime need several primes and reconstruction."""
+        big = 10**40 + 7
+        polys = [x**2 - big * y, y**2 - Fraction(big, 3) * x + 1]
+        f4 = groebner(polys, [x, y], "grevlex", method="f4")
+        assert f4.exprs == groebner(polys, [x, y], "grevlex", method="buchberger").exprs
+
+    def test_inconsistent_system(self) -> None:
+        assert groebner([x - 1, x - 2], [x], method="f4").exprs == [Number.of(1)]
+
+    @given(st.integers(-(10**8), 10**8), st.integers(1, 10**8))
+    def test_rational_reconstruction(self, num: int, den: int) -> None:
+        value = Fraction(num, den)
+        m = M61 * ((1 << 61) - 31)
+        residue = value.numerator * pow(value.denominator, -1, m) % m
+        assert _rational_reconstruction(residue, m) == value
+
+
+class TestPieces:
+    @given(
+        st.lists(st.integers(0, 5), min_size=3, max_size=3),
+        st.lists(st.integers(0, 5), min_size=3, max_size=3),
+        st.sampled_from(["lex", "grlex", "grevlex"]),
+    )
+    def test_packing_is_additive_and_ordered(self, a: list[int], b: list[int], order: str) -> None:
+        pack = Packing(3, order)
+        ma, mb = tuple(a), tuple(b)
+        key = monomial_key(order)
+        assert pack.decode(pack.encode(ma)) == ma
+        assert pack.encode(ma) + pack.encode(mb) == pack.encode(
+            tuple(p + q for p, q in zip(a, b, strict=True))
+        )
+        assert (pack.encode(ma) < pack.encode(mb)) == (key(ma) < key(mb))
+        divides = all(p <= q for p, q in zip(a, b, strict=True))
+        guard = pack.guard
+        assert (((pack.divmask(mb) | guard) - pack.divmask(ma)) & guard == guard) == divides
+
+    def test_mod_p_basis(self) -> None:
+        """x^2 + y^2 - 1, x - y modulo 101 in lex: x - y, y^2 - 1/2 (= y^2 + 50)."""
+        basis = f4_mod_p(
+            [{(2, 0): 1, (0, 2): 1, (0, 0): 100}, {(1, 0): 1, (0, 1): 100}], 101, "lex"
+        )
+        assert basis == [{(1, 0): 1, (0, 1): 100}, {(0, 2): 1, (0, 0): 50}]
+
+    def test_product_criterion_drops_coprime_pairs(self) -> None:
+        assert critical_pairs([(2, 0), (0, 2)]) == []
+        assert critical_pairs([(2, 0), (1, 1)]) == [(0, 1)]
+
+    def test_bad_method(self) -> None:
+        with pytest.raises(SymbolicInputError, match="method"):
+            groebner([x], [x], method="f5")
+
+
+def test_cli_method_flag() -> None:
+    out = run_cli(
+        main, ["groebner", "x^2+y^2-1", "x-y", "--order", "lex", "--gens", "x,y", "--method", "f4"]
+    ).out
+    assert out.split("\n")[:2] == ["x - y", "-1/2 + y^2"]
+    assert parse(out.split("\n")[0]) == x - y
