@@ -55,6 +55,7 @@ class ChaosResult:
     latency_query_ms: float | None
     replicated: bool
     queryable_while_down: bool | None
+    activities: tuple[tuple[str, str, str], ...]
     journal_path: Path
     report_path: Path
     experiment_path: Path
@@ -272,6 +273,14 @@ def _register_bouncer(ledger_path: Path, key: str | None = None) -> str:
     return key
 
 
+def _brief(output: Any) -> str:
+    """An activity's output in a few words (an HTTP answer by its status)."""
+    if isinstance(output, dict) and "status" in output and "headers" in output:
+        return f"HTTP {output['status']}"
+    text = json.dumps(output, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _activity(journal: dict[str, Any], name: str) -> dict[str, Any] | None:
     for run in journal.get("run", []):
         if run.get("activity", {}).get("name") == name:
@@ -397,6 +406,14 @@ def run_chaos(
         ),
         replicated=replicated,
         queryable_while_down=(bool(during.get("output")) if during is not None else None),
+        activities=tuple(
+            (
+                str(run.get("activity", {}).get("name")),
+                str(run.get("status")),
+                _brief(run.get("output")),
+            )
+            for run in [*journal.get("run", []), *rollbacks]
+        ),
         journal_path=journal_path,
         report_path=report_path,
         experiment_path=experiment_path,

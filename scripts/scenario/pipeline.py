@@ -255,6 +255,10 @@ def _run(
         ),
         "replicated": chaos.replicated,
         "queryable_while_down": chaos.queryable_while_down,
+        "activities": [
+            {"activity": name, "status": status, "output": output}
+            for name, status, output in chaos.activities
+        ],
         "status": chaos.status,
         "deviated": chaos.deviated,
         "steady_before": chaos.steady_before,

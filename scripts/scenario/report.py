@@ -251,6 +251,11 @@ def render_html(summary: dict[str, Any]) -> str:
             ("journal", f"<code>{_e(cha['journal'])}</code>"),
         ]
     )
+    activities = "".join(
+        f"<tr><td>{_e(a['activity'])}</td><td>{_flag(a['status'] == 'succeeded', a['status'], a['status'])}</td>"
+        f"<td><code>{_e(a['output'])}</code></td></tr>"
+        for a in cha.get("activities", [])
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -266,7 +271,9 @@ def render_html(summary: dict[str, Any]) -> str:
 <section><h2>Ledger (cdabl)</h2><table>{ledger}</table></section>
 <section><h2>3 · Attestation (uaa)</h2><table>{attestation}</table></section>
 <section><h2>4 · Enforcement (lsck)</h2><table>{enforcement}</table></section>
-<section><h2>5 · Chaos (chaos_engine)</h2><table>{chaos}</table></section>
+<section><h2>5 · Chaos (chaos_engine)</h2><table>{chaos}</table>
+<h2 style="margin-top:14px">Method and rollback, from the journal</h2>
+<table><tr><th>activity</th><th>status</th><th>output</th></tr>{activities}</table></section>
 </main></body></html>
 """
 

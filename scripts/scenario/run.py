@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--executor", choices=("threads", "processes"), default="threads", help="paf executor"
     )
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="one ledger node even when nats-server is installed (no JetStream replica)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
     out: Path = args.out
@@ -69,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         out,
         seed=args.seed,
         executor=args.executor,
+        replicate=not args.standalone,
         say=(lambda _line: None) if quiet else (lambda line: print(line, file=sys.stderr)),
     )
     if args.json:
