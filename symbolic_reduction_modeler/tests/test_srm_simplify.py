@@ -299,3 +299,9 @@ class TestCli:
         result = run_cli(main, ["simplify", "x", "--nodes", "0"])
         assert result.code == 2
         assert "limit" in result.err
+
+
+def test_pattern_number_dividing_by_zero() -> None:
+    for text in ["0/0", "(+ ?a 1/00)"]:
+        with pytest.raises(SymbolicSyntaxError, match="divides by zero"):
+            parse_pattern(text)

@@ -109,6 +109,8 @@ def parse_pattern(text: str) -> Pattern:
             if _VAR.match(value):
                 return PVar(value[1:])
             if _NUMBER.match(value):
+                if "/" in value and int(value.split("/")[1]) == 0:
+                    raise _pattern_error(text, at, f"{value!r} divides by zero")
                 return PNum(Fraction(value))
             raise _pattern_error(text, at, f"{value!r} is neither ?var nor a number")
         if kind == "close":
