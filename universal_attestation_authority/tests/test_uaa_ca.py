@@ -6,6 +6,7 @@ authority created, and fail against another CA.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -131,6 +132,81 @@ class TestCertificateAuthority:
         assert auto.names == ("127.0.0.1", "::1", "localhost", "uaa.internal")
         assert stat.S_IMODE(os.stat(auto.cert_path).st_mode) == 0o600
         assert server_tls(tmp_path / "none", cert=None, key=None, **common) is None  # type: ignore[arg-type]
+
+
+def _handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> x509.Certificate:
+    """A TLS handshake in memory (no sockets, no threads); the certificate the server sent."""
+    server_in, server_out, client_in, client_out = (ssl.MemoryBIO() for _ in range(4))
+    server_side = server.wrap_bio(server_in, server_out, server_side=True)
+    client_side = client.wrap_bio(client_in, client_out, server_hostname="localhost")
+    done = {"server": False, "client": False}
+    for _ in range(20):
+        for name, side in (("client", client_side), ("server", server_side)):
+            if not done[name]:
+                try:
+                    side.do_handshake()
+                    done[name] = True
+                except ssl.SSLWantReadError:
+                    pass
+        server_in.write(client_out.read())
+        client_in.write(server_out.read())
+        if all(done.values()):
+            break
+    der = client_side.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der)
+
+
+class TestRenewal:
+    def test_https_context_follows_renewals(self, authority: Authority) -> None:
+        """Two thirds into its life the certificate is re-issued; new handshakes get the new one."""
+        tls = server_tls(
+            authority.data_dir, cert=None, key=None, client_ca=None, mtls=False, host="127.0.0.1"
+        )
+        assert tls is not None
+        assert tls.renewing is not None
+        ca = CertificateAuthority.load(authority.data_dir)
+        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.attach(server)
+        client = _context(ca.cert_pem)
+        first = _handshake(server, client)
+        assert _handshake(server, client).serial_number == first.serial_number
+        renewing = tls.renewing
+        assert not renewing.renew_if_due(renewing.renew_at - datetime.timedelta(seconds=1))
+        assert renewing.renew_if_due(renewing.renew_at)
+        second = _handshake(server, client)
+        assert second.serial_number != first.serial_number
+        second.verify_directly_issued_by(ca.cert)
+        assert second.not_valid_after_utc >= first.not_valid_after_utc
+        assert (
+            x509.load_pem_x509_certificate(tls.cert_path.read_bytes()).serial_number
+            == second.serial_number
+        )
+
+    def test_grpc_fetcher_follows_renewals(self, authority: Authority) -> None:
+        """grpcio's fetcher hands over a new configuration once per renewal; calls keep working."""
+        tls = server_tls(
+            authority.data_dir, cert=None, key=None, client_ca=None, mtls=False, host="127.0.0.1"
+        )
+        assert tls is not None
+        assert tls.renewing is not None
+        grpc_tls = tls.grpc()
+        fetch = grpc_tls.fetcher()
+        assert fetch() is None
+        assert tls.renewing.renew_if_due(tls.renewing.renew_at)
+        assert fetch() is not None
+        assert fetch() is None
+        ca_pem = CertificateAuthority.load(authority.data_dir).cert_pem
+        cfg = ServiceConfig(api_tokens=(TOKEN,), publish_retry_seconds=0)
+        with create_grpc_server(authority, cfg, tls=grpc_tls) as running:
+            for renewal in range(2):
+                creds = grpc.ssl_channel_credentials(ca_pem)
+                with grpc.secure_channel(f"127.0.0.1:{running.port}", creds) as chan:
+                    stub = pb_grpc.AttestationAuthorityStub(chan)
+                    request = statement_request(bytes([renewal]))
+                    assert stub.CreateAttestation(request, metadata=AUTH, timeout=10).published
+                assert tls.renewing.renew_if_due(tls.renewing.renew_at)
+        assert authority.log.size == 2
 
 
 class TestGrpcWithTheAuthoritysCa:

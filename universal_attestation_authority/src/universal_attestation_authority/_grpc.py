@@ -31,7 +31,7 @@ from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, NoReturn, TypeVar, cast
+from typing import Any, Final, NoReturn, Protocol, TypeVar, cast
 
 import grpc
 import pydantic
@@ -319,14 +319,28 @@ def _abort(context: grpc.ServicerContext, exc: BaseException) -> NoReturn:
     context.abort(code, message)
 
 
+class CertificateSource(Protocol):
+    """A server certificate that may change while serving (renewed before it expires)."""
+
+    def current(self) -> tuple[int, bytes, bytes]:
+        """``(version, certificate PEM, key PEM)``; the version grows with every renewal."""
+        ...
+
+
 @dataclass(frozen=True)
 class GrpcTls:
     """Server TLS: PEM certificate chain and key; with ``client_ca``, clients must present
-    a certificate from it (gRPC has no optional client certificates)."""
+    a certificate from it (gRPC has no optional client certificates).
+
+    With ``source`` (the authority's CA-issued certificate), the certificate is
+    asked for at every handshake and replaced when it was renewed; ``cert``
+    and ``key`` are then the first one.
+    """
 
     cert: bytes
     key: bytes
     client_ca: bytes | None = None
+    source: CertificateSource | None = None
 
     @classmethod
     def from_files(cls, cert: str | Path, key: str | Path, client_ca: str | Path | None) -> GrpcTls:
@@ -344,9 +358,40 @@ class GrpcTls:
 
     def server_only(self) -> GrpcTls:
         """The same server certificate without client certificates (the public listener)."""
-        return GrpcTls(self.cert, self.key)
+        return GrpcTls(self.cert, self.key, None, self.source)
+
+    def _configuration(self, cert: bytes, key: bytes) -> grpc.ServerCertificateConfiguration:
+        return grpc.ssl_server_certificate_configuration(
+            [(key, cert)], root_certificates=self.client_ca
+        )
+
+    def fetcher(self) -> Callable[[], grpc.ServerCertificateConfiguration | None]:
+        """What grpcio calls at each handshake: a new configuration after a renewal, else None."""
+        source = self.source
+        seen = [source.current()[0] if source is not None else 0]
+
+        def fetch() -> grpc.ServerCertificateConfiguration | None:
+            if source is None:
+                return None
+            version, cert, key = source.current()
+            if version == seen[0]:
+                return None
+            seen[0] = version
+            return self._configuration(cert, key)
+
+        return fetch
 
     def credentials(self) -> grpc.ServerCredentials:
+        if self.source is not None:
+            _, cert, key = self.source.current()
+            # grpcio documents None from the fetcher as "keep the current one";
+            # its stubs do not say so.
+            fetch = cast("Callable[[], grpc.ServerCertificateConfiguration]", self.fetcher())
+            return grpc.dynamic_ssl_server_credentials(
+                self._configuration(cert, key),
+                fetch,
+                require_client_authentication=self.client_ca is not None,
+            )
         return grpc.ssl_server_credentials(
             [(self.key, self.cert)],
             root_certificates=self.client_ca,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import ssl
+import threading
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from shared_core.errors import ConfigError
+from shared_core.logging import get_logger
 from universal_attestation_authority._ca import CA_CERT_NAME, CertificateAuthority, listener_names
 from universal_attestation_authority.errors import AttestationInputError
 
@@ -37,11 +39,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ClientCertProtocol",
+    "RenewingCertificate",
     "ServerTls",
     "client_cert_fingerprint",
     "server_tls",
     "uvicorn_tls_options",
 ]
+
+_log = get_logger("universal_attestation_authority.tls")
 
 SERVER_PEM: Final = "server.pem"
 """Certificate and key of the CA-issued server certificate, in one file (one atomic replace)."""
@@ -103,8 +108,8 @@ class ServerTls:
     source: str
     names: tuple[str, ...] = ()
     not_after: datetime.datetime | None = None
-    pem: tuple[bytes, bytes] | None = None
-    """A CA-issued certificate and key as PEM (gRPC takes bytes, not files)."""
+    renewing: RenewingCertificate | None = None
+    """The CA-issued certificate, renewed in place before it expires (None for files)."""
 
     def uvicorn_options(self) -> dict[str, Any]:
         return uvicorn_tls_options(
@@ -116,7 +121,7 @@ class ServerTls:
     def grpc(self) -> GrpcTls:
         from universal_attestation_authority._grpc import GrpcTls
 
-        if self.pem is None:
+        if self.renewing is None:
             return GrpcTls.from_files(self.cert_path, self.key_path, self.client_ca_path)
         try:
             client_ca = self.client_ca_path.read_bytes() if self.client_ca_path else None
@@ -125,7 +130,13 @@ class ServerTls:
                 f"cannot read tls_client_ca {str(self.client_ca_path)!r}: {exc.strerror}",
                 hint="check tls_client_ca",
             ) from None
-        return GrpcTls(self.pem[0], self.pem[1], client_ca)
+        _, cert, key = self.renewing.current()
+        return GrpcTls(cert, key, client_ca, self.renewing)
+
+    def attach(self, context: ssl.SSLContext) -> None:
+        """Let the HTTPS listener's ``context`` follow renewals (see RenewingCertificate)."""
+        if self.renewing is not None:
+            self.renewing.attach(context)
 
     def describe(self) -> str:
         """One line for the operator: where the certificate comes from, and mTLS."""
@@ -191,15 +202,87 @@ def server_tls(
             )
         return None
     names = listener_names(host, sans)
-    issued = CertificateAuthority.load(data_dir).issue_server(names, days=days)
-    path = CertificateAuthority.directory(data_dir) / SERVER_PEM
-    issued.write_combined(path)
+    renewing = RenewingCertificate(
+        CertificateAuthority.load(data_dir),
+        names,
+        days,
+        CertificateAuthority.directory(data_dir) / SERVER_PEM,
+    )
     return ServerTls(
-        path,
-        path,
+        renewing.path,
+        renewing.path,
         client_ca,
         "ca",
         tuple(names),
-        issued.not_after,
-        (issued.cert_pem, issued.key_pem),
+        renewing.not_after,
+        renewing,
     )
+
+
+class RenewingCertificate:
+    """A server certificate from the authority's CA that renews itself before it expires.
+
+    Renewal is due two thirds into a certificate's lifetime and happens on
+    the next TLS handshake after that (no timer thread): grpcio asks
+    :meth:`current` at every handshake (``GrpcTls.fetcher``), and each attached
+    HTTPS ``SSLContext`` gets an SNI callback that does the same and loads the
+    new certificate into the context (OpenSSL copies a context's certificate
+    into each connection, so connections already open are unaffected).
+    """
+
+    def __init__(
+        self, ca: CertificateAuthority, names: Sequence[str], days: float, path: Path
+    ) -> None:
+        self.ca = ca
+        self.names = list(names)
+        self.days = days
+        self.path = path
+        self._lock = threading.Lock()
+        self._contexts: list[ssl.SSLContext] = []
+        self._version = 0
+        self._issue(datetime.datetime.now(datetime.UTC))
+
+    def _issue(self, now: datetime.datetime) -> None:
+        issued = self.ca.issue_server(self.names, days=self.days)
+        issued.write_combined(self.path)
+        self._issued = issued
+        lifetime = issued.not_after - now
+        self.renew_at = now + lifetime * 2 / 3
+        self._version += 1
+        for context in self._contexts:
+            context.load_cert_chain(self.path)
+
+    @property
+    def not_after(self) -> datetime.datetime:
+        return self._issued.not_after
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def renew_if_due(self, now: datetime.datetime | None = None) -> bool:
+        """Issue a new certificate if two thirds of the current one's life are over."""
+        when = now or datetime.datetime.now(datetime.UTC)
+        with self._lock:
+            if when < self.renew_at:
+                return False
+            self._issue(when)
+            _log.info("server certificate renewed", not_after=self.not_after.isoformat())
+            return True
+
+    def current(self) -> tuple[int, bytes, bytes]:
+        """``(version, certificate PEM, key PEM)``, renewed first if due."""
+        self.renew_if_due()
+        with self._lock:
+            return self._version, self._issued.cert_pem, self._issued.key_pem
+
+    def attach(self, context: ssl.SSLContext) -> None:
+        """Keep ``context`` (an HTTPS listener's) on the current certificate."""
+
+        def on_hello(_sock: ssl.SSLObject, _name: str | None, _context: ssl.SSLContext) -> None:
+            self.renew_if_due()
+
+        with self._lock:
+            self._contexts.append(context)
+            context.load_cert_chain(self.path)
+        context.sni_callback = on_hello

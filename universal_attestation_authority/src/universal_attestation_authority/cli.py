@@ -336,12 +336,24 @@ def _bound_socket(fd: int | None, host: str, port: int) -> socket.socket | None:
     return socket.socket(fileno=fd)
 
 
-def _serve_app(asgi: Any, host: str, port: int, fd: int | None, tls: dict[str, Any]) -> None:
+def _serve_app(
+    asgi: Any,
+    host: str,
+    port: int,
+    fd: int | None,
+    tls: dict[str, Any],
+    *,
+    server_tls: ServerTls | None = None,
+) -> None:
     import uvicorn
 
     config = uvicorn.Config(
         asgi, host=host, port=port, log_level="warning", access_log=False, **tls
     )
+    if server_tls is not None:
+        config.load()  # builds the SSLContext now, so a renewing certificate can follow it
+        if config.ssl is not None:
+            server_tls.attach(config.ssl)
     server = uvicorn.Server(config)
     sock = _bound_socket(fd, host, port)
     server.run(sockets=[sock] if sock is not None else None)
@@ -443,7 +455,7 @@ def _serve(ctx: Context, args: argparse.Namespace) -> int:
         try:
             asgi = create_app(authority, config, group=group, limiter=limiter)
             options = tls.uvicorn_options() if tls is not None else {}
-            _serve_app(asgi, settings.host, settings.port, args.fd, options)
+            _serve_app(asgi, settings.host, settings.port, args.fd, options, server_tls=tls)
         finally:
             if grpc_server is not None:
                 grpc_server.stop()
