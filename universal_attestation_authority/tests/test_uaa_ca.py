@@ -6,6 +6,7 @@ authority created, and fail against another CA.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -14,6 +15,7 @@ import ssl
 import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,8 @@ import grpc
 import httpx
 import pytest
 from cryptography import x509
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from universal_attestation_authority import (
     AttestationInputError,
@@ -47,6 +51,14 @@ def authority(tmp_path: Path) -> Iterator[Authority]:
     CertificateAuthority.init(auth.data_dir, auth.origin)
     yield auth
     auth.close()
+
+
+@pytest.fixture(scope="module")
+def ca_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CA shared by the fuzz tests (hypothesis reruns a test body many times)."""
+    directory = tmp_path_factory.mktemp("fuzz-ca")
+    CertificateAuthority.init(directory, "fuzz.example/log")
+    return directory
 
 
 @pytest.fixture
@@ -155,6 +167,32 @@ def _handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> x509.Certifica
     der = client_side.getpeercert(binary_form=True)
     assert der is not None
     return x509.load_der_x509_certificate(der)
+
+
+class TestFuzz:
+    @settings(max_examples=60, deadline=None)
+    @given(st.binary(max_size=400), st.binary(max_size=400))
+    def test_ca_files_of_arbitrary_bytes(self, key: bytes, cert: bytes) -> None:
+        """Whatever the CA files hold, loading raises AttestationTlsError, never a traceback."""
+        with tempfile.TemporaryDirectory() as tmp:
+            directory = Path(tmp) / "tls"
+            directory.mkdir()
+            (directory / "ca.key").write_bytes(key)
+            (directory / "ca.pem").write_bytes(cert)
+            with pytest.raises(AttestationTlsError):
+                CertificateAuthority.load(tmp)
+
+    @settings(max_examples=80, deadline=None)
+    @given(st.lists(st.text(max_size=40), min_size=1, max_size=3), st.text(max_size=80))
+    def test_names_of_arbitrary_text(self, ca_dir: Path, names: list[str], client: str) -> None:
+        """Arbitrary SANs and client names give a certificate or AttestationInputError."""
+        ca = CertificateAuthority.load(ca_dir)
+        with contextlib.suppress(AttestationInputError):
+            issued = ca.issue_server(names, days=1)
+            x509.load_pem_x509_certificate(issued.cert_pem).verify_directly_issued_by(ca.cert)
+        with contextlib.suppress(AttestationInputError):
+            issued = ca.issue_client(client, days=1)
+            x509.load_pem_x509_certificate(issued.cert_pem).verify_directly_issued_by(ca.cert)
 
 
 class TestRenewal:

@@ -72,7 +72,7 @@ def _general_name(name: str) -> x509.GeneralName:
     except ValueError:
         pass
     labels = name.removeprefix("*.").split(".")
-    if not all(
+    if len(name) > 253 or not all(
         label and len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
         for label in labels
     ):
@@ -277,7 +277,7 @@ class CertificateAuthority:
         not_after = min(now + datetime.timedelta(days=days), self.cert.not_valid_after_utc)
         builder = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])]))
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
             .issuer_name(self.cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
@@ -324,7 +324,7 @@ class CertificateAuthority:
         listed = list(names)
         if not listed:
             raise AttestationInputError("a server certificate needs at least one name")
-        return self._issue(listed[0], listed, ExtendedKeyUsageOID.SERVER_AUTH, days)
+        return self._issue(listed[0][:64], listed, ExtendedKeyUsageOID.SERVER_AUTH, days)
 
     def issue_client(self, name: str, *, days: float = 365) -> IssuedCertificate:
         """A client certificate (common name ``name``) that may issue over mTLS, valid ``days``.
@@ -332,9 +332,9 @@ class CertificateAuthority:
         Raises:
             AttestationInputError: ``name`` is empty or not printable.
         """
-        if not name.strip() or not name.isprintable() or len(name) > 64:
+        if not name.strip() or not name.isprintable() or len(name.encode("utf-8")) > 64:
             raise AttestationInputError(
-                f"client name {name[:80]!r} must be 1-64 printable characters",
+                f"client name {name[:80]!r} must be 1-64 printable characters (UTF-8 bytes)",
                 hint="use a name like ci-builder",
                 field="name",
             )
