@@ -156,10 +156,13 @@ class TestCalculusAndCodegen:
         try:
             numeric = (f(a + h, b, 1.1) - f(a - h, b, 1.1)) / (2 * h)
             exact = df(a, b, 1.1)
+            value = f(a, b, 1.1)
         except (SymbolicMathError, OverflowError):
             return
         if not (math.isfinite(numeric) and math.isfinite(exact)) or abs(exact) > 1e6:
             return
+        if abs(value) > 1e6:
+            return  # rounding in f(a +- h) alone is ~1e-16*|f|/h: the difference means nothing
         assert math.isclose(numeric, exact, rel_tol=1e-4, abs_tol=1e-4)
 
     def test_lambdify_source_and_numpy(self) -> None:

@@ -13,6 +13,7 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 from symbolic_reduction_modeler._calculus import diff, gradient, jacobian
+from symbolic_reduction_modeler._ccode import CFunction, c_function
 from symbolic_reduction_modeler._codegen import Lambdified, evaluate, lambdify, to_python_source
 from symbolic_reduction_modeler._egraph import AST_SIZE, EGraph, weighted_cost
 from symbolic_reduction_modeler._expr import (
@@ -35,6 +36,7 @@ from symbolic_reduction_modeler._expr import (
     tan,
 )
 from symbolic_reduction_modeler._groebner import GroebnerBasis, groebner, reduce
+from symbolic_reduction_modeler._model import Constraint, Model
 from symbolic_reduction_modeler._parse import parse
 from symbolic_reduction_modeler._poly import (
     ORDERS,
@@ -65,6 +67,8 @@ __all__ = [
     "DEFAULT_RULES",
     "ORDERS",
     "Add",
+    "CFunction",
+    "Constraint",
     "EGraph",
     "Eq",
     "Expr",
@@ -72,6 +76,7 @@ __all__ = [
     "GroebnerBasis",
     "Lambdified",
     "Limits",
+    "Model",
     "Mul",
     "Number",
     "Order",
@@ -91,6 +96,7 @@ __all__ = [
     "SymbolicSyntaxError",
     "__version__",
     "abs_",
+    "c_function",
     "cancel",
     "cos",
     "diff",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any, ClassVar, TypeAlias, cast
 
@@ -133,6 +133,9 @@ class Expr:
     def __pos__(self) -> Expr:
         return self
 
+    def __abs__(self) -> Expr:
+        return Func.of("abs", self)
+
     # -- structure -----------------------------------------------------------
     def children(self) -> tuple[Expr, ...]:
         return tuple(a for a in self.args if isinstance(a, Expr))
@@ -161,7 +164,7 @@ class Expr:
         """The same node kind over new children (canonicalised again)."""
         raise TypeError(f"{type(self).__name__} has no children")
 
-    def subs(self, mapping: dict[Expr, ExprLike]) -> Expr:
+    def subs(self, mapping: Mapping[Expr, ExprLike]) -> Expr:
         """Replace sub-expressions (structurally), bottom-up, re-canonicalising."""
         table = {k: sympify(v) for k, v in mapping.items()}
         memo: dict[Expr, Expr] = {}

@@ -12,6 +12,7 @@ from symbolic_reduction_modeler import __version__
 from symbolic_reduction_modeler._calculus import diff
 from symbolic_reduction_modeler._expr import Eq, Expr, Number, Symbol
 from symbolic_reduction_modeler._groebner import groebner
+from symbolic_reduction_modeler._model import Model
 from symbolic_reduction_modeler._parse import parse
 from symbolic_reduction_modeler._poly import ORDERS, expand, factor, gcd
 from symbolic_reduction_modeler._printing import latex
@@ -231,6 +232,80 @@ def _solve(ctx: Context, args: argparse.Namespace) -> int:
         },
         human="\n".join(lines) if lines else "no (real) solution",
     )
+    return ExitCode.OK
+
+
+def _model_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "action",
+        choices=["show", "reduce", "solve", "codegen"],
+        help="show it; reduce (eliminate non-outputs, simplify); solve; codegen (C source)",
+    )
+    p.add_argument(
+        "file", help="a TOML model: variables, parameters, equations, constraints, outputs"
+    )
+    p.add_argument("--eliminate", help="comma-separated variables to eliminate (reduce)")
+    p.add_argument("--bind", action="store_true", help="substitute parameter values first")
+    p.add_argument("--numeric", action="store_true", help="irrational roots as floats (solve)")
+    p.add_argument("--jacobian", action="store_true", help="also emit the Jacobian (codegen)")
+    p.add_argument("--name", default="residuals", help="C function name (codegen)")
+    _with_latex(p)
+
+
+def _read_model(path: str) -> Model:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SymbolicInputError(
+            f"cannot read model file {path}: {exc}", hint="give a readable UTF-8 TOML file"
+        ) from None
+    return Model.from_toml(text)
+
+
+def _model_json(model: Model) -> dict[str, object]:
+    return {
+        "name": model.name,
+        "variables": [v.name for v in model.variables],
+        "parameters": [p.name for p in model.parameters],
+        "equations": [f"{eq.lhs} = {eq.rhs}" for eq in model.equations],
+        "constraints": [str(c) for c in model.constraints],
+        "outputs": [o.name for o in model.outputs],
+        "dropped_constraints": [str(c) for c in model.dropped],
+    }
+
+
+@app.command("model", help="show, reduce, solve or generate C for a model file", setup=_model_setup)
+def _model(ctx: Context, args: argparse.Namespace) -> int:
+    model = _read_model(args.file)
+    if args.bind:
+        model = model.bind()
+    if args.action == "show":
+        ctx.emit(_model_json(model), human=str(model))
+    elif args.action == "reduce":
+        if args.eliminate:
+            model = model.eliminate([n.strip() for n in args.eliminate.split(",")]).simplify()
+        else:
+            model = model.reduce()
+        if args.latex:
+            human = "\n".join(f"{latex(eq.lhs)} = {latex(eq.rhs)}" for eq in model.equations)
+        else:
+            human = str(model)
+        ctx.emit(_model_json(model), human=human)
+    elif args.action == "solve":
+        solutions = model.solve()
+        rows = [
+            {v.name: _render(sol[v], args) for v in model.variables if v in sol}
+            for sol in solutions
+        ]
+        lines = [", ".join(f"{k} = {v}" for k, v in row.items()) for row in rows]
+        ctx.emit({"solutions": rows}, human="\n".join(lines) if lines else "no (real) solution")
+    else:
+        code = model.bind().to_c(args.name, with_jacobian=args.jacobian)
+        ctx.emit(
+            {"c": code.source, "arguments": code.variables, "outputs": code.outputs},
+            human=code.source.rstrip("\n"),
+        )
     return ExitCode.OK
 
 
