@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 # `python scripts/scenario/run.py` puts scripts/scenario on sys.path; the
@@ -41,8 +42,18 @@ def main(argv: list[str] | None = None) -> int:
         description="One synthetic day through the ten systems: generate, detect, attest, "
         "enforce, chaos, report.",
     )
-    parser.add_argument("--size", choices=SIZES, default="day", help="small (seconds) or day")
-    parser.add_argument("--out", type=Path, default=Path("scenario-out"), help="output directory")
+    parser.add_argument(
+        "--size",
+        choices=SIZES,
+        default="day",
+        help="small (~31k lines, well under a minute) or day (~300k lines; default)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "scenario",
+        help="output directory (default: %(default)s); emptied if it holds an earlier run",
+    )
     parser.add_argument("--seed", type=_seed, default=7, help="random seed (default 7)")
     parser.add_argument(
         "--executor", choices=("threads", "processes"), default="threads", help="paf executor"
@@ -67,16 +78,25 @@ def main(argv: list[str] | None = None) -> int:
 
     from scenario.pipeline import run_scenario
     from scenario.report import print_summary
+    from shared_core.errors import CoreError
 
     quiet = args.json or not sys.stderr.isatty()
-    summary = run_scenario(
-        args.size,
-        out,
-        seed=args.seed,
-        executor=args.executor,
-        replicate=not args.standalone,
-        say=(lambda _line: None) if quiet else (lambda line: print(line, file=sys.stderr)),
-    )
+    try:
+        summary = run_scenario(
+            args.size,
+            out,
+            seed=args.seed,
+            executor=args.executor,
+            replicate=not args.standalone,
+            say=(lambda _line: None) if quiet else (lambda line: print(line, file=sys.stderr)),
+        )
+    except (CoreError, RuntimeError, OSError) as exc:
+        # a system refused, a service did not start, a file could not be written
+        sys.stderr.write(f"scenario: error: {exc}; hint: the logs are under {out}\n")
+        return 1
+    except Exception as exc:  # a bug: one line, not a traceback
+        sys.stderr.write(f"scenario: internal error: {type(exc).__name__}: {exc}\n")
+        return 3
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
