@@ -117,6 +117,11 @@ def _run(
     with clock.step("generate (spe on paf)", say):
         truth = generate_logs(hosts_for(size), seed, out_dir / "logs", executor)
     offenders, attackers = truth.offenders, truth.attackers
+    truth_campaigns: dict[str, set[str]] = {}
+    for host in truth.hosts:
+        for campaign in host.campaigns:
+            for source in campaign.sources:
+                truth_campaigns.setdefault(source, set()).add(campaign.id)
     summary["generate"] = {
         "executor": executor,
         "lines": truth.lines,
@@ -185,6 +190,20 @@ def _run(
             for c in h.campaigns
         ],
     }
+    summary["decisions"] = [
+        {
+            "id": d.id,
+            "value": d.value,
+            "scenario": d.scenario,
+            "hours": round((d.until - d.created) / 3600, 2),
+            "reason": d.reason,
+            "truth": (
+                ", ".join(sorted(truth_campaigns.get(d.value, ())))
+                or ("lone attacker" if d.value in attackers else "benign")
+            ),
+        }
+        for d in found.decisions
+    ]
     summary["ledger"] = {
         "replicated_through": nats_url,
         "origin": LEDGER_ORIGIN,

@@ -154,6 +154,12 @@ def render_html(summary: dict[str, Any]) -> str:
         f"<td>{_flag(c['banned'] == c['sources'], str(c['banned']), str(c['banned']))}</td></tr>"
         for c in det["per_campaign"]
     )
+    decisions = "".join(
+        f"<tr><td>{d['id']}</td><td class='mono'>{_e(d['value'])}</td><td>{_e(d['scenario'])}</td>"
+        f"<td>{d['hours']:g} h</td><td>{_flag(d['truth'] != 'benign', d['truth'], 'benign')}</td>"
+        f"<td>{_e(d['reason'])}</td></tr>"
+        for d in summary.get("decisions", [])[:300]
+    )
     alerts = ", ".join(f"{_e(k)}: {v}" for k, v in det["alerts_by_scenario"].items())
     bad_nets = ", ".join(f"{_e(k)} ({v} members)" for k, v in det["bad_nets"].items()) or "none"
     detection = _rows(
@@ -268,6 +274,8 @@ def render_html(summary: dict[str, Any]) -> str:
 <section><h2>2 · Detection and decisions (cdabl, cdal, dsle, cec)</h2><table>{detection}</table>
 <h2 style="margin-top:14px">Campaigns (ground truth) and what caught them</h2>
 <table><tr><th>campaign</th><th>host</th><th>attack</th><th>window</th><th>sources</th><th>by scenarios</th><th>by anomaly</th><th>escalated</th><th>banned</th></tr>{campaigns}</table></section>
+<section><h2>Decisions in the ledger</h2>
+<table><tr><th>id</th><th>source</th><th>scenario</th><th>ban</th><th>ground truth</th><th>evidence</th></tr>{decisions}</table></section>
 <section><h2>Ledger (cdabl)</h2><table>{ledger}</table></section>
 <section><h2>3 · Attestation (uaa)</h2><table>{attestation}</table></section>
 <section><h2>4 · Enforcement (lsck)</h2><table>{enforcement}</table></section>

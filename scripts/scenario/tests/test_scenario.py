@@ -211,6 +211,11 @@ def test_report_holds_the_figures(run: tuple[Path, dict[str, Any]]) -> None:
     det = summary["detect"]
     assert f"{100 * det['precision']:.1f}%" in page
     assert f"{100 * det['recall']:.1f}%" in page
+    # the decisions table labels each ban with its ground truth, consistently with precision
+    rows = summary["decisions"]
+    assert len(rows) == det["decisions"]
+    assert sorted(r["value"] for r in rows if r["truth"] == "benign") == det["false_positives"]
+    assert all(r["value"] in page for r in rows)
     assert summary["ledger"]["root"] in page
     assert summary["attestation"]["id"] in page
     assert "steady state held" in page
