@@ -59,7 +59,7 @@ def _stdlib(value: object) -> bytes:
 
 
 class TestCanonicalJson:
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=150, deadline=None)
     @given(JSON_VALUES)
     def test_equals_the_standard_library(self, value: object) -> None:
         """canonical_json is byte-identical to sorted compact json.dumps for any JSON value."""

@@ -78,7 +78,7 @@ def _general_name(name: str) -> x509.GeneralName:
     ):
         raise AttestationInputError(
             f"{name!r} is neither an IP address nor a DNS name",
-            hint="tls_sans takes names like api.example.com or addresses like 10.0.0.5",
+            hint="use DNS names like api.example.com or IP addresses like 10.0.0.5 (tls_sans, 'uaa ca issue-server')",
             field="tls_sans",
         )
     return x509.DNSName(name)
