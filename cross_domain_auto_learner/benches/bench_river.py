@@ -2,8 +2,20 @@
 
 Usage (from the repository root)::
 
+    uv run python cross_domain_auto_learner/benches/bench_river.py          # the headline suite
     uv run python cross_domain_auto_learner/benches/bench_river.py --stream sea --peers lr
     uv run python cross_domain_auto_learner/benches/bench_river.py --stream agrawal --peers arf,hat
+
+With no arguments it runs the headline suite (under ~2 minutes on an idle
+machine, once each): Phishing and Bananas against river's ARF, SEA 50k against
+river's logistic regression (the river model that reaches the best accuracy
+there), Agrawal 20k with a drift at 10k against river's ARF and HAT, the
+mini-batch linear path on SEA, our HAT against river's HAT on Agrawal, and the
+regression tree against river's on Friedman 20k.  Every measurement is printed
+as one JSON object on its own line with the keys ``system``, ``bench``,
+``unit``, ``ours``, ``peer``, ``peer_name`` and ``ratio`` (ratio > 1: ours is
+better; for MAE it is ``peer / ours``), the contract of
+``scripts/bench_all.sh``; a last line carries the full details.
 
 Streams: ``phishing`` and ``bananas`` (bundled with river, no download),
 ``sea`` (50k, abrupt drift at 25k: SEA threshold 8 -> 9) and ``agrawal`` (50k,
@@ -34,13 +46,19 @@ import numpy as np
 
 from cross_domain_auto_learner import (
     AutoSelector,
+    Classifier,
+    HoeffdingAdaptiveTree,
+    HoeffdingTreeRegressor,
     LogisticRegression,
     Stream,
     agrawal,
     concept_drift,
+    friedman,
     prequential,
     sea,
 )
+
+SYSTEM = "cross_domain_auto_learner"
 
 
 def load_stream(name: str, n: int) -> Stream:
@@ -50,6 +68,8 @@ def load_stream(name: str, n: int) -> Stream:
         return concept_drift(
             agrawal(n, function=1, seed=1), agrawal(n, function=2, seed=2), position=n // 2
         )
+    if name == "friedman":
+        return friedman(n, seed=1)
     from river import datasets
 
     ds = {"phishing": datasets.Phishing, "bananas": datasets.Bananas}[name]()
@@ -62,10 +82,20 @@ def load_stream(name: str, n: int) -> Stream:
     return Stream(X, y, tuple(str(k) for k in keys), name=name)
 
 
+OURS: dict[str, Callable[[], Any]] = {
+    "auto": AutoSelector,
+    "logistic": LogisticRegression,
+    "hat": lambda: HoeffdingAdaptiveTree(seed=1),
+    "htr": HoeffdingTreeRegressor,
+}
+
+
 def run_ours(stream: Stream, model: str, batch: int) -> dict[str, Any]:
-    learner = AutoSelector() if model == "auto" else LogisticRegression()
+    learner = OURS[model]()
     res = prequential(learner, stream, batch_size=batch, window=1000)
     half = len(stream) // 2
+    if not isinstance(learner, Classifier):
+        return {"mae": res.metrics["mae"], "samples_per_s": res.samples_per_second}
     out = {
         "accuracy": res.metrics["accuracy"],
         "samples_per_s": res.samples_per_second,
@@ -84,6 +114,7 @@ def run_river(stream: Stream, peer: str) -> dict[str, Any]:
     makers: dict[str, Callable[[], Any]] = {
         "arf": lambda: forest.ARFClassifier(seed=42),
         "hat": lambda: tree.HoeffdingAdaptiveTreeClassifier(seed=42),
+        "htr": tree.HoeffdingTreeRegressor,
         "lr": lambda: compose.Pipeline(
             preprocessing.StandardScaler(), linear_model.LogisticRegression(optim.SGD(0.1))
         ),
@@ -96,10 +127,12 @@ def run_river(stream: Stream, peer: str) -> dict[str, Any]:
     start = time.perf_counter()
     for i, (x, y) in enumerate(zip(rows, labels, strict=True)):
         pred = model.predict_one(x)
-        hits[i] = pred == y
+        hits[i] = abs(pred - y) if peer == "htr" else pred == y
         model.learn_one(x, y)
     seconds = time.perf_counter() - start
     half = len(rows) // 2
+    if peer == "htr":
+        return {"mae": float(hits.mean()), "samples_per_s": len(rows) / seconds}
     return {
         "accuracy": float(hits.mean()),
         "samples_per_s": len(rows) / seconds,
@@ -111,48 +144,125 @@ def median(runs: list[dict[str, Any]], key: str) -> float:
     return float(statistics.median(r[key] for r in runs))
 
 
+def measure(
+    stream_name: str, n: int, ours: list[str], peers: list[str], *, batch: int, repeats: int
+) -> dict[str, dict[str, Any]]:
+    """Every configuration of ours and every river peer on one stream: medians over ``repeats``."""
+    stream = load_stream(stream_name, n)
+    results: dict[str, dict[str, Any]] = {}
+    for model in ours:
+        runs = [run_ours(stream, model, batch) for _ in range(repeats)]
+        results[f"ours:{model}"] = {
+            **{k: median(runs, k) for k in runs[0] if isinstance(runs[0][k], float)},
+            **{k: runs[0][k] for k in ("selected", "detected_after_change") if k in runs[0]},
+        }
+    for peer in peers:
+        peer_repeats = 1 if peer == "arf" else repeats
+        runs = [run_river(stream, peer) for _ in range(peer_repeats)]
+        results[f"river:{peer}"] = {k: median(runs, k) for k in runs[0]}
+        results[f"river:{peer}"]["repeats"] = peer_repeats
+    return results
+
+
+def rows(
+    stream_name: str, results: dict[str, dict[str, Any]], pairs: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """The bench_all.sh rows of (ours, peer) pairs: quality, speed and (if any) post-drift accuracy."""
+    out: list[dict[str, Any]] = []
+    for ours_key, peer_key in pairs:
+        mine, theirs = results[f"ours:{ours_key}"], results[f"river:{peer_key}"]
+        label = f"{stream_name} {ours_key}"
+        measures: list[tuple[str, str, float, float, float]] = []
+        if "mae" in mine:
+            measures.append(("MAE", "MAE", mine["mae"], theirs["mae"], theirs["mae"] / mine["mae"]))
+        else:
+            measures.append(
+                (
+                    "accuracy",
+                    "% accuracy",
+                    100 * mine["accuracy"],
+                    100 * theirs["accuracy"],
+                    mine["accuracy"] / theirs["accuracy"],
+                )
+            )
+            if stream_name in ("sea", "agrawal"):
+                measures.append(
+                    (
+                        "accuracy in the 2k after the drift",
+                        "% accuracy",
+                        100 * mine["after_drift_2k"],
+                        100 * theirs["after_drift_2k"],
+                        mine["after_drift_2k"] / theirs["after_drift_2k"],
+                    )
+                )
+        speed = mine["samples_per_s"] / theirs["samples_per_s"]
+        measures.append(
+            ("throughput", "samples/s", mine["samples_per_s"], theirs["samples_per_s"], speed)
+        )
+        for what, unit, ours_value, peer_value, ratio in measures:
+            out.append(
+                {
+                    "system": SYSTEM,
+                    "bench": f"{label}: {what}",
+                    "unit": unit,
+                    "ours": round(ours_value, 3),
+                    "peer": round(peer_value, 3),
+                    "peer_name": f"river {peer_key}",
+                    "ratio": round(ratio, 3),
+                }
+            )
+    return out
+
+
+# the headline suite: (stream, n, our configurations, river peers, pairs compared)
+HEADLINE: list[tuple[str, int, list[str], list[str], list[tuple[str, str]]]] = [
+    ("phishing", 0, ["auto"], ["arf"], [("auto", "arf")]),
+    ("bananas", 0, ["auto"], ["arf"], [("auto", "arf")]),
+    ("sea", 50000, ["auto", "logistic"], ["lr"], [("auto", "lr"), ("logistic", "lr")]),
+    (
+        "agrawal",
+        20000,
+        ["auto", "hat"],
+        ["arf", "hat"],
+        [("auto", "arf"), ("hat", "hat")],
+    ),
+    ("friedman", 20000, ["htr"], ["htr"], [("htr", "htr")]),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--stream", choices=("phishing", "bananas", "sea", "agrawal"), required=True
+        "--stream",
+        choices=("phishing", "bananas", "sea", "agrawal", "friedman"),
+        help="one stream (default: the headline suite)",
     )
-    parser.add_argument("--peers", default="arf", help="comma-separated river models: arf, hat, lr")
+    parser.add_argument(
+        "--peers", default="arf", help="comma-separated river models: arf, hat, lr, htr"
+    )
     parser.add_argument("--n", type=int, default=50000, help="length of the synthetic streams")
     parser.add_argument("--batch", type=int, default=32, help="our mini-batch size")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--ours", default="auto,logistic", help="our configurations")
-    args = parser.parse_args()
-    stream = load_stream(args.stream, args.n)
-    results: dict[str, dict[str, Any]] = {}
-    for model in args.ours.split(","):
-        runs = [run_ours(stream, model, args.batch) for _ in range(args.repeats)]
-        results[f"ours:{model}"] = {
-            "accuracy": median(runs, "accuracy"),
-            "samples_per_s": median(runs, "samples_per_s"),
-            "after_drift_2k": median(runs, "after_drift_2k"),
-            **{k: runs[0][k] for k in ("selected", "detected_after_change") if k in runs[0]},
-        }
-    for peer in [p for p in args.peers.split(",") if p]:
-        repeats = 1 if peer == "arf" else args.repeats
-        runs = [run_river(stream, peer) for _ in range(repeats)]
-        results[f"river:{peer}"] = {
-            "accuracy": median(runs, "accuracy"),
-            "samples_per_s": median(runs, "samples_per_s"),
-            "after_drift_2k": median(runs, "after_drift_2k"),
-            "repeats": repeats,
-        }
-    for name, res in results.items():
-        if name.startswith("ours:"):
-            for peer, pres in results.items():
-                if peer.startswith("river:"):
-                    res[f"speed_ratio_vs_{peer}"] = res["samples_per_s"] / pres["samples_per_s"]
-                    res[f"accuracy_delta_vs_{peer}"] = res["accuracy"] - pres["accuracy"]
-    print(
-        json.dumps(
-            {"stream": args.stream, "n": len(stream), "batch": args.batch, "results": results},
-            indent=1,
-        )
+    parser.add_argument("--repeats", type=int, default=None, help="default 3, 1 for the suite")
+    parser.add_argument(
+        "--ours", default="auto,logistic", help="our configurations: auto, logistic, hat, htr"
     )
+    args = parser.parse_args()
+    if args.stream is None:
+        plan = HEADLINE
+        repeats = args.repeats or 1
+    else:
+        ours = [m for m in args.ours.split(",") if m]
+        peers = [p for p in args.peers.split(",") if p]
+        pairs = [(m, p) for m in ours for p in peers if (m == "htr") == (p == "htr")]
+        plan = [(args.stream, args.n, ours, peers, pairs)]
+        repeats = args.repeats or 3
+    details: dict[str, Any] = {"batch": args.batch, "repeats": repeats, "streams": {}}
+    for stream_name, n, ours, peers, pairs in plan:
+        results = measure(stream_name, n or args.n, ours, peers, batch=args.batch, repeats=repeats)
+        details["streams"][stream_name] = results
+        for row in rows(stream_name, results, pairs):
+            print(json.dumps(row), flush=True)
+    print(json.dumps({"system": SYSTEM, "details": details}))
 
 
 if __name__ == "__main__":

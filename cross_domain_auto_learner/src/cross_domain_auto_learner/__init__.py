@@ -17,6 +17,7 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 _EXPORTS: dict[str, str] = {
+    "ARForecaster": "_forecast",
     "DriftAdaptive": "_adaptive",
     "HalfSpaceTrees": "_anomaly",
     "GaussianNB": "_bayes",
@@ -109,6 +110,7 @@ __all__ = [
     "MAGIC",
     "META_FEATURES",
     "REGRESSORS",
+    "ARForecaster",
     "AdaptiveRandomForest",
     "AutoLearnerSettings",
     "AutoSelector",
@@ -223,6 +225,7 @@ if TYPE_CHECKING:
     from cross_domain_auto_learner._features import OnlineScaler as OnlineScaler
     from cross_domain_auto_learner._features import RecordEncoder as RecordEncoder
     from cross_domain_auto_learner._features import hash_token as hash_token
+    from cross_domain_auto_learner._forecast import ARForecaster as ARForecaster
     from cross_domain_auto_learner._forest import AdaptiveRandomForest as AdaptiveRandomForest
     from cross_domain_auto_learner._knn import KNNClassifier as KNNClassifier
     from cross_domain_auto_learner._knn import KNNRegressor as KNNRegressor
