@@ -201,6 +201,26 @@ class TestSynthetic:
         assert scores["privacy"]["exact_copies"] == 0
         assert "column shapes" in (tmp_path / "q.html").read_text()
 
+    def test_private_fit_sample_needs_real(self, tmp_path: Path) -> None:
+        """--preset private: sample without --real is exit 2 naming the fix; with it, rows."""
+        data = tmp_path / "real.csv"
+        data.write_text(
+            "a,b,c\n" + "\n".join(f"{i % 17},{(i * 7) % 23}.5,{'xyz'[i % 3]}" for i in range(200))
+        )
+        model = tmp_path / "m.json"
+        fit = run_cli(main, ["fit", str(data), "--preset", "private", "-o", str(model)])
+        assert fit.code == 0, fit.err
+        blind = run_cli(main, ["sample", str(model), "-n", "20", "-o", str(tmp_path / "s.csv")])
+        assert blind.code == 2
+        _one_line_error(blind.err)
+        assert "--real" in blind.err
+        ok = run_cli(
+            main,
+            ["sample", str(model), "-n", "20", "--real", str(data), "-o", str(tmp_path / "s.csv")],
+        )
+        assert ok.code == 0, ok.err
+        assert len((tmp_path / "s.csv").read_text().splitlines()) == 21
+
     def test_security_logs(self, tmp_path: Path) -> None:
         """The security-logs example generates three labelled log tables."""
         result = run_cli(

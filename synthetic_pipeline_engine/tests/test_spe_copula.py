@@ -24,6 +24,7 @@ from synthetic_pipeline_engine import (
     parse_generator_schema,
     read_table,
 )
+from synthetic_pipeline_engine._copula import PRESETS
 
 
 @pytest.fixture(scope="module")
@@ -262,3 +263,90 @@ class TestStudentPlacements:
         assert ours.shapes_score == pytest.approx(theirs["Column Shapes"], abs=1e-9)
         assert ours.trends_score == pytest.approx(theirs["Column Pair Trends"], abs=1e-9)
         assert ours.overall == pytest.approx(report.get_score(), abs=1e-9)
+
+
+class TestPrivatePreset:
+    def test_targets_together(self) -> None:
+        """One preset: overall >= 80%, pair trends >= 74%, DCR protection >= 0.70, no copies."""
+        real, _ = _student_placements()
+        sdtypes = {"student_id": "id"}
+        rows = []
+        for seed in range(3):
+            model = GaussianCopula.fit(real, sdtypes=sdtypes, seed=seed, **PRESETS["private"])
+            synthetic = model.sample(real.num_rows, seed=100 + seed, real=real)
+            assert synthetic.num_rows == real.num_rows
+            assert len(set(synthetic.column("student_id").to_pylist())) == real.num_rows
+            quality = evaluate_quality(real, synthetic, sdtypes=sdtypes)
+            privacy = evaluate_privacy(real, synthetic, sdtypes=sdtypes, seed=seed)
+            assert privacy.exact_copies == 0
+            rows.append((quality.overall, quality.trends_score, privacy.dcr_protection))
+        overall, trends, dcr = np.mean(rows, axis=0)
+        assert overall >= 0.80
+        assert trends >= 0.74
+        assert dcr >= 0.70
+
+    def test_private_model_needs_the_real_table(self, tmp_path: pathlib.Path) -> None:
+        """A private model refuses to sample blind, and keeps its filter through save/load."""
+        real = pa.table(
+            {
+                "a": np.random.default_rng(0).normal(size=300),
+                "b": np.random.default_rng(1).integers(0, 4, 300),
+            }
+        )
+        model = GaussianCopula.fit(real, **PRESETS["private"])
+        with pytest.raises(PipelineInputError, match="needs the real table"):
+            model.sample(10)
+        path = tmp_path / "m.json"
+        model.save(path)
+        loaded = GaussianCopula.load(path)
+        assert loaded.privacy == model.privacy
+        assert loaded.sample(50, seed=3, real=real).num_rows == 50
+        with pytest.raises(PipelineInputError, match="lacks the model's column"):
+            loaded.sample(5, real=real.select(["a"]))
+
+    def test_filter_lifts_the_median_distance(self) -> None:
+        """The filtered sample's median DCR clears target x baseline; unfiltered does not."""
+        from synthetic_pipeline_engine._dcr_filter import DistanceFilter
+        from synthetic_pipeline_engine._quality import _dcr
+        from synthetic_pipeline_engine._tabular import infer_sdtypes
+
+        rng = np.random.default_rng(5)
+        x = rng.normal(size=400)
+        real = pa.table(
+            {
+                "x": x,
+                "y": x * 2 + rng.normal(scale=0.3, size=400),
+                "c": rng.choice(["p", "q", "r"], 400),
+            }
+        )
+        model = GaussianCopula.fit(real)
+        flt = DistanceFilter(target=0.8, share=0.6)
+        types = dict(infer_sdtypes(real, None))
+        baseline = flt.baseline(real, types, seed=1)
+        plain = model.sample(400, seed=1)
+        kept = flt.sample(model, real, 400, seed=1)
+        assert np.median(_dcr(plain, real, types)) < 0.8 * baseline
+        distances = _dcr(kept, real, types)
+        assert np.mean(distances >= 0.8 * baseline) >= 0.6
+        assert np.median(distances) >= 0.8 * baseline
+
+    def test_unreachable_target_raises(self) -> None:
+        """A target no candidate reaches is an error, not a quietly weaker sample."""
+        from synthetic_pipeline_engine._dcr_filter import DistanceFilter
+
+        rng = np.random.default_rng(2)  # two tight clusters: random rows fall between them
+        x = np.concatenate([rng.normal(0, 0.01, 200), rng.normal(100, 0.01, 200)])
+        real = pa.table({"x": x})
+        model = GaussianCopula.fit(real, smoothing=0.0)
+        with pytest.raises(PipelineModelError, match="could be kept"):
+            DistanceFilter(target=1.0, share=0.9, rounds=2).sample(model, real, 20, seed=0)
+
+    def test_bad_filter_settings_in_a_model_file(self, tmp_path: pathlib.Path) -> None:
+        real = pa.table({"a": np.arange(50.0)})
+        model = GaussianCopula.fit(real, keep_away=True)
+        data = model.to_dict()
+        data["privacy"] = {"target": 3.0, "share": 0.2}
+        path = tmp_path / "m.json"
+        path.write_text(json.dumps(data))
+        with pytest.raises(PipelineInputError, match="out of range"):
+            GaussianCopula.load(path)

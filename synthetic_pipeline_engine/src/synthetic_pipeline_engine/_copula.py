@@ -45,8 +45,15 @@ DEFAULT_SHRINKAGE = 0.1
 PRESETS: dict[str, dict[str, Any]] = {
     # best fidelity; zero exact copies still guaranteed by sampling
     "fidelity": {"smoothing": DEFAULT_SMOOTHING, "shrinkage": DEFAULT_SHRINKAGE, "jitter": False},
-    # further from every real row (DCR), at a visible cost in pair trends
-    "private": {"smoothing": 6.0, "shrinkage": 0.5, "jitter": True},
+    # the same model, sampled through the median-calibrated DCR filter
+    # (_dcr_filter): DCR protection >= 0.7 at a few points of fidelity;
+    # sampling then needs the real table
+    "private": {
+        "smoothing": DEFAULT_SMOOTHING,
+        "shrinkage": DEFAULT_SHRINKAGE,
+        "jitter": False,
+        "keep_away": True,
+    },
 }
 
 
@@ -118,6 +125,7 @@ class GaussianCopula:
     variables: list[str]
     fingerprints: list[str] = field(default_factory=list)
     rows: int = 0
+    privacy: dict[str, Any] | None = None  # DistanceFilter settings (private preset)
 
     # ------------------------------------------------------------------ fit
     @classmethod
@@ -130,6 +138,7 @@ class GaussianCopula:
         smoothing: float = DEFAULT_SMOOTHING,
         shrinkage: float = DEFAULT_SHRINKAGE,
         jitter: bool = False,
+        keep_away: bool = False,
     ) -> GaussianCopula:
         """Fit marginals and the latent correlation on ``table``.
 
@@ -147,6 +156,8 @@ class GaussianCopula:
             jitter: place discrete values at random points of their latent
                 interval (as SDV does) instead of the midpoint; weaker links
                 between discrete columns, more distance from real rows.
+            keep_away: sample through the median-calibrated DCR filter
+                (:mod:`._dcr_filter`); :meth:`sample` then needs the real table.
 
         Raises:
             PipelineInputError: the table is empty or has no modellable column.
@@ -276,6 +287,10 @@ class GaussianCopula:
         else:
             correlation = np.eye(0)
         model = cls(columns, correlation, variables, rows=n)
+        if keep_away:
+            from synthetic_pipeline_engine._dcr_filter import DistanceFilter
+
+            model.privacy = DistanceFilter().as_dict()
         # only digests of real rows are kept: the model file never holds a real row verbatim
         model.fingerprints = sorted(_digests(_row_fingerprints(table, model.compared_columns())))
         return model
@@ -285,8 +300,39 @@ class GaussianCopula:
         return [c["name"] for c in self.columns if c["sdtype"] != "id"]
 
     # ------------------------------------------------------------------ sample
-    def sample(self, rows: int, *, seed: int = 0, allow_copies: bool = False) -> pa.Table:
-        """Draw ``rows`` synthetic rows; no row equals a training row unless ``allow_copies``."""
+    def sample(
+        self,
+        rows: int,
+        *,
+        seed: int = 0,
+        allow_copies: bool = False,
+        real: pa.Table | None = None,
+    ) -> pa.Table:
+        """Draw ``rows`` synthetic rows; no row equals a training row unless ``allow_copies``.
+
+        A model fitted with ``keep_away`` (the ``private`` preset) samples
+        through its DCR filter, which measures candidates against ``real``,
+        the table it was fitted on.
+
+        Raises:
+            PipelineInputError: a private model without ``real``.
+            PipelineModelError: copies or the DCR target could not be avoided.
+        """
+        if self.privacy is not None and not allow_copies:
+            if real is None:
+                raise PipelineInputError(
+                    "this model was fitted with the private preset: sampling needs the real table",
+                    hint="pass the table it was fitted on (spe sample ... --real TABLE)",
+                )
+            from synthetic_pipeline_engine._dcr_filter import DistanceFilter
+
+            if rows < 0:
+                raise PipelineInputError("rows must be non-negative", hint="pass -n 1000")
+            return DistanceFilter.from_dict(self.privacy).sample(self, real, rows, seed=seed)
+        return self.draw(rows, seed=seed, allow_copies=allow_copies)
+
+    def draw(self, rows: int, *, seed: int = 0, allow_copies: bool = False) -> pa.Table:
+        """Rows from the copula, copies of training rows re-drawn; no DCR filter."""
         if rows < 0:
             raise PipelineInputError("rows must be non-negative", hint="pass -n 1000")
         rng = np.random.default_rng(seed)
@@ -329,6 +375,16 @@ class GaussianCopula:
             prints = _digests(_row_fingerprints(subset, self.compared_columns()))
             mask[candidates] = np.array([p in known for p in prints], dtype=bool)
         return mask
+
+    def renumber_ids(self, table: pa.Table) -> pa.Table:
+        """``table`` with fresh consecutive values in its id columns (after a selection)."""
+        rng = np.random.default_rng(0)  # ids use no randomness
+        for spec in self.columns:
+            if spec["sdtype"] == "id" and spec["name"] in table.column_names:
+                index = table.column_names.index(spec["name"])
+                fresh = self._column(spec, np.zeros((table.num_rows, 0)), table.num_rows, rng)
+                table = table.set_column(index, spec["name"], fresh)
+        return table
 
     def _draw(self, rows: int, rng: np.random.Generator) -> pa.Table:
         d = len(self.variables)
@@ -403,6 +459,7 @@ class GaussianCopula:
             "variables": self.variables,
             "correlation": self.correlation.tolist(),
             "fingerprints": self.fingerprints,
+            **({"privacy": self.privacy} if self.privacy is not None else {}),
         }
 
     def save(self, path: str | Path) -> None:
@@ -453,7 +510,7 @@ class GaussianCopula:
 
 def _parse_model(
     data: object,
-) -> tuple[list[dict[str, Any]], np.ndarray, list[str], list[str], int]:
+) -> tuple[list[dict[str, Any]], np.ndarray, list[str], list[str], int, dict[str, Any] | None]:
     """Check a model document; raises ValueError (or KeyError/TypeError) when malformed."""
     if not isinstance(data, Mapping) or data.get("format") != FORMAT:
         raise ValueError(f"not a {FORMAT} model")
@@ -480,7 +537,14 @@ def _parse_model(
             raise ValueError(f"column {spec.get('name')!r} has no latent variable")
     np.linalg.cholesky(correlation + np.eye(len(variables)) * 1e-10)
     fingerprints = [str(f) for f in data.get("fingerprints", [])]
-    return columns, correlation, variables, fingerprints, int(data.get("rows", 0))
+    privacy = data.get("privacy")
+    if privacy is not None:
+        from synthetic_pipeline_engine._dcr_filter import DistanceFilter
+
+        if not isinstance(privacy, Mapping):
+            raise ValueError("privacy must be a mapping")
+        privacy = DistanceFilter.from_dict(privacy).as_dict()
+    return columns, correlation, variables, fingerprints, int(data.get("rows", 0)), privacy
 
 
 def _json_default(value: Any) -> Any:

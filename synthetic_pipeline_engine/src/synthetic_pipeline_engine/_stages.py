@@ -427,7 +427,9 @@ def execute_stage(
     rows = stage.config.get("rows")
     return StageOutput(
         model.sample(
-            rows if rows is not None else source.num_rows, seed=int(stage.config.get("seed", 0))
+            rows if rows is not None else source.num_rows,
+            seed=int(stage.config.get("seed", 0)),
+            real=source,
         )
     )
 

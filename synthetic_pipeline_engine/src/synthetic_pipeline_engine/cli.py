@@ -422,7 +422,8 @@ def _fit_args(parser: argparse.ArgumentParser) -> None:
         "--preset",
         choices=["fidelity", "private"],
         default="fidelity",
-        help="privacy/fidelity trade-off (default: fidelity)",
+        help="privacy/fidelity trade-off (default: fidelity); private models sample through "
+        "a DCR filter and need --real TABLE at 'spe sample'",
     )
     parser.add_argument("--seed", type=int, default=0)
 
@@ -451,6 +452,7 @@ def _fit(ctx: Context, args: argparse.Namespace) -> int:
         smoothing=preset["smoothing"] if args.smoothing is None else args.smoothing,
         shrinkage=preset["shrinkage"] if args.shrinkage is None else args.shrinkage,
         jitter=preset["jitter"],
+        keep_away=bool(preset.get("keep_away", False)),
     )
     seconds = time.perf_counter() - started
     model.save(args.output)
@@ -476,16 +478,22 @@ def _fit(ctx: Context, args: argparse.Namespace) -> int:
         p.add_argument("-n", "--rows", type=int, required=True),
         p.add_argument("-o", "--output", required=True),
         p.add_argument("--seed", type=int, default=0),
+        p.add_argument(
+            "--real",
+            metavar="TABLE",
+            help="the table the model was fitted on (needed by private-preset models)",
+        ),
     ),
 )
 def _sample(ctx: Context, args: argparse.Namespace) -> int:
     from synthetic_pipeline_engine._copula import GaussianCopula
-    from synthetic_pipeline_engine._tableio import write_table
+    from synthetic_pipeline_engine._tableio import read_table, write_table
 
     if args.rows < 0:
         raise PipelineInputError("-n must be non-negative", hint="pass -n 1000")
     model = GaussianCopula.load(args.model)
-    table = model.sample(args.rows, seed=args.seed)
+    real = read_table(args.real) if args.real else None
+    table = model.sample(args.rows, seed=args.seed, real=real)
     write_table(table, args.output)
     ctx.emit(
         {"rows": table.num_rows, "path": args.output},
