@@ -5,8 +5,8 @@ Toxiproxy-compatible proxy; bouncers reach the primary only through the
 proxy.  With ``nats-server`` installed the ledger is replicated through NATS
 JetStream, as cdabl replicates in production: a primary and a replica node,
 the same entries and root on both.  The experiment (written to
-``chaos/experiment.json`` in Chaos Toolkit's format, runnable with
-``chaos_engine run`` while the service is up) says:
+``chaos/experiment.json`` in Chaos Toolkit's format; the tests check it with
+chaos_engine's validator; its python probes are :mod:`scenario.probes`) says:
 
 * steady state: *decisions stay queryable and the ledger root stays
   consistent* — sampled offenders are answered as banned, and the signed

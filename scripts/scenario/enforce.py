@@ -5,18 +5,23 @@ cdabl exports the active bans in the module's command syntax
 before anything is applied) and renders both enforcement forms.  The batch is
 written to ``/dev/lsck`` only where the module is loaded; otherwise both are
 written to files and shown, and the result says so.  The nftables script is
-never applied here: that needs root and would change this machine's firewall.
+never applied here (it would change this machine's firewall); where ``nft`` is
+installed and we are root, the kernel checks it with ``nft -c`` (a dry-run
+transaction that changes nothing), so "rendered" also means "accepted".
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from cross_domain_autoblocker_ledger import Decision
 
-__all__ = ["MODULE_DEVICE", "EnforceResult", "enforce", "nft_set_elements"]
+__all__ = ["MODULE_DEVICE", "EnforceResult", "check_nft", "enforce", "nft_set_elements"]
 
 MODULE_DEVICE = Path("/dev/lsck")
 
@@ -31,6 +36,8 @@ class EnforceResult:
     nft_elements: frozenset[str]
     applied: bool
     how: str
+    nft_check: bool | None
+    nft_check_detail: str
 
 
 def nft_set_elements(script: str) -> frozenset[str]:
@@ -42,6 +49,21 @@ def nft_set_elements(script: str) -> frozenset[str]:
             if text:
                 found.add(text)
     return frozenset(found)
+
+
+def check_nft(path: Path) -> tuple[bool | None, str]:
+    """``nft -c -f path``: does the kernel accept the script (nothing is applied)?  ``None``: not checkable."""
+    nft = shutil.which("nft")
+    if nft is None:
+        return None, "not checked: nft is not installed"
+    if os.geteuid() != 0:
+        return None, "not checked: nft -c needs root"
+    proc = subprocess.run(
+        [nft, "-c", "-f", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    if proc.returncode == 0:
+        return True, "nft -c accepted the script (checked, not applied)"
+    return False, "nft -c refused the script: " + " ".join(proc.stderr.split())[:300]
 
 
 def enforce(decisions: list[Decision], now: float, out_dir: Path) -> EnforceResult:
@@ -73,4 +95,14 @@ def enforce(decisions: list[Decision], now: float, out_dir: Path) -> EnforceResu
             f"shown, not applied: {MODULE_DEVICE} is absent (the lsck module is not loaded); "
             f"the batch is in {batch_path.name}, the nftables script in {nft_path.name}"
         )
-    return EnforceResult(len(rules), nft_path, batch_path, nft_set_elements(script), applied, how)
+    checked, detail = check_nft(nft_path)
+    return EnforceResult(
+        len(rules),
+        nft_path,
+        batch_path,
+        nft_set_elements(script),
+        applied,
+        how,
+        checked,
+        detail,
+    )

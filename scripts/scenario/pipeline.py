@@ -248,6 +248,8 @@ def _run(
         "set_equals_decisions": enforced.nft_elements == decided,
         "applied": enforced.applied,
         "how": enforced.how,
+        "nft_check": enforced.nft_check,
+        "nft_check_detail": enforced.nft_check_detail,
         "nft_path": str(enforced.nft_path),
         "batch_path": str(enforced.batch_path),
     }

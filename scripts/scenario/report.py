@@ -231,6 +231,14 @@ def render_html(summary: dict[str, Any]) -> str:
             ("nft set = decided offenders", _flag(enf["set_equals_decisions"])),
             ("kernel module", _e(enf["how"])),
             (
+                "nftables script",
+                _e(enf["nft_check_detail"])
+                if enf["nft_check"] is None
+                else _flag(
+                    bool(enf["nft_check"]), enf["nft_check_detail"], enf["nft_check_detail"]
+                ),
+            ),
+            (
                 "files",
                 f"<code>{_e(enf['nft_path'])}</code><br><code>{_e(enf['batch_path'])}</code>",
             ),

@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["attestation"]["verified_offline"]
         and not summary["attestation"]["tampered_checkpoint_verified"]
         and summary["enforce"]["set_equals_decisions"]
+        and summary["enforce"]["nft_check"] is not False
         and summary["chaos"]["held"]
     )
     return 0 if passed else 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from scenario.chaos import NodeView, build_experiment
 from scenario.enforce import nft_set_elements
@@ -99,3 +101,19 @@ def test_the_experiment_is_valid_chaos_toolkit(replicated: bool) -> None:
         "arguments": {"pid": 12345},
     }
     assert experiment["rollbacks"][0]["provider"]["method"] == "DELETE"
+
+
+def test_nft_check_refuses_overlapping_intervals(tmp_path: Path) -> None:
+    from scenario.enforce import check_nft
+
+    script = tmp_path / "overlap.nft"
+    script.write_text(
+        "add table inet scenariotest\ndelete table inet scenariotest\n"
+        "table inet scenariotest {\n  set s {\n    type ipv4_addr; flags interval, timeout;\n"
+        "    elements = { 10.0.0.0/8, 10.1.2.3 timeout 60s }\n  }\n}\n"
+    )
+    verdict, detail = check_nft(script)
+    if verdict is None:
+        pytest.skip(detail)
+    assert verdict is False
+    assert "conflicting intervals" in detail
