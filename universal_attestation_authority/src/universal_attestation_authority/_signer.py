@@ -39,6 +39,8 @@ _TYPE_BYTES: Final = PAYLOAD_TYPE.encode("utf-8")
 PAE_PREFIX: Final = b"DSSEv1 %d %s " % (len(_TYPE_BYTES), _TYPE_BYTES)
 """The DSSE pre-authentication encoding up to the payload length, for PAYLOAD_TYPE."""
 
+_crypto_sign = nacl.bindings.crypto_sign
+
 _ENVELOPE_HEAD: Final = '{"payload":"'
 _ENVELOPE_MIDDLE: Final = '","payloadType":' + json.dumps(PAYLOAD_TYPE) + ',"signatures":['
 
@@ -79,6 +81,7 @@ class PayloadSigner:
             self._sign.append(key.sign)
         # The JSON fragment before each signature's base64: keyid first (sorted keys).
         self._sig_heads = tuple('{"keyid":' + json.dumps(k) + ',"sig":"' for k in self.keyids)
+        self._single = self._secret[0] if len(self._secret) == 1 else None
 
     @staticmethod
     def pae(payload: bytes) -> bytes:
@@ -97,15 +100,20 @@ class PayloadSigner:
         :meth:`attestation_id`: the caller computed both to look for an
         earlier issue of the same statement before paying for signatures.
         """
-        signatures = tuple(
-            nacl.bindings.crypto_sign(message, secret)[:64] if secret is not None else sign(message)
-            for secret, sign in zip(self._secret, self._sign, strict=True)
-        )
         b64 = base64.b64encode
-        sigs = ",".join(
-            head + b64(sig).decode("ascii") + '"}'
-            for head, sig in zip(self._sig_heads, signatures, strict=True)
-        )
+        if self._single is not None:  # one Ed25519 key, the common case: no loops
+            sig = _crypto_sign(message, self._single)[:64]
+            signatures: tuple[bytes, ...] = (sig,)
+            sigs = self._sig_heads[0] + b64(sig).decode("ascii") + '"}'
+        else:
+            signatures = tuple(
+                _crypto_sign(message, secret)[:64] if secret is not None else sign(message)
+                for secret, sign in zip(self._secret, self._sign, strict=True)
+            )
+            sigs = ",".join(
+                head + b64(sig).decode("ascii") + '"}'
+                for head, sig in zip(self._sig_heads, signatures, strict=True)
+            )
         return SignedPayload(
             ident,
             payload,
