@@ -1,22 +1,42 @@
-"""symbolic_reduction_modeler vs SymPy on the issue's named benchmarks (short ones).
+"""symbolic_reduction_modeler vs SymPy, python-flint and Singular on the issue's benchmarks.
 
     uv run python symbolic_reduction_modeler/benches/bench_algebra.py
 
-Each row runs both sides on the same input in this process and checks that
-the results agree exactly (where SymPy finishes within its budget).
+Each row runs both sides on the same input in this run and checks that the
+results agree exactly where the peer finishes (Gröbner bases: the reduced
+bases compared polynomial by polynomial; simplify: every result checked
+numerically equivalent, sizes reported; series: coefficients equal).
+Singular rows appear when the ``Singular`` binary is installed (Debian
+package ``singular``); its time is its own ``rtimer`` around ``std``.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import shutil
 import statistics
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import sympy
 
-from symbolic_reduction_modeler import expand, gcd, groebner, parse, symbols
+from symbolic_reduction_modeler import (
+    Expr,
+    Limits,
+    Number,
+    expand,
+    gcd,
+    groebner,
+    parse,
+    series,
+    simplify,
+    symbols,
+)
 
 
 def timed(func: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
@@ -93,6 +113,10 @@ def main() -> None:
         )
     )
 
+    rows.extend(groebner_rows())
+    rows.extend(simplify_rows())
+    rows.extend(series_rows())
+
     print("| benchmark | ours (s) | peer | peer (s) | peer / ours | results agree |")
     print("|---|---|---|---|---|---|")
     for name, o, peer_name, pt, agree in rows:
@@ -103,6 +127,220 @@ def main() -> None:
         print(
             f"| {name} | {o:.4f} | {peer_name} | {pt:.4f} | {pt / o:.1f}x | {'yes' if agree else 'NO'} |"
         )
+
+
+def katsura(n: int) -> tuple[list[Expr], list[Any]]:
+    us = symbols(" ".join(f"u{i}" for i in range(n + 1)))
+
+    def u(i: int) -> Expr:
+        i = abs(i)
+        return us[i] if i <= n else Number.of(0)
+
+    polys: list[Expr] = []
+    for m in range(n):
+        total: Expr = Number.of(0)
+        for k in range(-n, n + 1):
+            total = total + u(k) * u(m - k)
+        polys.append(total - u(m))
+    total = Number.of(0)
+    for k in range(-n, n + 1):
+        total = total + u(k)
+    polys.append(total - 1)
+    return polys, list(us)
+
+
+def cyclic(n: int) -> tuple[list[Expr], list[Any]]:
+    xs = symbols(" ".join(f"x{i}" for i in range(n)))
+    polys: list[Expr] = []
+    for d in range(1, n):
+        total: Expr = Number.of(0)
+        for i in range(n):
+            term: Expr = Number.of(1)
+            for k in range(d):
+                term = term * xs[(i + k) % n]
+            total = total + term
+        polys.append(total)
+    prod: Expr = Number.of(1)
+    for v in xs:
+        prod = prod * v
+    polys.append(prod - 1)
+    return polys, list(xs)
+
+
+def _monic_set(polys: list[Any], gens: list[Any]) -> set[Any]:
+    out = set()
+    for p in polys:
+        poly = sympy.Poly(p, *gens)
+        out.add(sympy.expand(poly.as_expr() / poly.LC(order="grevlex")))
+    return out
+
+
+def _sympy_basis(system: list[Expr], gens: list[Any], method: str) -> tuple[float, Any]:
+    env = {g.name: sympy.Symbol(g.name) for g in gens}
+    spolys = [sympy.sympify(str(p).replace("^", "**"), locals=env) for p in system]
+    sgens = [env[g.name] for g in gens]
+    return timed(lambda: sympy.groebner(spolys, *sgens, order="grevlex", method=method), 1)
+
+
+def _singular(system: list[Expr], gens: list[Any]) -> tuple[float, list[str]] | None:
+    """Singular's reduced grevlex basis and its own time for ``std`` (None if not installed)."""
+    binary = shutil.which("Singular")
+    if binary is None:
+        return None
+    names = ",".join(g.name for g in gens)
+    ideal = ",".join(str(p) for p in system)
+    script = (
+        f"ring r = 0,({names}),dp; option(redSB); option(redTail);"
+        f'ideal i = {ideal}; system("--ticks-per-sec", 1000000);'
+        "int t = rtimer; ideal g = std(i); int e = rtimer - t;"
+        'print("TIME " + string(e)); int k; for (k = 1; k <= size(g); k++) { print(g[k]); } quit;'
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "gb.sing"
+        path.write_text(script)
+        done = subprocess.run(  # the Singular binary on our own script
+            [binary, "-q", "--no-warn", str(path)],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    lines = [ln.strip() for ln in done.stdout.splitlines() if ln.strip()]
+    seconds = int(lines[0].split()[1]) / 1e6
+    return seconds, lines[1:]
+
+
+def groebner_rows() -> list[tuple[str, float, str, float, bool]]:
+    rows = []
+    cases = [("katsura-5", katsura(5)), ("cyclic-5", cyclic(5))]
+    for name, (system, gens) in cases:
+        ours_t, ours = timed(lambda s=system, g=gens: groebner(s, g, "grevlex", method="f4"), 3)
+        env_gens = [sympy.Symbol(g.name) for g in gens]
+        mine = {sympy.sympify(str(e).replace("^", "**")) for e in ours.exprs}
+        for method in ("buchberger", "f5b"):
+            peer_t, peer = _sympy_basis(system, gens, method)
+            agree = mine == _monic_set(list(peer.polys), env_gens)
+            rows.append(
+                (
+                    f"Groebner {name} (grevlex), F4",
+                    ours_t,
+                    f"SymPy groebner ({method})",
+                    peer_t,
+                    agree,
+                )
+            )
+    for name, (system, gens) in [("katsura-6", katsura(6))]:
+        ours_t, ours = timed(lambda s=system, g=gens: groebner(s, g, "grevlex", method="f4"), 1)
+        peer_t, peer = timed(
+            lambda s=system, g=gens: groebner(s, g, "grevlex", method="buchberger"), 1
+        )
+        rows.append((f"Groebner {name} (grevlex), F4", ours_t, "python-flint buchberger_naive", peer_t,
+                     ours.exprs == peer.exprs))  # fmt: skip
+    for name, (system, gens) in [
+        ("katsura-6", katsura(6)),
+        ("katsura-7", katsura(7)),
+        ("cyclic-6", cyclic(6)),
+    ]:
+        found = _singular(system, gens)
+        if found is None:
+            print(f"# Singular not installed: no Singular row for {name}")
+            continue
+        ours_t, ours = timed(lambda s=system, g=gens: groebner(s, g, "grevlex", method="f4"), 1)
+        peer_t, lines = found
+        theirs = {parse(line) for line in lines}
+        env_gens = [sympy.Symbol(g.name) for g in gens]
+        mine = _monic_set([sympy.sympify(str(e).replace("^", "**")) for e in ours.exprs], env_gens)
+        singular = _monic_set([sympy.sympify(str(e).replace("^", "**")) for e in theirs], env_gens)
+        rows.append(
+            (
+                f"Groebner {name} (grevlex), F4",
+                ours_t,
+                "Singular std (redSB)",
+                peer_t,
+                mine == singular,
+            )
+        )
+    return rows
+
+
+SLOW_SIMPLIFY = [
+    "sin(x)^2 + cos(x)^2",
+    "(x^2 - 1)/(x - 1)",
+    "2*sin(x)*cos(x) + (sin(y)^2 + cos(y)^2)*x",
+    "cos(x)^4 - sin(x)^4",
+    "exp(x)*exp(y)*exp(-x)",
+    "(sin(x)^2 + cos(x)^2)^3*(x + 1) - x",
+    "tan(x)*cos(x) + sin(x)^2 + cos(x)^2",
+    "log(exp(x)*exp(y))",
+]
+
+
+def _size(e: Any) -> int:
+    return int(sympy.count_ops(e, visual=False)) + len(list(sympy.preorder_traversal(e)))
+
+
+def simplify_rows() -> list[tuple[str, float, str, float, bool]]:
+    x, y = sympy.symbols("x y", real=True)
+    ours_exprs = [
+        parse(t).subs({symbols("x")[0]: _real("x"), symbols("y")[0]: _real("y")})
+        for t in SLOW_SIMPLIFY
+    ]
+    peer_exprs = [
+        sympy.sympify(t.replace("^", "**"), locals={"x": x, "y": y}) for t in SLOW_SIMPLIFY
+    ]
+    limits = Limits(seconds=1.0)
+    ours_t, ours = timed(lambda: [simplify(e, limits=limits) for e in ours_exprs], 1)
+    peer_t, peer = timed(lambda: [sympy.simplify(e) for e in peer_exprs], 1)
+    rng = random.Random(1)
+    agree = True
+    ours_size = peer_size = 0
+    for mine, theirs, original in zip(ours, peer, peer_exprs, strict=True):
+        mine_s = sympy.sympify(str(mine).replace("^", "**"), locals={"x": x, "y": y})
+        ours_size += _size(mine_s)
+        peer_size += _size(theirs)
+        for _ in range(3):
+            point = {x: rng.uniform(0.1, 2), y: rng.uniform(0.1, 2)}
+            a, b = complex(original.evalf(subs=point)), complex(mine_s.evalf(subs=point))
+            agree = agree and abs(a - b) <= 1e-9 * (1 + abs(a))
+    print(
+        f"# simplify sizes (ops + nodes, summed over {len(SLOW_SIMPLIFY)} inputs): ours {ours_size}, SymPy {peer_size}"
+    )
+    name = f"simplify, {len(SLOW_SIMPLIFY)} trig/exp/rational identities (ours {ours_size} vs SymPy {peer_size} size)"
+    return [(name, ours_t, "SymPy simplify", peer_t, agree)]
+
+
+def _real(name: str) -> Any:
+    from symbolic_reduction_modeler import Symbol
+
+    return Symbol.of(name, real=True)
+
+
+def series_rows() -> list[tuple[str, float, str, float, bool]]:
+    (x,) = symbols("x")
+    sx = sympy.Symbol("x")
+    cases = [("tan(x)", 14), ("exp(sin(x))", 10), ("log(cos(x))", 12), ("1/(1 - x - x^2)", 20)]
+    ours_t, ours = timed(lambda: [series(parse(t), x, 0, n) for t, n in cases], 3)
+    peer_t, peer = timed(
+        lambda: [
+            sympy.series(sympy.sympify(t.replace("^", "**"), locals={"x": sx}), sx, 0, n).removeO()
+            for t, n in cases
+        ],
+        1,
+    )
+    agree = all(
+        sympy.expand(sympy.sympify(str(s.remove_order()).replace("^", "**"), locals={"x": sx}) - p)
+        == 0
+        for s, p in zip(ours, peer, strict=True)
+    )
+    return [
+        (
+            "series: tan/exp(sin)/log(cos)/rational to order 10-20",
+            ours_t,
+            "SymPy series",
+            peer_t,
+            agree,
+        )
+    ]
 
 
 if __name__ == "__main__":

@@ -225,7 +225,7 @@ class TestTermination:
             )
         limit = 600
         done = simplify_report(expr, limits=Limits(nodes=limit, iterations=50, seconds=30))
-        assert done.report.stop_reason in ("node_limit", "saturated", "iteration_limit")
+        assert done.report.stop_reason in ("node_limit", "saturated", "iteration_limit", "stalled")
         assert done.report.nodes <= limit + 64  # at most one rule's right side over
         assert done.cost <= done.input_cost
         assert_equivalent(expr, done.expr, seed=size)
@@ -305,3 +305,14 @@ def test_pattern_number_dividing_by_zero() -> None:
     for text in ["0/0", "(+ ?a 1/00)"]:
         with pytest.raises(SymbolicSyntaxError, match="divides by zero"):
             parse_pattern(text)
+
+
+def test_patience_stops_a_stalled_search() -> None:
+    """With patience, saturation stops once the best form stops improving."""
+    expr = (x**2 - 1) / (x - 1)
+    done = simplify_report(
+        expr, limits=Limits(iterations=40, seconds=30, nodes=100_000, patience=2)
+    )
+    assert done.expr == x + 1
+    assert done.report.stop_reason in ("stalled", "saturated")
+    assert done.report.iterations < 40

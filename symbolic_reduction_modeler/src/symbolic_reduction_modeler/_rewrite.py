@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal, cast
 
-from symbolic_reduction_modeler._egraph import COMMUTATIVE, FUNCTIONS, EGraph, ENode
+from symbolic_reduction_modeler._egraph import (
+    AST_SIZE,
+    COMMUTATIVE,
+    FUNCTIONS,
+    CostFunction,
+    EGraph,
+    ENode,
+)
 from symbolic_reduction_modeler._expr import Add, Expr, Func, Mul, Number, Pow, Symbol
 from symbolic_reduction_modeler.errors import SymbolicInputError, SymbolicSyntaxError
 
@@ -440,15 +447,22 @@ class Limits:
     seconds: float = 1.0
     match_limit: int = 400  # matches per rule per iteration before the rule is banned
     ban_length: int = 2  # iterations a banned rule sits out (doubles each time)
+    patience: int = 6  # stop after this many iterations without a cheaper result (0: never)
 
     def __post_init__(self) -> None:
-        if self.nodes < 1 or self.iterations < 0 or self.match_limit < 1 or self.ban_length < 0:
+        if (
+            self.nodes < 1
+            or self.iterations < 0
+            or self.match_limit < 1
+            or self.ban_length < 0
+            or self.patience < 0
+        ):
             raise SymbolicInputError("limits must be positive")
         if not self.seconds > 0:
             raise SymbolicInputError("the time limit must be a positive number of seconds")
 
 
-StopReason = Literal["saturated", "node_limit", "iteration_limit", "time_limit"]
+StopReason = Literal["saturated", "stalled", "node_limit", "iteration_limit", "time_limit"]
 
 
 @dataclass
@@ -467,9 +481,23 @@ class _RuleState:
 
 
 def saturate(
-    egraph: EGraph, rules: Sequence[Rule], limits: Limits, deadline: float | None = None
+    egraph: EGraph,
+    rules: Sequence[Rule],
+    limits: Limits,
+    *,
+    deadline: float | None = None,
+    root: int | None = None,
+    cost: CostFunction = AST_SIZE,
 ) -> SaturationReport:
-    """Apply ``rules`` until nothing changes or a limit is reached."""
+    """Apply ``rules`` until nothing changes or a limit is reached.
+
+    With ``root`` given, the cheapest cost of its class is tracked, and
+    saturation also stops once it has not improved for ``limits.patience``
+    iterations ("stalled"): the graph keeps growing but extraction would
+    return the same answer.
+    """
+    best_cost = egraph.extract(root, cost)[1] if root is not None and limits.patience else None
+    stale = 0
     end = deadline if deadline is not None else time.monotonic() + limits.seconds
     states = {rule.name: _RuleState() for rule in rules}
     applied: dict[str, int] = {}
@@ -529,4 +557,11 @@ def saturate(
                 continue
             reason = "saturated"
             break
+        if best_cost is not None and root is not None:
+            now = egraph.extract(root, cost)[1]
+            stale = stale + 1 if now >= best_cost else 0
+            best_cost = min(best_cost, now)
+            if stale >= limits.patience:
+                reason = "stalled"
+                break
     return SaturationReport(reason, iteration, egraph.node_count, len(egraph.classes), applied)

@@ -7,7 +7,8 @@
    the class of the sub-expression it equals.
 3. The rule set (algebra, trigonometry, exp/log under the assumptions
    system, plus any user rules) is run to saturation or to the node,
-   iteration and time limits, whichever comes first.
+   iteration and time limits, whichever comes first; it also stops when
+   the cheapest form has not improved for ``limits.patience`` iterations.
 4. The cheapest member of the root class is extracted under the cost model
    (tree size by default), and compared with the input and the kernel's
    forms of the extracted result: ``simplify`` never returns something
@@ -116,7 +117,7 @@ def simplify_report(
             cid = egraph.add_expr(sub)
             for form in _kernel_forms(sub, deadline):
                 egraph.union(cid, egraph.add_expr(form))
-    report = saturate(egraph, rule_set, limits, deadline)
+    report = saturate(egraph, rule_set, limits, deadline=deadline, root=root, cost=cost)
     extracted, _ = egraph.extract(root, cost)
     candidates = [expr, extracted]
     if time.monotonic() < deadline:
