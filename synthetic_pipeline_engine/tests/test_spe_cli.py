@@ -220,6 +220,11 @@ class TestSynthetic:
         )
         assert ok.code == 0, ok.err
         assert len((tmp_path / "s.csv").read_text().splitlines()) == 21
+        to_stdout = run_cli(main, ["sample", str(model), "-n", "7", "--real", str(data)])
+        assert to_stdout.code == 0, to_stdout.err
+        lines = to_stdout.out.splitlines()
+        assert lines[0] == '"a","b","c"'
+        assert len(lines) == 8
 
     def test_security_logs(self, tmp_path: Path) -> None:
         """The security-logs example generates three labelled log tables."""

@@ -476,7 +476,11 @@ def _fit(ctx: Context, args: argparse.Namespace) -> int:
     setup=lambda p: (
         p.add_argument("model"),
         p.add_argument("-n", "--rows", type=int, required=True),
-        p.add_argument("-o", "--output", required=True),
+        p.add_argument(
+            "-o",
+            "--output",
+            help="file to write (.csv, .parquet, .jsonl, .arrow); default: CSV on stdout",
+        ),
         p.add_argument("--seed", type=int, default=0),
         p.add_argument(
             "--real",
@@ -494,6 +498,16 @@ def _sample(ctx: Context, args: argparse.Namespace) -> int:
     model = GaussianCopula.load(args.model)
     real = read_table(args.real) if args.real else None
     table = model.sample(args.rows, seed=args.seed, real=real)
+    if args.output is None:
+        import io
+
+        import pyarrow.csv as pacsv  # type: ignore[import-untyped]  # no stubs shipped
+
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer)
+        ctx.stdout.write(buffer.getvalue().decode("utf-8"))
+        ctx.stdout.flush()
+        return 0
     write_table(table, args.output)
     ctx.emit(
         {"rows": table.num_rows, "path": args.output},
