@@ -136,3 +136,31 @@ class TestFail2banSshdSamples:
         assert expected > 150
         assert found / expected >= 0.99, misses
         assert false_matches == []
+
+    def test_whole_line_regex_agrees_with_the_two_step_path(self) -> None:
+        """On every line of both samples, in every mode, the one-regex fast path and
+        the prefix-then-message path give the same events and counts."""
+        for name in ("sshd", "sshd-journal"):
+            path = _fail2ban_logs() / name
+            if not path.is_file():
+                continue
+            lines = [
+                line
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if not line.startswith("#")
+            ]
+            assert len(lines) > 100
+            for mode in ("normal", "ddos", "extra", "aggressive"):
+                results = []
+                for fast in (True, False):
+                    parser = AuthLogParser(
+                        name,
+                        mode=mode,
+                        times=TimestampResolver(tz=_TZ, now=_NOW),
+                        clock=_NOW,
+                        fast_lines=fast,
+                    )
+                    events = [e.to_dict() for e in parser.read(lines)]
+                    results.append((events, parser.stats.to_dict()))
+                assert results[0] == results[1], (name, mode)
+                assert results[0][0], (name, mode)

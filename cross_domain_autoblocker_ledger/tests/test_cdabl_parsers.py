@@ -435,3 +435,81 @@ class TestSyslogFastPath:
         line = "".join(parts)
         times = TimestampResolver(tz=UTC, now=_NOW)
         assert split_prefix(line, times) == split_general(line, times)
+
+
+def _events_both_ways(lines: list[str], mode: str = "normal") -> tuple[list[object], list[object]]:
+    """The events of ``lines`` read with the whole-line regex and with the two-step path."""
+    results = []
+    for fast in (True, False):
+        parser = AuthLogParser(
+            "auth.log",
+            mode=mode,  # type: ignore[arg-type]  # one of SSHD_MODES in every caller
+            times=TimestampResolver(tz=UTC, now=_NOW),
+            clock=_NOW,
+            fast_lines=fast,
+        )
+        events = [e.to_dict() for e in parser.read(lines)]
+        results.append([events, parser.stats.to_dict()])
+    return results[0], results[1]
+
+
+_SSHD_MESSAGES = st.sampled_from(
+    [
+        "Failed password for invalid user {u} from {h} port 22 ssh2",
+        "Failed password for {u} from {h} port 22 ssh2",
+        "Failed publickey for invalid user {u} from {h} port 22 ssh2: RSA SHA256:x",
+        "Invalid user {u} from {h} port 22",
+        "Connection closed by invalid user {u} {h} port 22 [preauth]",
+        "Connection closed by authenticating user {u} {h} port 22 [preauth]",
+        "Received disconnect from {h} port 22:11: Bye Bye [preauth]",
+        "Received disconnect from {h} port 22:3: com.jcraft.jsch.JSchException: Auth fail [preauth]",
+        "error: maximum authentication attempts exceeded for {u} from {h} port 22 ssh2 [preauth]",
+        "error: PAM: Authentication failure for {u} from {h}",
+        "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={h}  user={u}",
+        "Accepted publickey for {u} from {h} port 22 ssh2: ED25519 SHA256:x",
+        "Disconnecting: Too many authentication failures for {u} [preauth]",
+        "Connection from {h} port 22 on 10.0.0.1 port 22",
+        "User {u} from {h} not allowed because not listed in AllowUsers",
+        "Did not receive identification string from {h}",
+        "Unable to negotiate with {h} port 22: no matching key exchange method found.",
+        "{u} {h}",
+    ]
+)
+
+
+class TestWholeLineFastPath:
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["Jun  1 12:00:00", "Jun  1 12:00:01", "Feb 30 10:00:00"]),
+                st.sampled_from(["host", "h2"]),
+                st.sampled_from(["sshd[1]", "sshd[2]", "sshd-session[1]", "sshd"]),
+                _SSHD_MESSAGES,
+                st.sampled_from(["root", "a b", "", "x:y", "invalid user z"]) | _TOKEN,
+                st.sampled_from(["192.0.2.1", "2001:db8::7", "[::ffff:10.0.0.1]", "h.example"])
+                | _TOKEN,
+                st.sampled_from(["", " ", "\t", "\r"]),
+            ),
+            min_size=1,
+            max_size=12,
+        ),
+        st.sampled_from(["normal", "ddos", "extra", "aggressive"]),
+    )
+    def test_whole_line_regex_agrees_with_the_two_step_path(
+        self, parts: list[tuple[str, ...]], mode: str
+    ) -> None:
+        """One regex per line gives exactly the events, connection state and counts of prefix-then-message."""
+        lines = [
+            f"{stamp} {host} {prog}: {msg.format(u=user, h=addr)}{tail}"
+            for stamp, host, prog, msg, user, addr, tail in parts
+        ]
+        fast, slow = _events_both_ways(lines, mode)
+        assert fast == slow
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.text(max_size=80), max_size=8))
+    def test_arbitrary_lines_agree(self, texts: list[str]) -> None:
+        lines = [f"Jun  1 12:00:00 host sshd[1]: {t}" for t in texts] + texts
+        fast, slow = _events_both_ways(lines)
+        assert fast == slow

@@ -75,10 +75,6 @@ class _Bucket:
     __slots__ = ("count", "distinct", "domains", "first", "last", "level", "sample", "times")
 
     def __init__(self, now: float) -> None:
-        self.reset(now)
-
-    def reset(self, now: float) -> None:
-        """Empty the bucket, as if it were created at ``now``."""
         self.level = 0.0
         self.count = 0
         self.first = now
@@ -87,6 +83,22 @@ class _Bucket:
         self.distinct: set[Any] | None = None
         self.sample: list[Event] = []
         self.times: deque[float] | None = None
+
+    def reset(self, now: float) -> None:
+        """Empty the bucket, as if it were created at ``now``.
+
+        The containers are emptied in place (alerts copy what they keep), so
+        the usual case, a rare source whose bucket has drained since its last
+        event, allocates nothing.
+        """
+        self.level = 0.0
+        self.count = 0
+        self.first = now
+        self.last = now
+        self.domains.clear()
+        self.distinct = None
+        self.sample.clear()
+        self.times = None
 
 
 @dataclass
@@ -182,13 +194,17 @@ class DetectionEngine:
         if self._counters and self._counters[0][0] <= now:
             alerts.extend(self._close_counters(now))
         failure = event.failure
-        for index, runner in self._candidates(event.domain):
+        source = event.source
+        plan = self._plan.get(event.domain)
+        if plan is None:
+            plan = self._candidates(event.domain)
+        for index, runner in plan:
             if runner.simple:
                 if runner.failure is not None and failure is not runner.failure:
                     continue
             elif not runner.accept(event):
                 continue
-            key = event.source if runner.by_source else runner.key(event)
+            key = source if runner.by_source else runner.key(event)
             if key is None:
                 continue
             runner.seen += 1
@@ -199,19 +215,49 @@ class DetectionEngine:
             if kind == "counter":
                 self._count(runner, index, key, event)
                 continue
-            until = runner.blackholed.get(key)
-            if until is not None:
-                if now < until:
-                    continue
-                del runner.blackholed[key]
+            if runner.blackholed:
+                until = runner.blackholed.get(key)
+                if until is not None:
+                    if now < until:
+                        continue
+                    del runner.blackholed[key]
             bucket = runner.buckets.get(key)
+            if kind == "window":
+                if bucket is None:
+                    bucket = runner.buckets[key] = _Bucket(now)
+                if self._window(scenario, bucket, event):
+                    alerts.append(self._overflow(runner, key, bucket, now))
+                continue
+            # Leaky and trigger buckets, inline (this runs for every event
+            # and scenario): leak since the last event, pour one in.
             if bucket is None:
                 bucket = runner.buckets[key] = _Bucket(now)
-            if kind == "window":
-                overflow = self._window(scenario, bucket, event)
+            elif bucket.count:
+                elapsed = now - bucket.last
+                if elapsed > 0 and scenario.capacity:
+                    level = bucket.level - elapsed / scenario.leakspeed
+                    if level <= 0.0:  # drained: a fresh bucket, as CrowdSec does
+                        bucket.level = 0.0  # (reset(), inline: the usual case for a rare source)
+                        bucket.count = 0
+                        bucket.first = now
+                        bucket.domains.clear()
+                        bucket.distinct = None
+                        bucket.sample.clear()
+                    else:
+                        bucket.level = level
+            bucket.last = max(bucket.last, now)
+            if scenario.distinct is not None:
+                if not self._admit(scenario, bucket, event):
+                    continue
             else:
-                overflow = self._leak(scenario, bucket, event)
-            if overflow:
+                bucket.count += 1
+                bucket.domains.add(event.domain)
+                if len(bucket.sample) < _SAMPLE:
+                    bucket.sample.append(event)
+            capacity = scenario.capacity
+            level = bucket.level + 1.0
+            bucket.level = level if level <= capacity + 1.0 else capacity + 1.0
+            if level > capacity and len(bucket.domains) >= scenario.min_domains:
                 alerts.append(self._overflow(runner, key, bucket, now))
         self.alerts += len(alerts)
         return alerts
@@ -249,29 +295,6 @@ class DetectionEngine:
         if len(bucket.sample) < _SAMPLE:
             bucket.sample.append(event)
         return True
-
-    def _leak(self, scenario: Scenario, bucket: _Bucket, event: Event) -> bool:
-        now = event.time
-        if bucket.count:
-            elapsed = now - bucket.last
-            if elapsed > 0 and scenario.capacity:
-                level = bucket.level - elapsed / scenario.leakspeed
-                if level <= 0.0:  # drained: a fresh bucket, as CrowdSec does
-                    bucket.reset(now)
-                else:
-                    bucket.level = level
-        bucket.last = max(bucket.last, now)
-        if scenario.distinct is not None and not self._admit(scenario, bucket, event):
-            return False
-        if scenario.distinct is None:  # _admit without the call, on the hot path
-            bucket.count += 1
-            bucket.domains.add(event.domain)
-            if len(bucket.sample) < _SAMPLE:
-                bucket.sample.append(event)
-        capacity = scenario.capacity
-        level = bucket.level + 1.0
-        bucket.level = level if level <= capacity + 1.0 else capacity + 1.0
-        return level > capacity and len(bucket.domains) >= scenario.min_domains
 
     def _window(self, scenario: Scenario, bucket: _Bucket, event: Event) -> bool:
         now = event.time

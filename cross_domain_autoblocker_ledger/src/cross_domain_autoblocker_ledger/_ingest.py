@@ -125,6 +125,9 @@ def read_events(
     parser = open_parser(fmt, str(path), mode=mode, times=times, mapping=mapping)
 
     def events() -> Iterator[Event]:
+        if isinstance(parser, AuthLogParser):  # the busiest format reads a whole file at once
+            yield from parser.read(_open(path))
+            return
         feed = parser.feed
         for lineno, line in enumerate(_open(path), 1):
             event = feed(line.rstrip("\r\n"), lineno)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cross_domain_autoblocker_ledger._event import Event
-from cross_domain_autoblocker_ledger._syslog import SyslogLine
+from cross_domain_autoblocker_ledger._syslog import SSHD_BSD_PREFIX, SyslogLine
 
 __all__ = ["SSHD_MODES", "SshdConnections", "SshdMode", "SshdRules"]
 
@@ -43,7 +43,7 @@ SSHD_MODES: tuple[SshdMode, ...] = ("normal", "ddos", "extra", "aggressive")
 # Building blocks, as in fail2ban's sshd.conf.  {H}, {U} ... are replaced by
 # group names unique to each rule (Python forbids duplicate group names).
 _HOST = (
-    r"(?P<{H}>(?:::f{{4,6}}:)?(?:\d{{1,3}}\.){{3}}\d{{1,3}}"
+    r"(?P<{H}>(?:::f{{4,6}}:)?\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}"
     r"|\[?(?:[0-9a-fA-F]{{1,4}}::?|::){{1,7}}(?:[0-9a-fA-F]{{1,4}}|(?<=:):)\]?"
     r"|[\w\-.^_]*\w)"
 )
@@ -126,7 +126,10 @@ _COMMON: tuple[_Rule, ...] = (
     _r(
         "ssh_auth_fail_disconnect",
         ("Rec",),
-        r"Received disconnect from {HOST}{ONPORT}:\s*3: .*: Auth fail{SUFF}$",
+        # The lookahead only says what the rule needs anyway (": Auth fail"
+        # further on): it spares the usual ":11: Bye Bye" line the rule's
+        # backtracking through every way of splitting host and port.
+        r"Received disconnect from (?=[\s\S]*?: Auth fail){HOST}{ONPORT}:\s*3: .*: Auth fail{SUFF}$",
         forget=True,
     ),
     _r(
@@ -289,7 +292,10 @@ class SshdRules:
                 .replace("{ALG}", _ALG)
                 .format(**names)
             )
-            parts.append(f"(?P<r{index}>{body})")
+            # The rule's name is an empty group at its end (``lastgroup``
+            # names it): an alternative that starts with its literal text
+            # lets the regex engine skip it after one character compare.
+            parts.append(f"{body}(?P<r{index}>)")
         # The cheap prefilter: a message's first three characters select the
         # few rules that can match it, compiled into one regex per prefix
         # (rule order kept, so the first matching rule still wins).  Messages
@@ -306,6 +312,19 @@ class SshdRules:
                 i: tuple(groups.get(f"{k}{i}", 0) for k in ("h", "u", "a", "n")) for i in indices
             }
             self._dispatch[start] = (regex, slots)  # type: ignore[assignment]  # 4-tuples by construction
+        # The whole-line matcher: the commonest syslog prefix and every rule
+        # in one regex (rule order kept; a rule's literal start makes the
+        # others fail at their first character), so a usual sshd line costs
+        # one regex call and no intermediate objects.  error:/fatal:/PAM:
+        # tags are consumed possessively, exactly as :meth:`match` strips them.
+        self.line = re.compile(
+            SSHD_BSD_PREFIX + r"(?:(?:error|fatal): (?:PAM: )?+)?+(?:" + "|".join(parts) + ")"
+        )
+        groups = self.line.groupindex
+        self.line_rules: dict[str | None, tuple[_Rule, int, int, int, int]] = {
+            f"r{i}": (rule, *(groups.get(f"{k}{i}", 0) for k in ("h", "u", "a", "n")))  # type: ignore[misc]  # 5-tuples by construction
+            for i, rule in enumerate(self.rules)
+        }
 
     def match(self, message: str) -> tuple[_Rule, str | None, str | None, bool] | None:
         """Match one sshd message: ``(rule, host, user, nofail)`` or ``None``."""
@@ -359,10 +378,10 @@ class _Conn:
         "users",
     )
 
-    def __init__(self) -> None:
-        self.host: str | None = None
-        self.user: str | None = None
-        self.users: set[str] = set()
+    def __init__(self, host: str | None = None, user: str | None = None) -> None:
+        self.host = host
+        self.user = user
+        self.users: set[str] = {user} if user else set()
         self.nofail = False
         self.gained = False
         self.pending = False
@@ -387,7 +406,7 @@ class SshdConnections:
         self.rules = rules
         self.max_connections = max_connections
         self.max_age = max_age
-        self._conns: OrderedDict[str, _Conn] = OrderedDict()
+        self._conns: OrderedDict[tuple[str, str, str], _Conn] = OrderedDict()
 
     def feed(self, line: SyslogLine, now: float) -> Event | None:
         """Process one sshd line; return a failure (or success) event, or ``None``.
@@ -402,7 +421,23 @@ class SshdConnections:
             return None
         rule, host, user, nofail = found
         when = line.time if line.time is not None else now
-        conn, ok = self._merge(line.connection_id, when, rule, host=host, user=user, nofail=nofail)
+        return self.record(line.connection_id, when, rule, host=host, user=user, nofail=nofail)
+
+    def record(
+        self,
+        connection: tuple[str, str, str],
+        when: float,
+        rule: _Rule,
+        *,
+        host: str | None,
+        user: str | None,
+        nofail: bool,
+    ) -> Event | None:
+        """:meth:`feed` for a line already matched: ``connection`` is its
+        :attr:`SyslogLine.connection_id`, the rest what :meth:`SshdRules.match` found."""
+        if connection not in self._conns:
+            return self._first(connection, when, rule, host=host, user=user, nofail=nofail)
+        conn, ok = self._merge(connection, when, rule, host=host, user=user, nofail=nofail)
         source = conn.host
         if source is None:
             conn.pending = True
@@ -425,9 +460,50 @@ class SshdConnections:
             {"users": sorted(conn.users)} if len(conn.users) > 1 else {},
         )
 
+    def _first(
+        self,
+        connection: tuple[str, str, str],
+        when: float,
+        rule: _Rule,
+        *,
+        host: str | None,
+        user: str | None,
+        nofail: bool,
+    ) -> Event | None:
+        """:meth:`record` for a connection's first line, the usual case: nothing to merge.
+
+        The same outcome as :meth:`_merge` on an unknown connection followed
+        by :meth:`record`'s tail, without building state that is thrown away.
+        """
+        gained = rule.gained
+        failure = not (nofail or gained)
+        if not rule.forget:
+            conn = _Conn(host, user)
+            conn.seen = when
+            conns = self._conns
+            conns[connection] = conn
+            if len(conns) > self.max_connections:
+                conns.popitem(last=False)
+            if failure:
+                conn.matches = 1
+            else:
+                conn.nofail = True
+                conn.gained = gained
+                conn.nofail_matches = 1
+            if host is None:
+                conn.pending = True
+                return None
+        elif host is None:
+            return None
+        if failure:
+            return Event(when, "ssh", rule.kind, host, user, True, None, 1, {})
+        if gained:
+            return Event(when, "ssh", rule.kind, host, user, failure=False)
+        return None
+
     def _merge(
         self,
-        mlfid: str,
+        mlfid: tuple[str, str, str],
         when: float,
         rule: _Rule,
         *,

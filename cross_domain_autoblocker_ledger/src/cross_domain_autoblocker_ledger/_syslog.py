@@ -26,7 +26,7 @@ import time as _time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-__all__ = ["SyslogLine", "TimestampResolver", "split_prefix"]
+__all__ = ["SSHD_BSD_PREFIX", "SyslogLine", "TimestampResolver", "split_prefix"]
 
 _MONTHS = {
     name: index
@@ -89,9 +89,9 @@ class SyslogLine:
     message: str
 
     @property
-    def connection_id(self) -> str:
+    def connection_id(self) -> tuple[str, str, str]:
         """What identifies one daemon process's lines: host, program and pid."""
-        return f"{self.host or ''}|{self.program}|{self.pid or ''}"
+        return (self.host or "", self.program, self.pid or "")
 
 
 class TimestampResolver:
@@ -108,6 +108,9 @@ class TimestampResolver:
         self.tz = tz if tz is not None else datetime.now().astimezone().tzinfo or UTC
         self._now = now
         self._cache: dict[str, float] = {}
+        # The last BSD timestamp read: a busy log writes many lines per second.
+        self._last_text = ""
+        self._last_value = 0.0
 
     def now(self) -> float:
         return self._now if self._now is not None else _time.time()
@@ -120,6 +123,8 @@ class TimestampResolver:
         from paying a ``datetime`` construction per line.  (Exact for every
         zone whose offsets change on the hour.)
         """
+        if text == self._last_text:
+            return self._last_value
         if (
             len(text) >= 15 and text[6] == " " and text[9] == ":"
         ):  # "Jun 21 16:47:48", the usual shape
@@ -140,7 +145,10 @@ class TimestampResolver:
         if minute > 59 or second > 60:
             return None
         fraction = clock[9:]
-        return base + minute * 60 + second + (float("0." + fraction) if fraction else 0.0)
+        value = base + minute * 60 + second + (float("0." + fraction) if fraction else 0.0)
+        self._last_text = text
+        self._last_value = value
+        return value
 
     def _hour(self, head: str, hour_text: str) -> float | None:
         month = _MONTHS.get(head[:3])
@@ -184,9 +192,14 @@ def _strip(message: str) -> str:
 # third the cost of the general one (the possessive "\s++" keeps the lookahead
 # from being dodged by backtracking); anything it does not match exactly (other
 # daemons, tags, verbose priorities, other timestamps) takes the general path.
-_FAST = re.compile(
-    r"([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) ([^\s\[\]:<]+) (sshd|sshd-session|sshd-auth)\[(\d+)\]:\s++(?!\[ID |kernel:)(.*)"
+#: That shape's prefix as a pattern (groups: timestamp, host, program, pid),
+#: up to the first character of the message; :class:`SshdRules` appends its
+#: message rules to it to read such a line with a single regex.
+SSHD_BSD_PREFIX = (
+    r"([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) ([^\s\[\]:<]+) (sshd|sshd-session|sshd-auth)"
+    r"\[(\d+)\]:\s++(?!\[ID |kernel:)"
 )
+_FAST = re.compile(SSHD_BSD_PREFIX + "(.*)")
 
 
 def split_prefix(line: str, times: TimestampResolver) -> SyslogLine | None:
