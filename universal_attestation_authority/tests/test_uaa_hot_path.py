@@ -92,6 +92,16 @@ class TestCanonicalJson:
         floats = check_json_value(value, "value")
         assert canonical_json(value, floats=floats) == _stdlib(value)
 
+    def test_cached_bytes_follow_copies(self) -> None:
+        """canonical_bytes is computed once; a copy with changed fields is re-encoded."""
+        statement = sample_statement()
+        first = statement.canonical_bytes()
+        assert statement.canonical_bytes() is first
+        changed = statement.model_copy(update={"predicate": {"n": 1e-5}})
+        assert changed.canonical_bytes() == _stdlib(changed.to_json_dict())
+        assert b'"predicate":{"n":1e-05}' in changed.canonical_bytes()
+        assert statement.model_copy().canonical_bytes() == first
+
     @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
     def test_non_finite_floats_are_refused_in_the_predicate(self, bad: float) -> None:
         """NaN/Infinity would sign as invalid JSON; building such a statement fails clearly."""

@@ -13,7 +13,6 @@ Reference: https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import math
@@ -254,20 +253,21 @@ class ResourceDescriptor(BaseModel):
         Written out by hand: it is on the issuing hot path, and an explicit
         mapping keeps the signed bytes independent of pydantic's dump rules.
         """
+        fields = self.__dict__  # plain reads; this runs once per subject per issue
         data: dict[str, Any] = {}
-        if self.name is not None:
-            data["name"] = self.name
-        if self.uri is not None:
-            data["uri"] = self.uri
-        data["digest"] = dict(self.digest)
-        if self.content is not None:
-            data["content"] = self.content
-        if self.download_location is not None:
-            data["downloadLocation"] = self.download_location
-        if self.media_type is not None:
-            data["mediaType"] = self.media_type
-        if self.annotations is not None:
-            data["annotations"] = self.annotations
+        if fields["name"] is not None:
+            data["name"] = fields["name"]
+        if fields["uri"] is not None:
+            data["uri"] = fields["uri"]
+        data["digest"] = dict(fields["digest"])
+        if fields["content"] is not None:
+            data["content"] = fields["content"]
+        if fields["download_location"] is not None:
+            data["downloadLocation"] = fields["download_location"]
+        if fields["media_type"] is not None:
+            data["mediaType"] = fields["media_type"]
+        if fields["annotations"] is not None:
+            data["annotations"] = fields["annotations"]
         return data
 
 
@@ -282,6 +282,8 @@ class Statement(BaseModel):
     predicate: dict[str, Any] | None = None
     _floats: bool = PrivateAttr(default=True)
     """Whether any free-form JSON in it holds a float (True until validation says otherwise)."""
+    _canonical: bytes | None = PrivateAttr(default=None)
+    """canonical_bytes(), once computed."""
 
     @field_validator("type_")
     @classmethod
@@ -364,16 +366,35 @@ class Statement(BaseModel):
             data["predicate"] = self.predicate
         return data
 
-    @functools.cached_property
-    def _canonical(self) -> bytes:
-        # __pydantic_private__ directly: attribute access to a private field
-        # goes through BaseModel.__getattr__, which costs more than the encoding.
-        private = self.__pydantic_private__ or {}
-        return canonical_json(self.to_json_dict(), floats=private.get("_floats", True))
-
     def canonical_bytes(self) -> bytes:
-        """Sorted-key, compact UTF-8 JSON: the payload we sign, byte-for-byte reproducible."""
-        return self._canonical
+        """Sorted-key, compact UTF-8 JSON: the payload we sign, byte-for-byte reproducible.
+
+        Computed once and kept with the (immutable) statement.  The private
+        attributes are read and written through ``__pydantic_private__``
+        directly: attribute access to a private field goes through
+        ``BaseModel.__getattr__``, and Python 3.11's ``cached_property`` takes
+        a lock; on the issuing hot path both cost more than the encoding.
+        """
+        private = self.__pydantic_private__
+        if private is None:  # built without validation (model_construct)
+            return canonical_json(self.to_json_dict())
+        cached: bytes | None = private.get("_canonical")
+        if cached is None:
+            cached = private["_canonical"] = canonical_json(
+                self.to_json_dict(), floats=private.get("_floats", True)
+            )
+        return cached
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Statement:
+        """A copy; with ``update`` (not validated, as in pydantic) the cached bytes are dropped."""
+        copied = super().model_copy(update=update, deep=deep)
+        private = copied.__pydantic_private__
+        if update and private is not None:
+            private["_canonical"] = None
+            private["_floats"] = True  # unknown without validation: take the exact path
+        return copied
 
     def subject_names(self) -> list[str]:
         """Names of the subjects (unnamed subjects appear as ``""``)."""
