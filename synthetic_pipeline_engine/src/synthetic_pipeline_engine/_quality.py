@@ -298,22 +298,30 @@ def _dcr(
             dc = _vocab_codes(_codes(dv) if dv.labels is None else dv.labels, vocab)
             encoded_data.append(("cat", dc, 0.0))
             encoded_ref.append(("cat", rc, 0.0))
+    # NaN handling only for columns that have NaNs (same numbers, fewer passes)
+    has_nan = [
+        kind == "num" and bool(np.isnan(dvals).any() or np.isnan(rvals).any())
+        for (kind, dvals, _), (_, rvals, _) in zip(encoded_data, encoded_ref, strict=True)
+    ]
     out = np.empty(data.num_rows)
     for start in range(0, data.num_rows, chunk):
         stop = min(start + chunk, data.num_rows)
         total = np.zeros((stop - start, reference.num_rows))
-        for (kind, dvals, span), (_, rvals, _) in zip(encoded_data, encoded_ref, strict=True):
+        for (kind, dvals, span), (_, rvals, _), nan in zip(
+            encoded_data, encoded_ref, has_nan, strict=True
+        ):
             a = dvals[start:stop, None]
             b = rvals[None, :]
             if kind == "num":
                 diff = np.abs(a - b)
                 d = (diff > 0).astype(float) if span == 0 else np.minimum(diff / span, 1.0)
-                a_nan, b_nan = np.isnan(a), np.isnan(b)
-                d = np.where(a_nan ^ b_nan, 1.0, d)
-                d = np.where(a_nan & b_nan, 0.0, d)
+                if nan:
+                    a_nan, b_nan = np.isnan(a), np.isnan(b)
+                    d = np.where(a_nan ^ b_nan, 1.0, d)
+                    d = np.where(a_nan & b_nan, 0.0, d)
+                total += d
             else:
-                d = (a != b).astype(float)
-            total += d
+                total += a != b
         out[start:stop] = (total / max(len(parts), 1)).min(axis=1)
     return out
 
