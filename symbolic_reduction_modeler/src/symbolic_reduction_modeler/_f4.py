@@ -44,7 +44,7 @@ ModPoly = dict[Monomial, int]
 Key = Callable[[Monomial], Any]
 
 MAX_PRIMES = 400
-MAX_MATRIX_ENTRIES = 60_000_000  # nmod_mat would need this many words: refuse before FLINT
+MAX_MATRIX_ENTRIES = 20_000_000  # nmod_mat needs a word per entry: refuse before FLINT
 
 
 def monomial_key(order: str) -> Key:
