@@ -10,14 +10,17 @@ import contextlib
 import datetime
 import json
 import os
+import queue
 import signal
 import ssl
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import grpc
 import httpx
@@ -356,6 +359,19 @@ class TestHttpsWithTheAuthoritysCa:
         assert authority.log.size == 1
 
 
+def _lines(stream: IO[str]) -> queue.Queue[str]:
+    """Lines of ``stream`` as they come, read by a daemon thread (get() with a timeout never hangs)."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put("")  # EOF
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
 class TestCli:
     def test_ca_commands_and_serve_over_tls(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -404,9 +420,10 @@ class TestCli:
         )
         try:
             assert process.stderr is not None
-            first = process.stderr.readline()
+            lines = _lines(process.stderr)
+            first = lines.get(timeout=60)
             assert first.startswith("TLS with a certificate from the authority's CA"), first
-            line = process.stderr.readline()
+            line = lines.get(timeout=60)
             assert line.startswith("gRPC API on 127.0.0.1:"), line
             grpc_port = int(line.rsplit(":", 1)[1])
             url = f"https://127.0.0.1:{sock.getsockname()[1]}"
@@ -423,7 +440,11 @@ class TestCli:
                 assert stub.CreateAttestation(statement_request(b"grpc"), timeout=10).log_index == 1
         finally:
             process.send_signal(signal.SIGINT)
-            process.wait(timeout=15)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
             if process.stderr is not None:
                 process.stderr.close()
             sock.close()
