@@ -54,10 +54,11 @@ import math
 import multiprocessing
 import os
 import pickle
-import queue
+import selectors
+import struct
 import sys
 import threading
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from typing import Any
 
 from parallel_architecture_framework._executor import (
@@ -79,14 +80,99 @@ __all__ = ["ProcessExecutor"]
 
 _PIPELINE = 2  # messages outstanding per worker once tasks are known to be short
 _SHORT_TASK = 0.001  # seconds: below this mean, a second message may wait in a worker's pipe
-_STOP = b""
+
+
+class _Channel:
+    """The driver's end of a worker's socket: ``multiprocessing.Connection`` framing, never blocking.
+
+    The driver must never block on one worker: a blocking send of a large
+    message to a worker that is itself blocked sending a large reply would
+    deadlock both, and a send that waits for a busy worker to read stalls
+    every other worker's replies.  So writes that do not fit are buffered and
+    finished when the socket is writable, and reads take what is there and
+    cut it into frames.  The worker keeps the plain blocking ``Connection``:
+    the frames are the same (a 4-byte big-endian length, or -1 and an 8-byte
+    length past 2 GiB).
+    """
+
+    __slots__ = ("conn", "fd", "inbox", "outbox")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.fd = conn.fileno()
+        os.set_blocking(self.fd, False)
+        self.inbox = bytearray()
+        self.outbox = bytearray()
+
+    def send(self, payload: bytes) -> None:
+        """Queue one frame and write as much as the socket takes now (OSError: the peer is gone)."""
+        size = len(payload)
+        header = struct.pack("!i", size) if size <= 0x7FFFFFFF else struct.pack("!iQ", -1, size)
+        if self.outbox:
+            self.outbox += header
+            self.outbox += payload
+            return
+        try:
+            written = os.writev(self.fd, [header, payload])
+        except BlockingIOError:
+            written = 0
+        if written < len(header):
+            self.outbox += header[written:]
+            self.outbox += payload
+        elif written < len(header) + size:
+            self.outbox += memoryview(payload)[written - len(header) :]
+
+    def flush(self) -> None:
+        """Write what is buffered, as far as the socket takes it (OSError: the peer is gone)."""
+        while self.outbox:
+            try:
+                written = os.write(self.fd, self.outbox)
+            except BlockingIOError:
+                return
+            del self.outbox[:written]
+
+    def receive(self) -> list[bytes] | None:
+        """Complete frames read so far; ``None`` once the worker closed its end."""
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 20)
+            except BlockingIOError:
+                break
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            self.inbox += chunk
+            if len(chunk) < 1 << 20:
+                break
+        frames: list[bytes] = []
+        inbox = self.inbox
+        start = 0
+        while len(inbox) - start >= 4:
+            (size,) = struct.unpack_from("!i", inbox, start)
+            header = 4
+            if size == -1:
+                if len(inbox) - start < 12:
+                    break
+                (size,) = struct.unpack_from("!Q", inbox, start + 4)
+                header = 12
+            if len(inbox) - start < header + size:
+                break
+            frames.append(bytes(inbox[start + header : start + header + size]))
+            start += header + size
+        if start:
+            del inbox[:start]
+        return frames
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 class _Worker:
     """The driver's view of one worker process."""
 
     __slots__ = (
-        "conn",
+        "channel",
         "drops",
         "held",
         "held_bytes",
@@ -100,7 +186,7 @@ class _Worker:
     def __init__(self, index: int, process: Any, conn: Connection) -> None:
         self.index = index
         self.process = process
-        self.conn = conn
+        self.channel = _Channel(conn)
         self.queue: collections.deque[WorkItem] = collections.deque()
         self.in_flight: collections.deque[list[WorkItem]] = collections.deque()
         self.held: collections.OrderedDict[str, int] = collections.OrderedDict()
@@ -205,6 +291,8 @@ class ProcessExecutor(Executor):
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         os.set_blocking(self._wake_r, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._workers = [self._spawn(index) for index in range(self.workers)]
         self._thread = threading.Thread(target=self._loop, name="paf-pool", daemon=True)
         self._thread.start()
@@ -220,7 +308,10 @@ class ProcessExecutor(Executor):
         process.start()
         theirs.close()
         self.workers_started += 1
-        return _Worker(index, process, ours)
+        worker = _Worker(index, process, ours)
+        self._selector.register(worker.channel.fd, selectors.EVENT_READ, (worker, True))
+        self._selector.register(process.sentinel, selectors.EVENT_READ, (worker, False))
+        return worker
 
     def shutdown(self) -> None:
         thread = self._thread
@@ -315,22 +406,22 @@ class ProcessExecutor(Executor):
                     stopping = self._stopping
                 if stopping:
                     break
-                by_object: dict[Any, _Worker | None] = {self._wake_r: None}
-                for worker in self._live():
-                    by_object[worker.conn] = worker
-                    by_object[worker.process.sentinel] = worker
-                for ready in wait(list(by_object)):
-                    found = by_object[ready]
-                    if found is None:
+                for key, events in self._selector.select():
+                    if key.data is None:
                         self._woken = False
                         with contextlib.suppress(BlockingIOError):
                             os.read(self._wake_r, 4096)
-                    elif not self._is_live(found):
-                        continue  # replaced or dead since wait() returned
-                    elif found.conn is ready:
-                        self._receive(found)
-                    else:  # its sentinel: the process ended
-                        self._died(found)
+                        continue
+                    worker, is_channel = key.data
+                    if not self._is_live(worker):
+                        continue  # replaced or dead since select() returned
+                    if not is_channel:  # its sentinel: the process ended
+                        self._died(worker)
+                        continue
+                    if events & selectors.EVENT_WRITE:
+                        self._flush(worker)
+                    if events & selectors.EVENT_READ and self._is_live(worker):
+                        self._receive(worker)
         finally:
             self._close_workers()
 
@@ -458,10 +549,13 @@ class ProcessExecutor(Executor):
         if refs:
             self.local_inputs += len(refs)
         try:
-            worker.conn.send_bytes(payload)
-        except OSError:  # the worker is gone; its sentinel will tell the loop
+            worker.channel.send(payload)
+        except OSError:  # the worker is gone: these never reached it
             self._shared.extendleft(reversed(live))
+            self._died(worker)
             return
+        if worker.channel.outbox:
+            self._want_write(worker, True)
         worker.in_flight.append(live)
         self.messages_sent += 1
         self.bytes_sent += len(payload)
@@ -486,12 +580,30 @@ class ProcessExecutor(Executor):
             ]
         )
 
-    def _receive(self, worker: _Worker) -> None:
+    def _want_write(self, worker: _Worker, wanted: bool) -> None:
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if wanted else 0)
+        self._selector.modify(worker.channel.fd, events, (worker, True))
+
+    def _flush(self, worker: _Worker) -> None:
         try:
-            payload = worker.conn.recv_bytes()
-        except (EOFError, OSError):
+            worker.channel.flush()
+        except OSError:  # the worker is gone
             self._died(worker)
             return
+        if not worker.channel.outbox:
+            self._want_write(worker, False)
+
+    def _receive(self, worker: _Worker) -> None:
+        frames = worker.channel.receive()
+        if frames is None:
+            self._died(worker)
+            return
+        for payload in frames:
+            if not self._is_live(worker):
+                return
+            self._handle(worker, payload)
+
+    def _handle(self, worker: _Worker, payload: bytes) -> None:
         if not worker.ready:  # the hello every worker sends first
             worker.ready = True
             self._deaths_in_a_row = 0
@@ -556,7 +668,7 @@ class ProcessExecutor(Executor):
         for key in worker.held:
             if self._holder.get(key) == index:
                 del self._holder[key]
-        worker.conn.close()
+        self._forget(worker)
         worker.process.join(timeout=5)
         exitcode = worker.process.exitcode
         if not worker.ready:
@@ -580,13 +692,17 @@ class ProcessExecutor(Executor):
         if lost:
             self._emit([Outcome(item.key, item.attempt, False, lost=True) for item in lost])
 
+    def _forget(self, worker: _Worker) -> None:
+        """Stop watching a worker and close our end of its socket (it then reads end-of-file)."""
+        for fd in (worker.channel.fd, worker.process.sentinel):
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(fd)
+        worker.channel.close()
+
     def _close_workers(self) -> None:
-        """Stop every worker (politely, then by force) and fail what never ran."""
+        """Stop every worker (end-of-file on its socket, then by force) and fail what never ran."""
         for worker in self._live():
-            try:
-                worker.conn.send_bytes(_STOP)
-            except OSError:
-                continue
+            self._forget(worker)
         leftover = [item for w in self._workers for batch in w.in_flight for item in batch]
         leftover += [item for w in self._workers for item in w.queue]
         leftover += list(self._shared)
@@ -598,8 +714,8 @@ class ProcessExecutor(Executor):
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join()
-            worker.conn.close()
             worker.process.close()
+        self._selector.close()
         self._dead.clear()
         self._workers = []
         self._shared.clear()
@@ -666,30 +782,20 @@ def _size_of(value: Any) -> int:
 
 
 def _worker_main(conn: Connection, keep_bytes: int) -> None:
-    """A worker process: read messages (on a thread, so the pipe never fills), run, reply.
+    """A worker process: say hello, then read a message, run it, reply, until end-of-file.
 
-    Reading on a separate thread matters: the driver may be writing the next
-    message while this worker writes a large reply; if neither side read, both
-    would block forever.
+    Plain blocking I/O is safe here because the driver never blocks on this
+    worker (see :class:`_Channel`): it always reads our reply.
     """
-    inbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-
-    def read() -> None:
-        while True:
-            try:
-                message = conn.recv_bytes()
-            except (EOFError, OSError):
-                message = _STOP
-            inbox.put(message)
-            if message == _STOP:
-                return
-
-    threading.Thread(target=read, name="paf-worker-inbox", daemon=True).start()
-    conn.send_bytes(b"hello")
+    try:
+        conn.send_bytes(b"hello")
+    except OSError:  # the pool closed before we started
+        return
     store: dict[str, Any] = {}
     while True:
-        payload = inbox.get()
-        if payload == _STOP:
+        try:
+            payload = conn.recv_bytes()
+        except (EOFError, OSError):
             return
         reply = _run_batch(payload, store, keep_bytes)
         try:
