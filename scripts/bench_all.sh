@@ -14,13 +14,13 @@ results=$(mktemp)
 for bench in ${BENCH_GLOB:-*/benches/bench_*.py}; do
     [ -f "$bench" ] || continue
     echo "running $bench" >&2
-    out=$(mktemp)
-    if ! uv run --frozen python "$bench" > "$out" 2>&1; then
-        echo "  $bench failed: $(tail -1 "$out")" >&2
-    elif ! grep '^{' "$out" >> "$results"; then
+    log=$(mktemp)
+    if ! uv run --frozen python "$bench" > "$log" 2>&1; then
+        echo "  $bench failed: $(tail -1 "$log")" >&2
+    elif ! grep '^{' "$log" >> "$results"; then
         echo "  $bench printed no JSON rows (its figures are in its docs/BENCHMARKS.md)" >&2
     fi
-    rm -f "$out"
+    rm -f "$log"
 done
 uv run --frozen python - "$results" "$out" <<'PY'
 import json, sys, datetime

@@ -6,3 +6,4 @@ source scripts/_env.sh
 uv run --frozen ruff format --check .
 uv run --frozen ruff check .
 uv run --frozen mypy --strict */src
+uv run --frozen mypy --strict scripts/scenario

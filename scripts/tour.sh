@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job, for now: a short tour that exercises shared_core for real
+# A short tour that exercises shared_core for real
 # (sign, log, prove and verify an entry; a signed, witnessed checkpoint) and
 # then asks every system's CLI who it is and what it is configured with.
 set -euo pipefail
