@@ -12,7 +12,8 @@ The public API, by stage:
   :class:`DetectionEngine` → :class:`Alert`;
 * decide: :class:`Decision`, :class:`DecisionPolicy`, :class:`BlockIndex`;
 * record: :class:`Ledger` (RFC 9162 Merkle tree, signed C2SP checkpoints, SQLite),
-  replicated in order through NATS JetStream by :class:`JetStreamReplicator`;
+  replicated in order through NATS JetStream by :class:`JetStreamReplicator`
+  or through etcd by :class:`EtcdReplicator`;
 * serve and enforce: :func:`create_app`, :class:`ApiServer`,
   :func:`nft_ruleset`, :func:`lsck_rules`; :class:`Autoblocker` wires it all.
 """
@@ -78,6 +79,7 @@ _LAZY = {
     "create_app": "_api",
     "hash_api_key": "_api",
     "JetStreamReplicator": "_replication",
+    "EtcdReplicator": "_etcd",
 }
 
 
@@ -109,6 +111,7 @@ __all__ = [
     "DetectionEngine",
     "Entry",
     "Escalation",
+    "EtcdReplicator",
     "Event",
     "EventFilter",
     "IngestReport",

@@ -13,7 +13,12 @@ from cross_domain_autoblocker_ledger._scenario import (
     load_scenarios,
 )
 from cross_domain_autoblocker_ledger._syslog import TimestampResolver
-from cross_domain_autoblocker_ledger._writer import LedgerWriter, LocalWriter, ReplicatedWriter
+from cross_domain_autoblocker_ledger._writer import (
+    EtcdWriter,
+    LedgerWriter,
+    LocalWriter,
+    ReplicatedWriter,
+)
 from cross_domain_autoblocker_ledger.config import LedgerSettings
 from cross_domain_autoblocker_ledger.errors import LedgerInputError
 
@@ -32,7 +37,16 @@ def open_ledger(settings: LedgerSettings, *, read_only: bool = False) -> Ledger:
 
 
 def open_writer(settings: LedgerSettings, ledger: Ledger) -> LedgerWriter:
-    """Local writes for a standalone node; JetStream proposals when ``nats_servers`` is set."""
+    """Local writes for a standalone node; JetStream proposals when ``nats_servers`` is set,
+    etcd's operation log when ``etcd_endpoints`` is (never both)."""
+    if settings.etcd_endpoints:
+        if settings.nats_servers:
+            raise LedgerInputError(
+                "both nats_servers and etcd_endpoints are set",
+                field="etcd_endpoints",
+                hint="replicate through one of them: unset the other",
+            )
+        return EtcdWriter(ledger, settings.etcd_endpoints, prefix=settings.etcd_prefix)
     if not settings.nats_servers:
         return LocalWriter(ledger)
     servers = [url.strip() for url in settings.nats_servers.split(",") if url.strip()]

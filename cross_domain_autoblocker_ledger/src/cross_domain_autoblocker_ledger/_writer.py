@@ -6,6 +6,8 @@ setting (``nats_servers``) switches a node between standalone and
 replicated without any of them knowing:
 
 * :class:`LocalWriter` appends to the local ledger;
+* :class:`EtcdWriter` does the same through an operation log in etcd
+  (``etcd_endpoints``), for sites that run etcd rather than NATS;
 * :class:`ReplicatedWriter` proposes to the JetStream stream and returns
   once *this* node has applied the operation (so a caller reads its own
   write), running the asyncio client in a background event loop thread.
@@ -29,7 +31,7 @@ from cross_domain_autoblocker_ledger.errors import LedgerDecisionError
 from shared_core.events import Event, EventBus
 from shared_core.logging import get_logger
 
-__all__ = ["DECISIONS_SUBJECT", "LedgerWriter", "LocalWriter", "ReplicatedWriter"]
+__all__ = ["DECISIONS_SUBJECT", "EtcdWriter", "LedgerWriter", "LocalWriter", "ReplicatedWriter"]
 
 DECISIONS_SUBJECT = "ledger.decisions"
 
@@ -124,20 +126,7 @@ class ReplicatedWriter:
         return added
 
     def delete(self, ids: Sequence[int], reason: str = "") -> list[Decision]:
-        # Check here first, so a bad id is an error for the caller, not a silent no-op in the stream.
-        for decision_id in ids:
-            if decision_id not in self.ledger.decisions:
-                raise LedgerDecisionError(
-                    f"no decision has id {decision_id}",
-                    id=decision_id,
-                    hint="list them with 'decisions list'",
-                )
-            if decision_id in self.ledger.deleted:
-                raise LedgerDecisionError(
-                    f"decision {decision_id} is already deleted",
-                    id=decision_id,
-                    hint="list active ones with 'decisions list'",
-                )
+        _check_deletable(self.ledger, ids)
         if not ids:
             return []
         position = self._portal.call(self.replicator.propose_delete, list(ids), reason)
@@ -158,3 +147,80 @@ class ReplicatedWriter:
             self._portal.call(self.replicator.stop)
         finally:
             self._stack.close()
+
+
+def _check_deletable(ledger: Ledger, ids: Sequence[int]) -> None:
+    """A bad id is an error for the caller, not a silent no-op in the replicated log."""
+    for decision_id in ids:
+        if decision_id not in ledger.decisions:
+            raise LedgerDecisionError(
+                f"no decision has id {decision_id}",
+                id=decision_id,
+                hint="list them with 'decisions list'",
+            )
+        if decision_id in ledger.deleted:
+            raise LedgerDecisionError(
+                f"decision {decision_id} is already deleted",
+                id=decision_id,
+                hint="list active ones with 'decisions list'",
+            )
+
+
+class EtcdWriter:
+    """Writes go through an operation log in etcd; every node (this one included) applies them.
+
+    Returns once *this* node has applied its own write, so a caller reads it
+    back at once; a background thread keeps applying other nodes' writes.
+
+    Args:
+        ledger: this node's ledger.
+        endpoints: etcd client URLs (``http://HOST:PORT``), comma-separated or a list.
+        prefix: the key prefix of this ledger's log.
+        timeout: seconds allowed for reaching the cluster and for each write.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        endpoints: Sequence[str] | str,
+        *,
+        prefix: str = "/cdabl/ledger",
+        timeout: float = 30.0,
+        follow: bool = True,
+    ) -> None:
+        from cross_domain_autoblocker_ledger._etcd import EtcdReplicator
+
+        self.ledger = ledger
+        self.replicator = EtcdReplicator(ledger, endpoints, prefix=prefix, timeout=timeout)
+        try:
+            self.replicator.start(follow=follow)
+        except BaseException:
+            self.replicator.stop()
+            raise
+
+    def add(self, decisions: Sequence[Decision]) -> list[Decision]:
+        if not decisions:
+            return []
+        position = self.replicator.propose_add(list(decisions))
+        self.replicator.wait_applied(position)
+        wanted = {d.uuid for d in decisions}
+        return sorted(
+            (d for d in self.ledger.decisions.values() if d.uuid in wanted), key=lambda d: d.id
+        )
+
+    def delete(self, ids: Sequence[int], reason: str = "") -> list[Decision]:
+        _check_deletable(self.ledger, ids)
+        if not ids:
+            return []
+        position = self.replicator.propose_delete(list(ids), reason)
+        self.replicator.wait_applied(position)
+        return [self.ledger.decisions[i] for i in ids if i in self.ledger.deleted]
+
+    def sync(self) -> int:
+        """Apply everything the log holds so far; returns the position reached."""
+        last = self.replicator.last_position()
+        self.replicator.wait_applied(last)
+        return last
+
+    def close(self) -> None:
+        self.replicator.stop()

@@ -35,7 +35,7 @@ from cross_domain_autoblocker_ledger._node import (
 )
 from cross_domain_autoblocker_ledger._pipeline import Autoblocker, IngestReport
 from cross_domain_autoblocker_ledger._scenario import load_jails, load_scenarios
-from cross_domain_autoblocker_ledger._writer import ReplicatedWriter
+from cross_domain_autoblocker_ledger._writer import EtcdWriter, ReplicatedWriter
 from cross_domain_autoblocker_ledger.config import LedgerSettings
 from cross_domain_autoblocker_ledger.errors import LedgerInputError
 from shared_core.cli import CliApp, Context
@@ -399,7 +399,8 @@ def _ledger_setup(p: argparse.ArgumentParser) -> None:
     show.add_argument("seq", type=int)
     sub.add_parser("key", help="print the ledger's verifier key (for witnesses and other nodes)")
     sub.add_parser(
-        "sync", help="apply everything the replication stream holds (needs --nats-servers)"
+        "sync",
+        help="apply everything the replication log holds (needs --nats-servers or --etcd-endpoints)",
     )
 
 
@@ -440,10 +441,10 @@ def _ledger(ctx: Context, args: argparse.Namespace) -> int:
         elif args.action == "sync":
             writer = open_writer(_settings(ctx), ledger)
             try:
-                if not isinstance(writer, ReplicatedWriter):
+                if not isinstance(writer, ReplicatedWriter | EtcdWriter):
                     raise LedgerInputError(
                         "this node is standalone: there is no stream to sync from",
-                        hint="set --nats-servers (or CROSS_DOMAIN_AUTOBLOCKER_LEDGER_NATS_SERVERS)",
+                        hint="set --nats-servers or --etcd-endpoints (or their CROSS_DOMAIN_AUTOBLOCKER_LEDGER_* variables)",
                     )
                 position = writer.sync()
             finally:

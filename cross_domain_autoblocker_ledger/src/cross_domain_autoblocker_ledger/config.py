@@ -53,6 +53,13 @@ class LedgerSettings(CoreSettings):
     nats_replicas: int = Field(
         default=3, ge=1, le=5, description="replicas of the JetStream stream"
     )
+    etcd_endpoints: str | None = Field(
+        default=None,
+        description="comma-separated etcd URLs (http://HOST:2379): replicate the ledger through etcd instead of NATS",
+    )
+    etcd_prefix: str = Field(
+        default="/cdabl/ledger", description="etcd key prefix of this ledger's operation log"
+    )
 
     @property
     def database(self) -> Path:
