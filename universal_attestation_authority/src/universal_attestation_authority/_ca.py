@@ -20,6 +20,7 @@ constraints, key usage, extended key usage, subject/authority key ids).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import ipaddress
@@ -67,10 +68,8 @@ def listener_names(host: str, extra: Iterable[str] = ()) -> list[str]:
 
 
 def _general_name(name: str) -> x509.GeneralName:
-    try:
+    with contextlib.suppress(ValueError):  # not an address: try it as a DNS name
         return x509.IPAddress(ipaddress.ip_address(name))
-    except ValueError:
-        pass
     labels = name.removeprefix("*.").split(".")
     if len(name) > 253 or not all(
         label and len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()

@@ -324,7 +324,6 @@ class CertificateSource(Protocol):
 
     def current(self) -> tuple[int, bytes, bytes]:
         """``(version, certificate PEM, key PEM)``; the version grows with every renewal."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ Reference: https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import math
@@ -141,10 +142,8 @@ def canonical_json(value: Any, *, floats: bool = True) -> bytes:
     Otherwise the standard library writes it.
     """
     if not floats:
-        try:
+        with contextlib.suppress(TypeError):  # an integer beyond 64 bits: the slow path
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        except TypeError:
-            pass
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )
