@@ -195,15 +195,16 @@ class MatchIndex:
 
     def __init__(self, egraph: EGraph) -> None:
         self.nodes: dict[int, dict[str, list[tuple[int, ...]]]] = {}
-        self.const_class: dict[Fraction, int] = {}
+        self.const_class: dict[tuple[int, int], int] = {}  # (num, den): Fraction hashes slowly
         self.by_op: dict[str, list[int]] = {}
         for cid, eclass in egraph.classes.items():
             table: dict[str, list[tuple[int, ...]]] = {}
             for op, _, kids in eclass.nodes:
                 table.setdefault(op, []).append(kids)
             self.nodes[cid] = table
-            if eclass.facts.const is not None:
-                self.const_class[eclass.facts.const] = cid
+            const = eclass.facts.const
+            if const is not None:
+                self.const_class[const.numerator, const.denominator] = cid
             for op in table:
                 self.by_op.setdefault(op, []).append(cid)
 
@@ -224,10 +225,10 @@ def compile_pattern(pattern: Pattern) -> Matcher:
 
         return match_var
     if isinstance(pattern, PNum):
-        value = pattern.value
+        key = (pattern.value.numerator, pattern.value.denominator)
 
         def match_num(index: MatchIndex, cid: int, subst: Subst) -> list[Subst]:
-            return [subst] if index.const_class.get(value) == cid else []
+            return [subst] if index.const_class.get(key) == cid else []
 
         return match_num
     op = pattern.op
@@ -244,15 +245,21 @@ def compile_pattern(pattern: Pattern) -> Matcher:
         return match_unary
     first, second = kids
     commutative = op in COMMUTATIVE
+    # Match the more selective child first: a number or an operator prunes at
+    # once, a variable binds anything.  The set of matches is the same.
+    swap = isinstance(pattern.children[0], PVar) and not isinstance(pattern.children[1], PVar)
 
     def match_binary(index: MatchIndex, cid: int, subst: Subst) -> list[Subst]:
         out: list[Subst] = []
         for a, b in index.nodes[cid].get(op, ()):
-            for s1 in first(index, a, subst):
-                out.extend(second(index, b, s1))
-            if commutative and a != b:
-                for s1 in first(index, b, subst):
-                    out.extend(second(index, a, s1))
+            orders = [(a, b), (b, a)] if commutative and a != b else [(a, b)]
+            for left, right in orders:
+                if swap:
+                    for s1 in second(index, right, subst):
+                        out.extend(first(index, left, s1))
+                else:
+                    for s1 in first(index, left, subst):
+                        out.extend(second(index, right, s1))
         return out
 
     return match_binary
@@ -462,7 +469,9 @@ class Limits:
             raise SymbolicInputError("the time limit must be a positive number of seconds")
 
 
-StopReason = Literal["saturated", "stalled", "node_limit", "iteration_limit", "time_limit"]
+StopReason = Literal[
+    "saturated", "optimal", "stalled", "node_limit", "iteration_limit", "time_limit"
+]
 
 
 @dataclass
@@ -494,7 +503,8 @@ def saturate(
     With ``root`` given, the cheapest cost of its class is tracked, and
     saturation also stops once it has not improved for ``limits.patience``
     iterations ("stalled"): the graph keeps growing but extraction would
-    return the same answer.
+    return the same answer; and once the cheapest form is a single number
+    or symbol ("optimal").
     """
     best_cost = egraph.extract(root, cost)[1] if root is not None and limits.patience else None
     stale = 0
@@ -558,7 +568,10 @@ def saturate(
             reason = "saturated"
             break
         if best_cost is not None and root is not None:
-            now = egraph.extract(root, cost)[1]
+            best_expr, now = egraph.extract(root, cost)
+            if isinstance(best_expr, Number | Symbol):
+                reason = "optimal"  # a single leaf: nothing can be cheaper
+                break
             stale = stale + 1 if now >= best_cost else 0
             best_cost = min(best_cost, now)
             if stale >= limits.patience:

@@ -4,7 +4,8 @@
 2. Every polynomial-shaped sub-expression is also given its expanded,
    factored and cancelled forms from FLINT (a *kernel rewrite*: one FLINT
    call finds what hundreds of ring-axiom rewrites would), each merged into
-   the class of the sub-expression it equals.
+   the class of the sub-expression it equals, unless it is much larger
+   (a full expansion would only feed the associativity explosion).
 3. The rule set (algebra, trigonometry, exp/log under the assumptions
    system, plus any user rules) is run to saturation or to the node,
    iteration and time limits, whichever comes first; it also stops when
@@ -43,6 +44,7 @@ from symbolic_reduction_modeler.errors import SymbolicError
 __all__ = ["Simplified", "simplify", "simplify_report"]
 
 KERNEL_SEED_MAX_OPS = 400  # sub-expressions larger than this are not sent to FLINT for seeding
+KERNEL_SEED_GROWTH = 2  # kernel forms up to 1.5x + this many nodes of the sub-expression
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,14 @@ def simplify_report(
     for sub in expr.walk():
         if time.monotonic() > deadline - limits.seconds / 2:
             break  # keep at least half the budget for saturation
-        if isinstance(sub, Add | Mul | Pow) and sub.count_ops() <= KERNEL_SEED_MAX_OPS:
+        size = sub.count_ops()
+        if isinstance(sub, Add | Mul | Pow) and size <= KERNEL_SEED_MAX_OPS:
             cid = egraph.add_expr(sub)
             for form in _kernel_forms(sub, deadline):
-                egraph.union(cid, egraph.add_expr(form))
+                # a much larger form (a full expansion) only feeds the associativity
+                # explosion; the root's own kernel forms are compared at the end anyway
+                if form.count_ops() <= size * 3 // 2 + KERNEL_SEED_GROWTH:
+                    egraph.union(cid, egraph.add_expr(form))
     report = saturate(egraph, rule_set, limits, deadline=deadline, root=root, cost=cost)
     extracted, _ = egraph.extract(root, cost)
     candidates = [expr, extracted]
