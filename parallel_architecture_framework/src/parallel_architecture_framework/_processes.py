@@ -408,9 +408,12 @@ class ProcessExecutor(Executor):
                     break
                 for key, events in self._selector.select():
                     if key.data is None:
-                        self._woken = False
+                        # Drain, then re-arm: re-arming first would let a byte
+                        # written meanwhile be drained with the flag still set,
+                        # and the next submit would skip its wake-up.
                         with contextlib.suppress(BlockingIOError):
                             os.read(self._wake_r, 4096)
+                        self._woken = False
                         continue
                     worker, is_channel = key.data
                     if not self._is_live(worker):
