@@ -138,3 +138,16 @@ def test_workers_that_cannot_start_give_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "worker processes die while starting" in done.stderr
     assert "__name__ == '__main__'" in done.stderr
+
+
+def test_no_submission_is_left_waiting_for_a_wake_up(tmp_path: Path) -> None:
+    """Many rounds of submit-then-gather: each round finishes (a lost wake-up would hang one).
+
+    The pool thread sleeps in ``select`` until a submission wakes it; a race
+    there once left a round's tasks queued forever.  A hang shows up here as
+    the gather timeout, never as a slow pass.
+    """
+    with Client(ProcessExecutor(2), cache_dir=tmp_path) as client:
+        for round_ in range(60):
+            futures = client.map(abs, range(-1000, 0))
+            assert sum(client.gather(futures, timeout=60)) == 500_500, round_
