@@ -93,6 +93,18 @@ class TestOthers:
             > 0.85
         )
 
+    def test_learning_after_prediction_reuses_routing_exactly(self) -> None:
+        """Predict-then-learn (the prequential pattern) ends in the same tree as learning alone."""
+        stream = agrawal(4000, function=2, seed=5)
+        plain, prequential_tree = HoeffdingTree(grace_period=50), HoeffdingTree(grace_period=50)
+        for X, y in stream.batches(64):
+            plain.learn_many(X, y)
+            prequential_tree.predict_many(X)
+            prequential_tree.learn_many(X, y)
+        assert plain.n_nodes == prequential_tree.n_nodes > 3
+        for name in ("feature", "threshold", "dist", "mean", "m2", "mc_ok", "nb_ok"):
+            np.testing.assert_array_equal(getattr(plain, name), getattr(prequential_tree, name))
+
     def test_forest_beats_single_tree_and_recovers(self) -> None:
         """ARF on Agrawal with a drift: high accuracy overall and after the change."""
         s = concept_drift(

@@ -173,6 +173,7 @@ class HoeffdingAdaptiveTree(HoeffdingTree):
                 switched = self._judge(node)
         if switched:
             self._compact()
+            self._updates += 1  # leaves cached by the last prediction no longer exist
 
     def _paths(self, X: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
         """Every (inner node, row) pair on the rows' paths, and each row's leaf."""

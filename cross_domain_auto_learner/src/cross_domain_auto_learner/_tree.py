@@ -123,6 +123,12 @@ class HoeffdingTree(Classifier):
         self._rng = np.random.default_rng(seed)
         self._size = 0
         self.depth_reached = 0
+        self._updates = 0
+        # (X, updates, n_classes, leaf, mc votes, nb votes) of the last prediction:
+        # prequential use predicts a batch and then learns the very same array
+        self._routed: (
+            tuple[FloatArray, int, int, IntArray, IntArray | None, IntArray | None] | None
+        ) = None
 
     def params(self) -> dict[str, Any]:
         return {
@@ -240,9 +246,19 @@ class HoeffdingTree(Classifier):
             self._allocate(self.n_features, self.n_classes)
         self._grow_class_axis(self.n_classes)
         k = self.n_classes
-        leaf = self.leaves_of(Xm)
+        routed = self._routed
+        self._routed = None
+        if routed is not None and (
+            routed[0] is not Xm or routed[1] != self._updates or routed[2] != k
+        ):
+            routed = None
+        self._updates += 1
+        leaf = routed[3] if routed is not None else self.leaves_of(Xm)
         if self.leaf_prediction == "nba":
-            mc, nb = self._leaf_votes(Xm, leaf)
+            if routed is not None and routed[4] is not None and routed[5] is not None:
+                mc, nb = routed[4], routed[5]
+            else:
+                mc, nb = self._leaf_votes(Xm, leaf)
             self.mc_ok += np.bincount(leaf, wt * (mc == yc), minlength=self.mc_ok.shape[0])
             self.nb_ok += np.bincount(leaf, wt * (nb == yc), minlength=self.nb_ok.shape[0])
         key = leaf * k + yc
@@ -363,23 +379,42 @@ class HoeffdingTree(Classifier):
         if self._size == 0:
             return np.full((Xm.shape[0], k), 1.0 / k)
         self._check_width(Xm)
-        return self._proba_at(Xm, self.leaves_of(Xm))
+        leaf = self.leaves_of(Xm)
+        out, mc, nb = self._proba_and_votes(Xm, leaf)
+        self._routed = (Xm, self._updates, self.n_classes, leaf, mc, nb)
+        return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_routed"] = None  # never write the last batch into a model file
+        return state
 
     def _proba_at(self, Xm: FloatArray, leaf: IntArray) -> FloatArray:
         """Class probabilities of rows already routed to ``leaf``."""
+        return self._proba_and_votes(Xm, leaf)[0]
+
+    def _proba_and_votes(
+        self, Xm: FloatArray, leaf: IntArray
+    ) -> tuple[FloatArray, IntArray | None, IntArray | None]:
+        """Probabilities, plus the majority-class and naive-Bayes votes when ``nba`` needs them."""
         k = max(self.n_classes, 1)
         dist = self.dist[leaf]
         total = dist.sum(axis=1, keepdims=True)
         mc = np.where(total > 0, dist / np.where(total > 0, total, 1.0), 1.0 / k)
         if self.leaf_prediction == "mc":
-            return mc
+            return mc, None, None
         sc = self.sc[leaf]
-        ll = gaussian_log_likelihood(Xm, sc, self.mean[leaf], self.m2[leaf])
-        ll = ll - ll.max(axis=1, keepdims=True)
-        nb = np.exp(ll)
-        nb = nb / nb.sum(axis=1, keepdims=True)
-        use_nb = sc.sum(axis=1) > 0
+        raw = gaussian_log_likelihood(Xm, sc, self.mean[leaf], self.m2[leaf])
+        has_stats = sc.sum(axis=1) > 0
+        use_nb = has_stats.copy()
+        mc_vote: IntArray | None = None
+        nb_vote: IntArray | None = None
         if self.leaf_prediction == "nba":
             use_nb &= self.nb_ok[leaf] > self.mc_ok[leaf]
+            mc_vote = np.argmax(dist, axis=1).astype(np.int64)
+            nb_vote = np.where(has_stats, np.argmax(raw, axis=1), mc_vote).astype(np.int64)
+        ll = raw - raw.max(axis=1, keepdims=True)
+        nb = np.exp(ll)
+        nb = nb / nb.sum(axis=1, keepdims=True)
         out: FloatArray = np.where(use_nb[:, None], nb, mc)
-        return out
+        return out, mc_vote, nb_vote
