@@ -630,12 +630,10 @@ class ProcessExecutor(Executor):
                 ]
             )
             return
-        outcomes = []
+        make = Outcome._make
+        outcomes = [make((*row[:8], name, False, False)) for row in rows]
         total = 0.0
         for row in rows:
-            outcomes.append(
-                Outcome(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], name)
-            )
             total += row[7] - row[6]
             if row[8] >= 0:
                 self._hold(worker, row[0], row[8])

@@ -68,6 +68,7 @@ from parallel_architecture_framework.errors import (
 __all__ = ["STATE_NAMES", "Node", "Scheduler", "find_instances", "substitute"]
 
 _PROPAGATION_DEPTH = 32
+_ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
 
 
 class _Effects:
@@ -217,7 +218,8 @@ class Scheduler:
         self._unsettled += 1
         dep_futures: list[Any] = []
         for arg in args:
-            find_instances(arg, (Future,), dep_futures)
+            if type(arg) not in _ATOMS:  # most map arguments are plain values
+                find_instances(arg, (Future,), dep_futures)
         for arg in kwargs.values():
             find_instances(arg, (Future,), dep_futures)
         failed_dep: Node | None = None
@@ -242,7 +244,7 @@ class Scheduler:
             dep.dependants.append(node)
         if priority is not None:
             node.priority = priority
-        else:
+        elif node.deps:  # only ancestors can need a higher priority
             self._locked_propagate(node)
         if failed_dep is not None:
             assert failed_dep.future is not None  # noqa: S101 - every node has a future
@@ -483,7 +485,8 @@ class Scheduler:
         )
         callbacks = future._settle(future_state, value, error)
         if callbacks:
-            fx.callbacks.extend((cb, future) for cb in callbacks)
+            for callback in callbacks:
+                fx.callbacks.append((callback, future))
         for dependant in node.dependants if state == DONE else ():
             dependant.waiting -= 1
             if dependant.waiting == 0 and dependant.state == WAITING:
