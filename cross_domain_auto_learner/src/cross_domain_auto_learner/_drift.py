@@ -229,14 +229,14 @@ class ADWIN(DriftDetector):
             self._compress()
 
     def _buckets_oldest_first(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        sizes: list[float] = []
         totals: list[float] = []
+        counts: list[int] = []
         for level in range(len(self._levels) - 1, -1, -1):
-            size = float(1 << level)
-            for total, _ in reversed(self._levels[level]):
-                sizes.append(size)
-                totals.append(total)
-        return np.asarray(sizes), np.asarray(totals)
+            buckets = self._levels[level]
+            totals.extend([total for total, _ in reversed(buckets)])
+            counts.append(len(buckets))
+        sizes = np.repeat(np.exp2(np.arange(len(self._levels) - 1, -1, -1.0)), counts)
+        return sizes, np.asarray(totals)
 
     def _detect(self) -> bool:
         changed = False
