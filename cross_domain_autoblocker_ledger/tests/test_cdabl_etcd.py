@@ -98,9 +98,10 @@ def _ban(value: str, n: int) -> Decision:
     return Decision(0, str(uuid.uuid4()), "test", "ban", "Ip", value, 0.0, 4e9, f"etcd-{n}")
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[EtcdCluster]:
-    c = EtcdCluster(tmp_path)
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
+    """One cluster for the module: each test keeps its log under its own key prefix."""
+    c = EtcdCluster(tmp_path_factory.mktemp("etcd"))
     for i in range(3):
         c.start(i)
     try:

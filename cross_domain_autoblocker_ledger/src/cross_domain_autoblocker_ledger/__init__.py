@@ -13,7 +13,8 @@ The public API, by stage:
 * decide: :class:`Decision`, :class:`DecisionPolicy`, :class:`BlockIndex`;
 * record: :class:`Ledger` (RFC 9162 Merkle tree, signed C2SP checkpoints, SQLite),
   replicated in order through NATS JetStream by :class:`JetStreamReplicator`
-  or through etcd by :class:`EtcdReplicator`;
+  or through etcd by :class:`EtcdReplicator`; checkpoints cosigned by C2SP
+  witnesses with :func:`request_cosignatures`;
 * serve and enforce: :func:`create_app`, :class:`ApiServer`,
   :func:`nft_ruleset`, :func:`lsck_rules`; :class:`Autoblocker` wires it all.
 """
@@ -62,6 +63,11 @@ from cross_domain_autoblocker_ledger._scenario import (
 from cross_domain_autoblocker_ledger._sshd import SSHD_MODES, SshdConnections, SshdRules
 from cross_domain_autoblocker_ledger._store import LedgerStore
 from cross_domain_autoblocker_ledger._syslog import SyslogLine, TimestampResolver, split_prefix
+from cross_domain_autoblocker_ledger._witnesses import (
+    CosignOutcome,
+    WitnessEndpoint,
+    request_cosignatures,
+)
 from cross_domain_autoblocker_ledger.config import LedgerSettings
 from cross_domain_autoblocker_ledger.errors import (
     LedgerDecisionError,
@@ -106,6 +112,7 @@ __all__ = [
     "AuthLogParser",
     "Autoblocker",
     "BlockIndex",
+    "CosignOutcome",
     "Decision",
     "DecisionPolicy",
     "DetectionEngine",
@@ -138,6 +145,7 @@ __all__ = [
     "StreamDelta",
     "SyslogLine",
     "TimestampResolver",
+    "WitnessEndpoint",
     "__version__",
     "create_app",
     "default_scenarios",
@@ -155,5 +163,6 @@ __all__ = [
     "parse_duration",
     "parse_scenarios",
     "read_events",
+    "request_cosignatures",
     "split_prefix",
 ]

@@ -53,10 +53,12 @@ from cross_domain_autoblocker_ledger.errors import (
 from shared_core.crypto import (
     Checkpoint,
     MerkleTree,
+    Note,
     NoteSigner,
     NoteVerifier,
     generate_note_key,
     hash_leaf,
+    open_note,
 )
 from shared_core.errors import CoreError
 
@@ -230,6 +232,8 @@ class Ledger:
         self._latest_note: bytes | None = None
         self.read_only = False
         self._lock_fd: int | None = None
+        #: Witnesses whose stored cosignatures are checked on open (their verifier keys).
+        self.witnesses: tuple[NoteVerifier, ...] = ()
 
     # -- opening and verification --------------------------------------------
 
@@ -242,8 +246,12 @@ class Ledger:
         origin: str = DEFAULT_ORIGIN,
         clock: Callable[[], float] = time.time,
         read_only: bool = False,
+        witnesses: Sequence[NoteVerifier] = (),
     ) -> Ledger:
         """Open (or create) the ledger at ``path``, verifying all stored history.
+
+        ``witnesses`` are the verifier keys (cosignature/v1) of witnesses
+        whose stored cosignatures are checked too.
 
         The signing key lives at ``key_path`` (default: ``path`` with suffix
         ``.key``); a new ledger gets a fresh key, written with mode 0600.
@@ -296,6 +304,7 @@ class Ledger:
             )
         ledger = cls(store, signer, clock)
         ledger.read_only = read_only
+        ledger.witnesses = tuple(witnesses)
         ledger._lock_fd = lock
         try:
             ledger._replay()
@@ -315,6 +324,7 @@ class Ledger:
         with self.store.read_snapshot():
             self._replay_entries()
             self.verify_checkpoints()
+            self.verify_cosignatures()
         self.expire()
 
     def _replay_entries(self) -> None:
@@ -401,6 +411,95 @@ class Ledger:
             "root": self.tree.root().hex(),
             "origin": self.origin,
         }
+
+    def verify_cosignatures(
+        self, witnesses: Sequence[NoteVerifier] | None = None
+    ) -> dict[str, int]:
+        """Check stored witness cosignatures with the witnesses' keys.
+
+        A cosignature by a witness whose key is not given is kept, not
+        counted (the reader does not know that witness).
+
+        Returns:
+            Each known witness and the largest checkpoint size it cosigned.
+
+        Raises:
+            LedgerIntegrityError: a cosignature does not verify with its
+                witness's key, or names a checkpoint that is not stored.
+        """
+        known = {v.name: v for v in (self.witnesses if witnesses is None else witnesses)}
+        notes = dict(self.store.checkpoints())
+        latest: dict[str, int] = {}
+        for size, name, line in self.store.cosignatures():
+            note = notes.get(size)
+            if note is None:
+                raise LedgerIntegrityError(
+                    f"witness {name} cosigned checkpoint {size}, which is not stored",
+                    size=size,
+                    hint="the database was modified outside this tool; restore it from a replica or backup",
+                )
+            verifier = known.get(name)
+            if verifier is None:
+                continue
+            try:
+                open_note(note + line.encode(), [verifier], require=[name])
+            except CoreError as exc:
+                raise LedgerIntegrityError(
+                    f"the cosignature of checkpoint {size} by witness {name} does not verify: {exc.message}",
+                    size=size,
+                    hint="check the witness key; otherwise the database was modified outside this tool",
+                ) from None
+            latest[name] = max(latest.get(name, 0), size)
+        return latest
+
+    def record_cosignature(self, size: int, witness: NoteVerifier, line: str) -> None:
+        """Keep a witness's cosignature line for the checkpoint of ``size``, once it verifies.
+
+        Raises:
+            LedgerIntegrityError: the line is not a valid cosignature by ``witness``.
+            LedgerInputError: no checkpoint of that size is stored.
+        """
+        with self._lock:
+            stored = self.store.checkpoint(size)
+            if stored is None:
+                raise LedgerInputError(
+                    f"the ledger has no checkpoint of size {size}",
+                    field="size",
+                    hint="witnesses cosign a checkpoint the ledger signed",
+                )
+            text = line if line.endswith("\n") else line + "\n"
+            try:
+                open_note(stored[1] + text.encode(), [witness], require=[witness.name])
+            except CoreError as exc:
+                raise LedgerIntegrityError(
+                    f"witness {witness.name} returned a cosignature that does not verify: {exc.message}",
+                    hint="check the witness's verifier key",
+                ) from None
+            self.store.add_cosignature(size, witness.name, text, self.clock())
+            self.store.set_meta(f"witness_size:{witness.name}", str(size))
+
+    def witnessed_size(self, witness: str) -> int:
+        """The checkpoint size ``witness`` last cosigned for this ledger (0: never)."""
+        value = self.store.meta(f"witness_size:{witness}")
+        return int(value) if value is not None else 0
+
+    def cosigned_checkpoint(self, size: int | None = None) -> bytes:
+        """A signed checkpoint (the latest by default) with every stored cosignature of it."""
+        with self._lock:
+            if size is None:
+                note = self.checkpoint()
+                size = Checkpoint.from_text(Note.parse(note).text).size
+            else:
+                stored = self.store.checkpoint(size)
+                if stored is None:
+                    raise LedgerInputError(
+                        f"the ledger has no checkpoint of size {size}",
+                        field="size",
+                        hint="'ledger verify' lists the checkpoints",
+                    )
+                note = stored[1]
+            lines = "".join(line for _, _, line in self.store.cosignatures(size))
+            return note + lines.encode()
 
     # -- applying entries ----------------------------------------------------
 

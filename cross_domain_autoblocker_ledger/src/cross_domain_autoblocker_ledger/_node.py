@@ -13,6 +13,7 @@ from cross_domain_autoblocker_ledger._scenario import (
     load_scenarios,
 )
 from cross_domain_autoblocker_ledger._syslog import TimestampResolver
+from cross_domain_autoblocker_ledger._witnesses import WitnessEndpoint
 from cross_domain_autoblocker_ledger._writer import (
     EtcdWriter,
     LedgerWriter,
@@ -22,7 +23,14 @@ from cross_domain_autoblocker_ledger._writer import (
 from cross_domain_autoblocker_ledger.config import LedgerSettings
 from cross_domain_autoblocker_ledger.errors import LedgerInputError
 
-__all__ = ["open_ledger", "open_writer", "resolve_timezone", "scenarios_from", "timestamps_from"]
+__all__ = [
+    "open_ledger",
+    "open_writer",
+    "resolve_timezone",
+    "scenarios_from",
+    "timestamps_from",
+    "witnesses_from",
+]
 
 
 def open_ledger(settings: LedgerSettings, *, read_only: bool = False) -> Ledger:
@@ -32,8 +40,17 @@ def open_ledger(settings: LedgerSettings, *, read_only: bool = False) -> Ledger:
     (queries, exports, verification) run beside a serving node.
     """
     return Ledger.open(
-        settings.database, settings.signing_key, origin=settings.origin, read_only=read_only
+        settings.database,
+        settings.signing_key,
+        origin=settings.origin,
+        read_only=read_only,
+        witnesses=[w.verifier for w in witnesses_from(settings)],
     )
+
+
+def witnesses_from(settings: LedgerSettings) -> list[WitnessEndpoint]:
+    """The configured witnesses (``witnesses`` setting, 'URL VERIFIER_KEY' each)."""
+    return [WitnessEndpoint.parse(spec) for spec in settings.witnesses]
 
 
 def open_writer(settings: LedgerSettings, ledger: Ledger) -> LedgerWriter:

@@ -13,6 +13,7 @@ Schema::
     meta(key TEXT PRIMARY KEY, value TEXT)              -- origin, verifier key, schema version
     bouncers(name TEXT PRIMARY KEY, key_hash TEXT UNIQUE, created REAL,
              last_seq INTEGER, last_pull REAL)
+    cosignatures(size INTEGER, witness TEXT, line TEXT, created REAL)  -- witnesses' note lines
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bouncers (
     name TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, created REAL NOT NULL,
     last_seq INTEGER NOT NULL DEFAULT -1, last_pull REAL
+);
+CREATE TABLE IF NOT EXISTS cosignatures (
+    size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (size, witness)
 );
 """
 
@@ -202,6 +207,26 @@ class LedgerStore:
         if not rows:
             return None
         return int(rows[0][0]), _blob(rows[0][1])
+
+    # -- witness cosignatures -------------------------------------------------
+
+    def add_cosignature(self, size: int, witness: str, line: str, now: float) -> None:
+        """Keep a witness's cosignature line of the checkpoint of ``size``."""
+        self._run(
+            "INSERT OR REPLACE INTO cosignatures (size, witness, line, created) VALUES (?, ?, ?, ?)",
+            (size, witness, line, now),
+        )
+
+    def cosignatures(self, size: int | None = None) -> list[tuple[int, str, str]]:
+        """Stored cosignatures as ``(size, witness, line)``, by size (one size when given)."""
+        if size is None:
+            rows = self._run("SELECT size, witness, line FROM cosignatures ORDER BY size, witness")
+        else:
+            rows = self._run(
+                "SELECT size, witness, line FROM cosignatures WHERE size = ? ORDER BY witness",
+                (size,),
+            )
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
     # -- bouncers -------------------------------------------------------------
 

@@ -32,9 +32,15 @@ from cross_domain_autoblocker_ledger._node import (
     open_writer,
     scenarios_from,
     timestamps_from,
+    witnesses_from,
 )
 from cross_domain_autoblocker_ledger._pipeline import Autoblocker, IngestReport
 from cross_domain_autoblocker_ledger._scenario import load_jails, load_scenarios
+from cross_domain_autoblocker_ledger._witnesses import (
+    WitnessEndpoint,
+    parse_witness_key,
+    request_cosignatures,
+)
 from cross_domain_autoblocker_ledger._writer import EtcdWriter, ReplicatedWriter
 from cross_domain_autoblocker_ledger.config import LedgerSettings
 from cross_domain_autoblocker_ledger.errors import LedgerInputError
@@ -388,7 +394,27 @@ def _ledger_setup(p: argparse.ArgumentParser) -> None:
         default=[],
         help="also accept checkpoints signed by this note verifier key",
     )
-    sub.add_parser("checkpoint", help="print the latest signed checkpoint (C2SP signed note)")
+    verify.add_argument(
+        "--witness-key",
+        action="append",
+        default=[],
+        help="also check stored cosignatures of this witness (cosignature/v1 verifier key)",
+    )
+    sub.add_parser(
+        "checkpoint",
+        help="print the latest signed checkpoint (C2SP signed note) with its witness cosignatures",
+    )
+    witness = sub.add_parser(
+        "witness",
+        help="ask witnesses to cosign the latest checkpoint (C2SP add-checkpoint); keeps the cosignatures",
+    )
+    witness.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="'URL VERIFIER_KEY'",
+        help="a witness to ask, besides the configured ones (repeatable)",
+    )
     prove = sub.add_parser("prove", help="inclusion proof of entry SEQ")
     prove.add_argument("seq", type=int)
     prove.add_argument("--size", type=int, help="tree size (default: current)")
@@ -408,7 +434,7 @@ def _ledger_setup(p: argparse.ArgumentParser) -> None:
     "ledger", help="verify the ledger, print checkpoints, proofs and entries", setup=_ledger_setup
 )
 def _ledger(ctx: Context, args: argparse.Namespace) -> int:
-    ledger = open_ledger(_settings(ctx), read_only=args.action != "sync")
+    ledger = open_ledger(_settings(ctx), read_only=args.action not in ("sync", "witness"))
     try:
         if args.action == "verify":
             extra = []
@@ -421,12 +447,35 @@ def _ledger(ctx: Context, args: argparse.Namespace) -> int:
                         hint="copy it from 'ledger key' on the signing node",
                     ) from None
             summary = ledger.verify_checkpoints([ledger.verifier, *extra], live=True)
+            witness_keys = [*ledger.witnesses, *map(parse_witness_key, args.witness_key)]
+            cosigned = ledger.verify_cosignatures(witness_keys)
             ctx.emit(
-                summary | {"ok": True},
-                f"ok: {summary['entries']} entries, {summary['checkpoints']} signed checkpoints verified, root {summary['root']}",
+                summary | {"ok": True, "cosigned": cosigned},
+                f"ok: {summary['entries']} entries, {summary['checkpoints']} signed checkpoints verified, root {summary['root']}"
+                + "".join(f"\n  witness {w}: cosigned up to size {n}" for w, n in cosigned.items()),
             )
+        elif args.action == "witness":
+            settings = _settings(ctx)
+            endpoints = witnesses_from(settings) + [WitnessEndpoint.parse(w) for w in args.witness]
+            if not endpoints:
+                raise LedgerInputError(
+                    "no witness to ask",
+                    field="witnesses",
+                    hint="pass --witness 'URL VERIFIER_KEY' or set witnesses in the config file",
+                )
+            outcomes = request_cosignatures(ledger, endpoints, timeout=settings.witness_timeout)
+            ctx.emit(
+                {"outcomes": [o.to_dict() for o in outcomes]},
+                "\n".join(
+                    f"{o.witness}: cosigned size {o.size}"
+                    if o.cosigned
+                    else f"{o.witness}: not cosigned: {o.detail}"
+                    for o in outcomes
+                ),
+            )
+            return 0 if all(o.cosigned for o in outcomes) else 1
         elif args.action == "checkpoint":
-            note = ledger.checkpoint().decode()
+            note = ledger.cosigned_checkpoint().decode()
             ctx.emit(
                 {"checkpoint": note, "size": ledger.size, "root": ledger.root().hex()},
                 note.rstrip("\n"),

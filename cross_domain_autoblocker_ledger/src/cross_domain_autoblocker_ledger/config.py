@@ -57,6 +57,11 @@ class LedgerSettings(CoreSettings):
         default=None,
         description="comma-separated etcd URLs (http://HOST:2379): replicate the ledger through etcd instead of NATS",
     )
+    witnesses: list[str] = Field(
+        default_factory=list,
+        description="C2SP witnesses as 'URL VERIFIER_KEY' strings: 'ledger witness' asks them to cosign checkpoints; their cosignatures are checked on open",
+    )
+    witness_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for a witness")
     etcd_prefix: str = Field(
         default="/cdabl/ledger", description="etcd key prefix of this ledger's operation log"
     )
