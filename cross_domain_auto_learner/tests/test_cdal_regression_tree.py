@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cross_domain_auto_learner import (
+    DriftAdaptiveRegressor,
     HoeffdingTreeRegressor,
     LearnerInputError,
     LinearRegression,
@@ -15,6 +16,7 @@ from cross_domain_auto_learner import (
     loads_model,
     make_model,
     prequential,
+    synthetic_stream,
 )
 
 
@@ -91,3 +93,24 @@ class TestTree:
         assert isinstance(again, HoeffdingTreeRegressor)
         np.testing.assert_array_equal(again.predict_many(stream.X), tree.predict_many(stream.X))
         assert tree.clone().n_nodes == 0
+
+
+class TestDrift:
+    @pytest.mark.parametrize("strategy", ["background", "reset"])
+    def test_regrows_after_the_friedman_change(self, strategy: str) -> None:
+        """Friedman's relevant features move at 10k: detected within 300, no alarm before, and
+        the MAE over the 3k after the change well below the tree that keeps its old splits."""
+        stream = synthetic_stream("friedman-drift", 20000, seed=1)
+        adaptive = DriftAdaptiveRegressor(HoeffdingTreeRegressor(), strategy=strategy)
+        fixed = HoeffdingTreeRegressor()
+        ours = prequential(adaptive, stream, batch_size=32, window=1000)
+        stale = prequential(fixed, stream, batch_size=32, window=1000)
+        assert adaptive.drift_points
+        assert 10000 <= adaptive.drift_points[0] <= 10300
+        after = slice(10, 13)  # windows covering 10000..13000
+        assert np.mean(ours.windowed[after]) < 0.85 * np.mean(stale.windowed[after])
+
+    def test_bad_strategy(self) -> None:
+        """Re-weighting is a classifier strategy; a regressor refuses it."""
+        with pytest.raises(LearnerInputError):
+            DriftAdaptiveRegressor(HoeffdingTreeRegressor(), strategy="reweight")

@@ -19,6 +19,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 _EXPORTS: dict[str, str] = {
     "ARForecaster": "_forecast",
     "DriftAdaptive": "_adaptive",
+    "DriftAdaptiveRegressor": "_adaptive",
     "HalfSpaceTrees": "_anomaly",
     "GaussianNB": "_bayes",
     "class_moments": "_bayes",
@@ -118,6 +119,7 @@ __all__ = [
     "Classifier",
     "DomainRegistry",
     "DriftAdaptive",
+    "DriftAdaptiveRegressor",
     "DriftDetector",
     "EvaluationResult",
     "FeatureHasher",
@@ -199,6 +201,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from cross_domain_auto_learner._adaptive import DriftAdaptive as DriftAdaptive
+    from cross_domain_auto_learner._adaptive import (
+        DriftAdaptiveRegressor as DriftAdaptiveRegressor,
+    )
     from cross_domain_auto_learner._adaptive_tree import (
         HoeffdingAdaptiveTree as HoeffdingAdaptiveTree,
     )

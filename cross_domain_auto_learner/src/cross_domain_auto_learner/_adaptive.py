@@ -12,6 +12,11 @@ with a drift detector and reacts in one of three ways:
   old concept faster without forgetting what still holds.
 
 Drift points (stream offsets) are recorded in :attr:`drift_points` for reports.
+
+:class:`DriftAdaptiveRegressor` does the same for regressors (``reset`` or
+``background``): it watches absolute errors scaled by the target's running
+spread (three standard deviations, clipped to 1), which keeps ADWIN's bound,
+made for values in ``[0, 1]``, valid whatever the target's units.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cross_domain_auto_learner._drift import ADWIN, DriftDetector, make_detector
-from cross_domain_auto_learner._learner import Classifier, _labels, _weights, as_matrix
+from cross_domain_auto_learner._features import OnlineScaler
+from cross_domain_auto_learner._learner import Classifier, Regressor, _labels, _weights, as_matrix
 from cross_domain_auto_learner.errors import LearnerInputError
 
-__all__ = ["DriftAdaptive"]
+__all__ = ["DriftAdaptive", "DriftAdaptiveRegressor"]
 
 FloatArray = NDArray[np.float64]
 
@@ -138,3 +144,93 @@ class DriftAdaptive(Classifier):
         if proba.shape[1] < k:
             proba = np.hstack([proba, np.zeros((proba.shape[0], k - proba.shape[1]))])
         return proba
+
+
+class DriftAdaptiveRegressor(Regressor):
+    """A regressor plus ADWIN on its scaled absolute errors, and a reset or background reaction.
+
+    Args:
+        model: the regressor to adapt (its ``clone()`` supplies replacements).
+        strategy: ``"reset"`` or ``"background"`` (a clone grows from the first
+            rise at the looser ``warning_delta`` and replaces the model on the
+            confirmed change).
+        delta, warning_delta: ADWIN confidences of the change and the warning.
+    """
+
+    def __init__(
+        self,
+        model: Regressor,
+        strategy: str = "background",
+        delta: float = 0.002,
+        warning_delta: float = 0.05,
+    ) -> None:
+        if strategy not in ("reset", "background"):
+            raise LearnerInputError(
+                f"unknown drift strategy {strategy!r} for a regressor",
+                hint="use reset or background",
+            )
+        self.model = model
+        self.strategy = strategy
+        self.delta = delta
+        self.warning_delta = warning_delta
+        self._detector = ADWIN(delta=delta)
+        self._warn = ADWIN(delta=warning_delta)
+        self._target = OnlineScaler()
+        self.background: Regressor | None = None
+        self.drift_points: list[int] = []
+        self.n_seen = 0
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "model": self.model.clone(),
+            "strategy": self.strategy,
+            "delta": self.delta,
+            "warning_delta": self.warning_delta,
+        }
+
+    def _scaled_errors(self, X: FloatArray, y: FloatArray) -> FloatArray:
+        if self._target.count < 2:
+            return np.zeros(y.shape[0])
+        spread = 3.0 * float(np.sqrt(self._target.m2[0] / self._target.count))
+        err = np.abs(self.model.predict_many(X) - y) / (spread if spread > 1e-12 else 1.0)
+        out: FloatArray = np.minimum(err, 1.0)
+        return out
+
+    def learn_many(self, X: ArrayLike, y: ArrayLike, w: ArrayLike | None = None) -> None:
+        Xm = as_matrix(X)
+        self._check_width(Xm)
+        yv = np.asarray(y, dtype=np.float64).reshape(-1)
+        if yv.shape[0] != Xm.shape[0] or not np.all(np.isfinite(yv)):
+            raise LearnerInputError(
+                "regression targets must be finite floats, one per row",
+                hint="check the target column",
+            )
+        n = Xm.shape[0]
+        if n == 0:
+            return
+        errors = self._scaled_errors(Xm, yv)
+        self._target.learn_many(yv[:, None])
+        if self.strategy == "background":
+            before = self._warn.estimation
+            if (
+                self._warn.update_many(errors).size
+                and self._warn.estimation > before
+                and self.background is None
+            ):
+                self.background = self.model.clone()
+        before = self._detector.estimation
+        hits = self._detector.update_many(errors)
+        self.model.learn_many(Xm, yv, w)
+        if self.background is not None:
+            self.background.learn_many(Xm, yv, w)
+        if hits.size and self._detector.estimation > before:
+            self.drift_points.append(self.n_seen + int(hits[0]))
+            self._detector = ADWIN(delta=self.delta)
+            self._warn = ADWIN(delta=self.warning_delta)
+            replacement = self.background if self.strategy == "background" else None
+            self.model = replacement if replacement is not None else self.model.clone()
+            self.background = None
+        self.n_seen += n
+
+    def predict_many(self, X: ArrayLike) -> FloatArray:
+        return self.model.predict_many(as_matrix(X))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cross_domain_auto_learner._adaptive import DriftAdaptive
+from cross_domain_auto_learner._adaptive import DriftAdaptive, DriftAdaptiveRegressor
 from cross_domain_auto_learner._adaptive_tree import HoeffdingAdaptiveTree
 from cross_domain_auto_learner._bayes import GaussianNB
 from cross_domain_auto_learner._forest import AdaptiveRandomForest
@@ -35,6 +35,7 @@ REGRESSORS: dict[str, Callable[[int], Regressor]] = {
     "linear": lambda _seed: LinearRegression(),
     "knn": lambda _seed: KNNRegressor(),
     "hoeffding-tree": lambda _seed: HoeffdingTreeRegressor(),
+    "adaptive-tree": lambda _seed: DriftAdaptiveRegressor(HoeffdingTreeRegressor()),
 }
 
 
