@@ -261,6 +261,41 @@ def main() -> None:
     if args.json:
         for row in rows:
             print(json.dumps(row))
+    for line in contract_rows(rows):
+        print(json.dumps(line))
+
+
+# Ours against the peer the issue names for each workload, for scripts/bench_all.sh.
+_PAIRS = [
+    ("noop", "paf threads", "ThreadPoolExecutor"),
+    ("noop", "paf processes", "joblib loky (auto-batched)"),
+    ("noop", "paf processes", "ProcessPoolExecutor (unbatched)"),
+    ("dag", "paf threads", "ThreadPoolExecutor + driver"),
+    ("dag", "paf processes", "ProcessPoolExecutor + driver"),
+    ("noop", "paf on the same dask cluster", "dask distributed LocalCluster"),
+    ("dag", "paf on the same dask cluster", "dask distributed LocalCluster"),
+]
+
+
+def contract_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (ours, peer) pair measured in this run: tasks per second, ratio ours/peer."""
+    rate = {(r["workload"], r["system"]): r["per_s"] for r in rows}
+    out = []
+    for workload, ours, peer in _PAIRS:
+        if (workload, ours) in rate and (workload, peer) in rate:
+            mine, theirs = rate[workload, ours], rate[workload, peer]
+            out.append(
+                {
+                    "system": "parallel_architecture_framework",
+                    "bench": f"{workload}: {ours}",
+                    "unit": "tasks/s",
+                    "ours": round(mine, 1),
+                    "peer": round(theirs, 1),
+                    "peer_name": peer,
+                    "ratio": round(mine / theirs, 3),
+                }
+            )
+    return out
 
 
 if __name__ == "__main__":

@@ -50,11 +50,13 @@ from __future__ import annotations
 import collections
 import contextlib
 import io
+import itertools
 import math
 import multiprocessing
 import os
 import pickle
 import selectors
+import socket
 import struct
 import sys
 import threading
@@ -79,6 +81,8 @@ from parallel_architecture_framework.errors import (
 __all__ = ["ProcessExecutor"]
 
 _PIPELINE = 2  # messages outstanding per worker once tasks are known to be short
+_SOCKET_BUFFER = 4 * 1024 * 1024
+_READ_CHUNK = 256 * 1024
 _SHORT_TASK = 0.001  # seconds: below this mean, a second message may wait in a worker's pipe
 
 
@@ -95,57 +99,87 @@ class _Channel:
     length past 2 GiB).
     """
 
-    __slots__ = ("conn", "fd", "inbox", "outbox")
+    __slots__ = ("body", "conn", "fd", "filled", "inbox", "outbox")
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.fd = conn.fileno()
         os.set_blocking(self.fd, False)
+        _widen(self.fd)
         self.inbox = bytearray()
-        self.outbox = bytearray()
+        self.body: bytearray | None = None  # a large frame being read in place
+        self.filled = 0
+        # What the socket did not take yet, as views: a large message written
+        # in many partial writes is never copied or shifted.
+        self.outbox: collections.deque[memoryview] = collections.deque()
 
     def send(self, payload: bytes) -> None:
         """Queue one frame and write as much as the socket takes now (OSError: the peer is gone)."""
         size = len(payload)
         header = struct.pack("!i", size) if size <= 0x7FFFFFFF else struct.pack("!iQ", -1, size)
         if self.outbox:
-            self.outbox += header
-            self.outbox += payload
+            self.outbox.append(memoryview(header))
+            self.outbox.append(memoryview(payload))
             return
         try:
             written = os.writev(self.fd, [header, payload])
         except BlockingIOError:
             written = 0
         if written < len(header):
-            self.outbox += header[written:]
-            self.outbox += payload
+            self.outbox.append(memoryview(header)[written:])
+            self.outbox.append(memoryview(payload))
         elif written < len(header) + size:
-            self.outbox += memoryview(payload)[written - len(header) :]
+            self.outbox.append(memoryview(payload)[written - len(header) :])
 
     def flush(self) -> None:
         """Write what is buffered, as far as the socket takes it (OSError: the peer is gone)."""
-        while self.outbox:
+        outbox = self.outbox
+        while outbox:
             try:
-                written = os.write(self.fd, self.outbox)
+                written = os.writev(self.fd, list(itertools.islice(outbox, 64)))
             except BlockingIOError:
                 return
-            del self.outbox[:written]
+            while written and outbox:
+                head = outbox[0]
+                if written >= len(head):
+                    written -= len(head)
+                    outbox.popleft()
+                else:
+                    outbox[0] = head[written:]
+                    written = 0
 
-    def receive(self) -> list[bytes] | None:
-        """Complete frames read so far; ``None`` once the worker closed its end."""
+    def receive(self) -> list[bytes | bytearray] | None:
+        """Complete frames read so far; ``None`` once the worker closed its end.
+
+        Small frames are cut out of a read buffer; a large one is read
+        straight into a buffer of its final size, so a result of many
+        megabytes is copied once on the way in, not once per chunk.
+        """
+        frames: list[bytes | bytearray] = []
         while True:
+            body = self.body
             try:
-                chunk = os.read(self.fd, 1 << 20)
+                if body is not None:
+                    count = os.readv(self.fd, [memoryview(body)[self.filled :]])
+                else:
+                    chunk = os.read(self.fd, _READ_CHUNK)
+                    count = len(chunk)
             except BlockingIOError:
-                break
+                return frames
             except OSError:
                 return None
-            if not chunk:
+            if count == 0:
                 return None
+            if body is not None:
+                self.filled += count
+                if self.filled == len(body):
+                    frames.append(body)
+                    self.body = None
+                continue
             self.inbox += chunk
-            if len(chunk) < 1 << 20:
-                break
-        frames: list[bytes] = []
+            self._cut(frames)
+
+    def _cut(self, frames: list[bytes | bytearray]) -> None:
         inbox = self.inbox
         start = 0
         while len(inbox) - start >= 4:
@@ -156,16 +190,33 @@ class _Channel:
                     break
                 (size,) = struct.unpack_from("!Q", inbox, start + 4)
                 header = 12
-            if len(inbox) - start < header + size:
-                break
-            frames.append(bytes(inbox[start + header : start + header + size]))
-            start += header + size
+            have = len(inbox) - start - header
+            if have >= size:
+                frames.append(bytes(inbox[start + header : start + header + size]))
+                start += header + size
+                continue
+            if size > _READ_CHUNK:  # read the rest straight into its final buffer
+                body = bytearray(size)
+                body[:have] = inbox[start + header :]
+                self.body, self.filled = body, have
+                start = len(inbox)
+            break
         if start:
             del inbox[:start]
-        return frames
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _widen(fd: int) -> None:
+    """Ask for socket buffers of a few MB, so a large message takes few wake-ups.
+
+    The kernel caps the request (``net.core.wmem_max``/``rmem_max``) unless
+    the process may force it; either way this only tunes, never fails.
+    """
+    with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as sock:
+        for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+            sock.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
 
 
 class _Worker:
@@ -606,7 +657,7 @@ class ProcessExecutor(Executor):
                 return
             self._handle(worker, payload)
 
-    def _handle(self, worker: _Worker, payload: bytes) -> None:
+    def _handle(self, worker: _Worker, payload: bytes | bytearray) -> None:
         if not worker.ready:  # the hello every worker sends first
             worker.ready = True
             self._deaths_in_a_row = 0
@@ -788,6 +839,7 @@ def _worker_main(conn: Connection, keep_bytes: int) -> None:
     Plain blocking I/O is safe here because the driver never blocks on this
     worker (see :class:`_Channel`): it always reads our reply.
     """
+    _widen(conn.fileno())
     try:
         conn.send_bytes(b"hello")
     except OSError:  # the pool closed before we started
