@@ -6,13 +6,21 @@ worker ran what), never on time.
 
 from __future__ import annotations
 
+import os
+import socket
+import struct
 import subprocess
 import sys
 import textwrap
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from parallel_architecture_framework import Client, ProcessExecutor
+from parallel_architecture_framework._processes import _Channel
 
 BIG = 200_000
 
@@ -151,3 +159,37 @@ def test_no_submission_is_left_waiting_for_a_wake_up(tmp_path: Path) -> None:
         for round_ in range(60):
             futures = client.map(abs, range(-1000, 0))
             assert sum(client.gather(futures, timeout=60)) == 500_500, round_
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(
+        st.one_of(st.integers(0, 300), st.integers(200_000, 700_000)), min_size=1, max_size=5
+    ),
+    chunk=st.integers(997, 65_536),
+)
+def test_frames_survive_any_split_of_the_stream(sizes: list[int], chunk: int) -> None:
+    """The driver's reader cuts a byte stream into the worker's frames however it arrives.
+
+    Frames are written the way a worker writes them (multiprocessing's framing),
+    in pieces of ``chunk`` bytes, with a read after each piece; small frames
+    and frames read in place (larger than the read chunk) must both come out
+    whole and in order.
+    """
+    payloads = [bytes([n % 251]) * n for n in sizes]
+    stream = b"".join(struct.pack("!i", len(p)) + p for p in payloads)
+    ours, theirs = socket.socketpair()
+    channel = _Channel(Connection(os.dup(ours.fileno())))
+    received: list[bytes] = []
+    try:
+        for start in range(0, len(stream), chunk):
+            theirs.sendall(stream[start : start + chunk])
+            frames = channel.receive()
+            assert frames is not None
+            received.extend(bytes(f) for f in frames)
+        theirs.close()
+        assert channel.receive() is None  # end of file after the last frame
+    finally:
+        channel.close()
+        ours.close()
+    assert received == payloads
