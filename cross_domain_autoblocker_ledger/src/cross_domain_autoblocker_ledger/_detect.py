@@ -114,6 +114,20 @@ class _Runner:
     simple: bool = False
     failure: bool | None = True
     by_source: bool = False  # group_by is just the source: read the attribute, skip the call
+    # The scenario's numbers, copied here: read for every event, one lookup fewer each.
+    kind: str = field(init=False)
+    capacity: int = field(init=False)
+    leakspeed: float = field(init=False)
+    distinct: str | None = field(init=False)
+    min_domains: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.scenario
+        self.kind = s.type
+        self.capacity = s.capacity
+        self.leakspeed = s.leakspeed
+        self.distinct = s.distinct
+        self.min_domains = s.min_domains
 
 
 def _key_func(group_by: Sequence[str]) -> Callable[[Event], str | None]:
@@ -191,6 +205,9 @@ class DetectionEngine:
         self.events += 1
         now = event.time
         alerts: list[Alert] = []
+        if self.events % _SWEEP_EVERY == 0:  # housekeeping only: a swept bucket had drained
+            for runner in self.runners:
+                self._sweep(runner, now)
         if self._counters and self._counters[0][0] <= now:
             alerts.extend(self._close_counters(now))
         failure = event.failure
@@ -208,10 +225,7 @@ class DetectionEngine:
             if key is None:
                 continue
             runner.seen += 1
-            if runner.seen % _SWEEP_EVERY == 0:
-                self._sweep(runner, now)
-            scenario = runner.scenario
-            kind = scenario.type
+            kind = runner.kind
             if kind == "counter":
                 self._count(runner, index, key, event)
                 continue
@@ -225,7 +239,7 @@ class DetectionEngine:
             if kind == "window":
                 if bucket is None:
                     bucket = runner.buckets[key] = _Bucket(now)
-                if self._window(scenario, bucket, event):
+                if self._window(runner.scenario, bucket, event):
                     alerts.append(self._overflow(runner, key, bucket, now))
                 continue
             # Leaky and trigger buckets, inline (this runs for every event
@@ -234,8 +248,8 @@ class DetectionEngine:
                 bucket = runner.buckets[key] = _Bucket(now)
             elif bucket.count:
                 elapsed = now - bucket.last
-                if elapsed > 0 and scenario.capacity:
-                    level = bucket.level - elapsed / scenario.leakspeed
+                if elapsed > 0 and runner.capacity:
+                    level = bucket.level - elapsed / runner.leakspeed
                     if level <= 0.0:  # drained: a fresh bucket, as CrowdSec does
                         bucket.level = 0.0  # (reset(), inline: the usual case for a rare source)
                         bucket.count = 0
@@ -246,18 +260,18 @@ class DetectionEngine:
                     else:
                         bucket.level = level
             bucket.last = max(bucket.last, now)
-            if scenario.distinct is not None:
-                if not self._admit(scenario, bucket, event):
+            if runner.distinct is not None:
+                if not self._admit(runner.scenario, bucket, event):
                     continue
             else:
                 bucket.count += 1
                 bucket.domains.add(event.domain)
                 if len(bucket.sample) < _SAMPLE:
                     bucket.sample.append(event)
-            capacity = scenario.capacity
+            capacity = runner.capacity
             level = bucket.level + 1.0
             bucket.level = level if level <= capacity + 1.0 else capacity + 1.0
-            if level > capacity and len(bucket.domains) >= scenario.min_domains:
+            if level > capacity and len(bucket.domains) >= runner.min_domains:
                 alerts.append(self._overflow(runner, key, bucket, now))
         self.alerts += len(alerts)
         return alerts
