@@ -24,6 +24,7 @@ __all__ = [
     "ORDERS",
     "Order",
     "PolyRing",
+    "apart",
     "cancel",
     "expand",
     "factor",
@@ -320,6 +321,57 @@ def _as_fraction(expr: Expr) -> tuple[Expr, Expr]:
     if isinstance(expr, Number):
         return Number.of(expr.value.numerator), Number.of(expr.value.denominator)
     return expr, Number.of(1)
+
+
+def apart(expr: Expr, var: Symbol) -> Expr:
+    """Partial fractions over Q of a rational function of ``var`` alone.
+
+    ``p/q`` in lowest terms becomes the polynomial part plus, for every
+    irreducible factor ``f`` of ``q`` with multiplicity ``e``, the terms
+    ``a_k / f^k`` (``k = 1..e``, ``deg a_k < deg f``): the numerator of the
+    ``f^e`` part is ``r * (q / f^e)^(-1) mod f^e`` (extended Euclid in
+    ``Q[x]``), then written in base ``f``.  All arithmetic is FLINT's
+    ``fmpq_poly``.
+    """
+    if not isinstance(var, Symbol):
+        raise SymbolicInputError(f"apart needs a symbol, not {var}")
+    numer, denom = _as_fraction(cancel(expr))
+    others = (numer.free_symbols | denom.free_symbols) - {var}
+    if others:
+        raise SymbolicInputError(
+            f"apart works on rational functions of {var} alone; found "
+            f"{', '.join(sorted(s.name for s in others))}",
+            hint="substitute values for the other symbols first",
+        )
+    n = _checked_qpoly(univariate_coeffs(numer, var))
+    d = _checked_qpoly(univariate_coeffs(denom, var))
+    quotient, remainder = divmod(n, d)
+    parts: list[Expr] = [_qpoly_expr(quotient, var)]
+    if d.degree() > 0 and not remainder.is_zero():
+        _, factors = d.factor()
+        remainder = remainder / d.leading_coefficient()  # d = lc(d) * prod(monic f)^e
+        monic = [(f / f.leading_coefficient(), int(e)) for f, e in factors]
+        for i, (f, e) in enumerate(monic):
+            power = f**e
+            cofactor = flint.fmpq_poly([1])
+            for j, (g, k) in enumerate(monic):
+                if j != i:
+                    cofactor *= g**k
+            _, inverse, _ = cofactor.xgcd(power)  # inverse * cofactor = 1 mod f^e
+            a = (remainder * inverse) % power
+            f_expr = _qpoly_expr(f, var)
+            for k in range(e, 0, -1):  # a = a_0 + a_1 f + ...: a_j / f^(e-j)
+                a, digit = divmod(a, f)
+                if not digit.is_zero():
+                    parts.append(_qpoly_expr(digit, var) * Pow.of(f_expr, Number.of(-k)))
+    return Add.of(*parts)
+
+
+def _qpoly_expr(poly: Any, var: Symbol) -> Expr:
+    terms = [
+        Number.of(c) * Pow.of(var, Number.of(i)) for i, c in enumerate(_fractions(poly)) if c != 0
+    ]
+    return Add.of(*terms) if terms else Number.of(0)
 
 
 # -- univariate adapters for solving (plain Fractions in and out) ------------

@@ -14,7 +14,7 @@ from symbolic_reduction_modeler._expr import Eq, Expr, Number, Symbol
 from symbolic_reduction_modeler._groebner import groebner
 from symbolic_reduction_modeler._model import Model
 from symbolic_reduction_modeler._parse import parse
-from symbolic_reduction_modeler._poly import ORDERS, expand, factor, gcd
+from symbolic_reduction_modeler._poly import ORDERS, apart, expand, factor, gcd
 from symbolic_reduction_modeler._printing import latex
 from symbolic_reduction_modeler._rewrite import Limits
 from symbolic_reduction_modeler._series import series
@@ -112,6 +112,22 @@ def _diff(ctx: Context, args: argparse.Namespace) -> int:
     if not isinstance(var, Symbol):
         raise SymbolicInputError(f"{args.var!r} is not a symbol", hint="give a variable name")
     return _show(ctx, args, diff(parse(args.expr), var, args.order))
+
+
+def _apart_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("expr")
+    p.add_argument("var")
+    _with_latex(p)
+
+
+@app.command(
+    "apart", help="partial fractions of EXPR in VAR over the rationals", setup=_apart_setup
+)
+def _apart(ctx: Context, args: argparse.Namespace) -> int:
+    var = parse(args.var)
+    if not isinstance(var, Symbol):
+        raise SymbolicInputError(f"{args.var!r} is not a symbol", hint="give a variable name")
+    return _show(ctx, args, apart(parse(args.expr), var))
 
 
 def _series_setup(p: argparse.ArgumentParser) -> None:
