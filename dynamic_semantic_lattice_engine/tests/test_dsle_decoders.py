@@ -220,3 +220,31 @@ class TestRdfXmlGuard:
         """Near-miss XML with DTD fragments loads or raises LatticeRdfError."""
         with contextlib.suppress(LatticeRdfError):
             KnowledgeBase().load_rdf(data='<?xml version="1.0"?>' + text, format="xml")
+
+
+class TestPortablePrograms:
+    """Portable rule text (the datalog-conformance notation) answers with the system's errors."""
+
+    def test_projected_negation_and_numerals(self) -> None:
+        from types import SimpleNamespace
+
+        from dynamic_semantic_lattice_engine._portable import PortableEvaluator
+
+        program = SimpleNamespace(
+            facts={"main": [(1, 2), (3, 3)], "s": [(1, 7)]},
+            rules=["keep(X, Y) :- main(X, Y), not s(X, P)", 'six(X) :- main(X, "3")'],
+        )
+        model = PortableEvaluator().evaluate(program)
+        assert model["keep"] == {(3, 3)}
+        assert model["six"] == {(3,)}
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.text(alphabet='pqXY(),:-_ .!not"a1<=', max_size=30), max_size=3))
+    def test_arbitrary_rules(self, rules: list[str]) -> None:
+        """Any rule text evaluates or raises a LatticeError."""
+        from types import SimpleNamespace
+
+        from dynamic_semantic_lattice_engine._portable import PortableEvaluator
+
+        with contextlib.suppress(LatticeError):
+            PortableEvaluator().evaluate(SimpleNamespace(facts={"p": [("a",)]}, rules=rules))

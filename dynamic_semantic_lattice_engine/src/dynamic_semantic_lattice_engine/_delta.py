@@ -76,6 +76,7 @@ class _Literal:
     consts: list[tuple[int, Any]] = field(default_factory=list)
     var_cols: list[tuple[int, str]] = field(default_factory=list)
     wild: bool = False
+    local: bool = False
     vars: frozenset[str] = frozenset()
     test: Callable[[Binding], bool] = field(default=lambda _b: True)
     target: str = ""
@@ -106,6 +107,14 @@ class RulePlan:
         self.evaluator = evaluator
         self.types = evaluator.var_types(rule.body)
         self.literals: list[_Literal] = [self._compile(i) for i in range(len(rule.body))]
+        for lit in self.literals:
+            if lit.kind == _NEG:  # variables only this negation uses are existential in it
+                outside: set[str] = set(rule.head.vars())
+                for other in rule.body:
+                    if other is not rule.body[lit.index]:
+                        outside |= other.vars()
+                lit.vars = frozenset(lit.vars & outside)
+                lit.local = any(name not in outside for _, name in lit.var_cols)
         self.atoms = [lit for lit in self.literals if lit.kind in (_ATOM, _NEG)]
         head_rel = evaluator.relation(rule.head.pred)
         self.head_pred = rule.head.pred
@@ -294,7 +303,7 @@ class RulePlan:
                 b.pop(name, None)
         elif lit.kind == _NEG:
             source = view(lit.index)
-            if lit.wild or step.equal or step.binds:
+            if lit.wild or lit.local or step.equal or step.binds:
                 found = any(
                     not any(row[p] != row[q] for p, q in step.equal)
                     for row in source.lookup(step.positions, step.key(b))
@@ -350,6 +359,7 @@ class RulePlan:
             if b is None:
                 continue
             if lit.kind == _NEG:  # a projection: one seed per distinct binding
+                b = {name: value for name, value in b.items() if name in lit.vars}
                 marker = tuple(sorted(b.items()))
                 if marker in seen_seeds:
                     continue

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from dynamic_semantic_lattice_engine._compose import Composition
 from dynamic_semantic_lattice_engine._evaluate import UNIT, BodyEvaluator, order_body, vcol
 from dynamic_semantic_lattice_engine._lattice import Lattice, builtin_lattice
 from dynamic_semantic_lattice_engine._program import (
     Aggregate,
     Atom,
+    BinOp,
     Const,
     Constraint,
     Decl,
@@ -31,6 +33,7 @@ from dynamic_semantic_lattice_engine._program import (
     Program,
     Rule,
     Var,
+    Wildcard,
 )
 from dynamic_semantic_lattice_engine._relation import ROUND, Relation
 from dynamic_semantic_lattice_engine._stratify import stratify
@@ -97,13 +100,14 @@ class Engine:
         terms: TermDictionary | None = None,
         lattices: Mapping[str, Lattice[Any]] | None = None,
     ) -> None:
-        self.program = program
+        self.program = replace(program, rules=[_anonymise(r) for r in program.rules])
         self.terms = terms if terms is not None else TermDictionary()
         self.lattices = dict(lattices or {})
         self.relations: dict[str, Relation] = {}
         for decl in program.decls.values():
             self.relations[decl.name] = Relation(decl, self._lattice(decl))
         self.evaluator = BodyEvaluator(self.relations, self.terms)
+        self.composition = Composition(self.relations)
         self.round = 0
         self.counts: dict[str, dict[tuple[Any, ...], int]] = {}
         """Derivation counts of non-recursive derived relations, kept by incremental maintenance."""
@@ -134,14 +138,21 @@ class Engine:
                 raise LatticeProgramError(
                     f"{atom.pred} has {rel.decl.arity} columns but is given {len(atom.args)}",
                     hint=f"check the facts and rule heads for {atom.pred}",
+                    code="arity_mismatch",
                 )
         for rule in self.program.rules:
             bound: set[str] = set()
             for lit in rule.body:
                 if isinstance(lit, Atom):
-                    self.evaluator.relation(lit.pred)
+                    rel = self.evaluator.relation(lit.pred)
+                    if len(lit.args) != rel.decl.arity:
+                        raise LatticeProgramError(
+                            f"{lit.pred} has {rel.decl.arity} columns but is used with {len(lit.args)}",
+                            hint=f"check the uses of {lit.pred}",
+                            code="arity_mismatch",
+                        )
                     if not lit.negated:
-                        bound |= lit.vars()
+                        bound |= {a.name for a in lit.args if isinstance(a, Var)}
             changed = True
             while changed:
                 changed = False
@@ -161,7 +172,32 @@ class Engine:
                 raise LatticeProgramError(
                     f"variable {sorted(unbound)[0]} in the head of '{rule}' is not bound by the body",
                     hint="every head variable must appear in a positive body atom (range restriction)",
+                    code="unbound_variable",
                 )
+            if any(isinstance(arg, Wildcard) for arg in rule.head.args):
+                raise LatticeProgramError(
+                    f"'_' in the head of '{rule}'",
+                    hint="a head needs a value in every column",
+                    code="wildcard_in_head",
+                )
+            for lit in rule.body:
+                if isinstance(lit, Atom) and any(isinstance(a, BinOp) for a in lit.args):
+                    loose = lit.vars() - bound
+                    raise LatticeProgramError(
+                        f"variable {sorted(loose)[0]} in '{rule}' is not bound"
+                        if loose
+                        else f"expression in the body atom {lit} of '{rule}'",
+                        hint="bind expressions to a variable first: X = expr",
+                        code="unbound_variable" if loose else "expression_in_atom",
+                    )
+                outside = _vars_outside(rule, lit)
+                if isinstance(lit, Atom) and lit.negated and not lit.vars() & outside <= bound:
+                    loose = (lit.vars() & outside) - bound
+                    raise LatticeProgramError(
+                        f"variable {sorted(loose)[0]} in the negated {lit.pred} of '{rule}' is not bound",
+                        hint="negated atoms may only use variables bound by positive atoms (use _ for any value)",
+                        code="unsafe_negation",
+                    )
 
     # -- facts -----------------------------------------------------------
     def relation(self, name: str) -> Relation:
@@ -296,7 +332,7 @@ class Engine:
         seed: dict[str, pl.DataFrame] | None,
     ) -> dict[str, pl.DataFrame]:
         """Run ``rules`` to a fixpoint; with ``seed``, start semi-naively from those deltas."""
-        produced: dict[str, pl.DataFrame] = {}
+        produced: dict[str, list[pl.DataFrame]] = {}
         if seed is None:
             self.round += 1
             full: dict[tuple[str, tuple[int, ...]], set[Any]] = {}
@@ -304,7 +340,7 @@ class Engine:
                 (r.head, self._eval_rule(r, None, None))
                 for r in rules
                 if all(
-                    self._may_match(lit, self.relation(lit.pred).frame, full)
+                    self._may_match(lit, None, full)
                     for lit in r.body
                     if isinstance(lit, Atom) and not lit.negated
                 )
@@ -324,7 +360,7 @@ class Engine:
                         if not self._may_match(lit, delta[lit.pred], present):
                             continue
                         if not all(
-                            self._may_match(other, self.relation(other.pred).frame, whole)
+                            self._may_match(other, None, whole)
                             for j, other in enumerate(rule.body)
                             if j != i and isinstance(other, Atom) and not other.negated
                         ):
@@ -332,10 +368,13 @@ class Engine:
                         candidates.append((rule.head, self._eval_rule(rule, i, delta[lit.pred])))
             delta = self._merge(candidates, stats, produced)
             delta = {k: v for k, v in delta.items() if k in component or seed is not None}
-        return produced
+        return {pred: pl.concat(chunks, rechunk=False) for pred, chunks in produced.items()}
 
     def _may_match(
-        self, atom: Atom, frame: pl.DataFrame, present: dict[tuple[str, tuple[int, ...]], set[Any]]
+        self,
+        atom: Atom,
+        frame: pl.DataFrame | None,
+        present: dict[tuple[str, tuple[int, ...]], set[Any]],
     ) -> bool:
         """Cheap pre-check: ``atom``'s constants occur together in some row of ``frame``.
 
@@ -350,12 +389,13 @@ class Engine:
             if isinstance(arg, Const) and not (rel.lattice is not None and i == rel.decl.arity - 1)
         )
         if not positions:
-            return frame.height > 0
+            return (frame.height if frame is not None else len(rel)) > 0
         key = (atom.pred, positions)
         values = present.get(key)
         if values is None:
             cols = [rel.column_name(i) for i in positions]
-            values = set(frame.select(cols).unique().iter_rows())
+            source = frame if frame is not None else rel.frame
+            values = set(source.select(cols).unique().iter_rows())
             present[key] = values
         wanted = tuple(self.evaluator.encode_const(rel, i, atom.args[i].value) for i in positions)  # type: ignore[union-attr]
         return wanted in values
@@ -364,7 +404,7 @@ class Engine:
         self,
         candidates: list[tuple[Atom, pl.DataFrame]],
         stats: EvaluationStats,
-        produced: dict[str, pl.DataFrame],
+        produced: dict[str, list[pl.DataFrame]],
     ) -> dict[str, pl.DataFrame]:
         by_pred: dict[str, list[pl.DataFrame]] = {}
         for head, frame in candidates:
@@ -373,18 +413,20 @@ class Engine:
         delta: dict[str, pl.DataFrame] = {}
         for pred, frames in by_pred.items():
             rel = self.relation(pred)
-            new = rel.merge(pl.concat(frames, how="vertical_relaxed"), self.round)
+            rows = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
+            new = rel.merge(rows, self.round)
             if new.height:
                 delta[pred] = new
                 stats.derived += new.height
-                produced[pred] = (
-                    pl.concat([produced[pred], new], rechunk=False) if pred in produced else new
-                )
+                produced.setdefault(pred, []).append(new)
         return delta
 
     def _eval_rule(
         self, rule: Rule, delta_index: int | None, delta: pl.DataFrame | None
     ) -> pl.DataFrame:
+        composed = self.composition.evaluate(rule, delta_index, delta)
+        if composed is not None:
+            return composed
         body = rule.body
 
         def source(i: int, atom: Atom) -> pl.DataFrame:
@@ -530,6 +572,55 @@ class Engine:
                 return None
             out.append((lit, child, frame.row(0, named=True)))
         return out
+
+
+def _vars_outside(rule: Rule, inside: Literal_) -> set[str]:
+    """Variables of ``rule`` that occur in some literal other than ``inside`` (or in the head)."""
+    out = rule.head.vars()
+    for lit in rule.body:
+        if lit is not inside:
+            out |= lit.vars()
+    return out
+
+
+def _anonymise(rule: Rule) -> Rule:
+    """``rule`` with variables that occur once, inside a negated atom, written as ``_``.
+
+    ``!s(X, P)`` with ``P`` nowhere else means no ``s(X, _)`` row exists
+    (Nemo and Soufflé read it so); it is not an unsafe variable.
+    """
+    counts: dict[str, int] = {}
+
+    def count(term: Any) -> None:
+        if isinstance(term, Var):
+            counts[term.name] = counts.get(term.name, 0) + 1
+        elif isinstance(term, BinOp):
+            count(term.left)
+            count(term.right)
+
+    for lit in (rule.head, *rule.body):
+        if isinstance(lit, Atom):
+            for arg in lit.args:
+                count(arg)
+        elif isinstance(lit, Constraint):
+            count(lit.left)
+            count(lit.right)
+        elif isinstance(lit, Aggregate):
+            return rule  # variables inside aggregates are scoped there: leave such rules alone
+    lone = {name for name, n in counts.items() if n == 1}
+    if not lone:
+        return rule
+    body = tuple(
+        Atom(
+            lit.pred,
+            tuple(Wildcard() if isinstance(a, Var) and a.name in lone else a for a in lit.args),
+            negated=True,
+        )
+        if isinstance(lit, Atom) and lit.negated
+        else lit
+        for lit in rule.body
+    )
+    return rule if body == rule.body else Rule(rule.head, body)
 
 
 def _vars(term: Any) -> set[str]:

@@ -295,12 +295,9 @@ class BodyEvaluator:
                 columns += [c for c in scanned_cols if c not in columns]
             elif isinstance(lit, Atom):
                 scanned, scanned_cols = self._scan(lit, self.relation(lit.pred).frame)
-                missing = [c for c in scanned_cols if c not in columns]
-                if missing:
-                    raise LatticeProgramError(
-                        f"variable {missing[0][1:]} in negated {lit.pred} is not bound by a positive atom",
-                        hint="negated atoms may only use variables bound elsewhere in the body",
-                    )
+                if any(c not in columns for c in scanned_cols):  # local to the negation: exists
+                    scanned_cols = [c for c in scanned_cols if c in columns]
+                    scanned = scanned.select(scanned_cols)
                 bindings = bindings.join(scanned.unique(), on=scanned_cols, how="anti")
             elif isinstance(lit, Constraint):
                 bindings, columns = self.constrain(lit, bindings, columns, types)

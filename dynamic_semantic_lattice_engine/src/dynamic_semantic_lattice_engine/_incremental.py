@@ -91,14 +91,23 @@ class _Change:
         ``q(a, ...)`` row goes (or comes); rows that leave another match keep it.
         """
         lit = plan.literals[index]
-        positions = tuple(sorted([p for p, _ in lit.consts] + [p for p, _ in lit.var_cols]))
+        outer = [p for p, name in lit.var_cols if name in lit.vars]
+        positions = tuple(sorted([p for p, _ in lit.consts] + outer))
         key = key_of(positions) if positions else None
+        first: dict[str, int] = {}
+        equal: list[tuple[int, int]] = []  # repeated variables local to the negation
+        for pos, name in lit.var_cols:
+            if name not in lit.vars:
+                if name in first:
+                    equal.append((first[name], pos))
+                else:
+                    first[name] = pos
         out: list[Row] = []
         for row in rows:
-            if key is None:
-                if not view.exists((), ()):
-                    out.append(row)
-            elif not view.exists(positions, key(row)):
+            if any(row[p] != row[q] for p, q in equal):
+                continue  # the row does not match the negated pattern at all
+            candidates = view.lookup(positions, key(row) if key is not None else ())
+            if not any(all(c[p] == c[q] for p, q in equal) for c in candidates):
                 out.append(row)
         return out
 

@@ -321,6 +321,26 @@ class _Parser:
         return out
 
     def literal_group(self) -> list[Literal_]:
+        """A literal, or a parenthesised conjunction such as ``(N <= 25)``.
+
+        A parenthesis may also open an arithmetic term (``(X + 1) < Y``), so
+        the group is tried first and the literal parsed again on failure.
+        """
+        if self.tok.text == "(" and self.tok.kind != "string":
+            start = self.i
+            self.i += 1
+            try:
+                options = self.disjunction()
+                self.expect(")")
+            except LatticeParseError:
+                self.i = start
+            else:
+                if len(options) == 1:
+                    return options[0]
+                raise self.error(
+                    "a disjunction inside a rule body is not supported",
+                    hint="write one rule per alternative",
+                )
         return [self.literal()]
 
     def literal(self) -> Literal_:

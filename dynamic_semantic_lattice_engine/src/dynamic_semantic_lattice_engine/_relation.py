@@ -78,6 +78,16 @@ class KeyIndex:
             key = (key << np.uint64(self.bits)) | values.astype(np.uint64)
         return key
 
+    def pack_arrays(self, arrays: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.uint64] | None:
+        """Keys of rows given as columns, or ``None`` if an id does not fit."""
+        key = np.zeros(arrays[0].shape[0] if arrays else 0, dtype=np.uint64)
+        limit = 1 << self.bits
+        for values in arrays:
+            if values.size and (values.min() < 0 or values.max() >= limit):
+                return None
+            key = (key << np.uint64(self.bits)) | values.astype(np.uint64)
+        return key
+
     def contains(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
         found = np.zeros(keys.shape[0], dtype=bool)
         for run in self.runs:
@@ -87,12 +97,14 @@ class KeyIndex:
         return found
 
     def add(self, keys: npt.NDArray[np.uint64] | None) -> None:
+        """Add keys not yet present (callers filter with :meth:`contains` first)."""
         if keys is None or keys.shape[0] == 0:
             return
         self.runs.append(np.unique(keys))
         while len(self.runs) > 1 and self.runs[-2].shape[0] <= 2 * self.runs[-1].shape[0]:
             last = self.runs.pop()
-            self.runs[-1] = np.union1d(self.runs[-1], last)
+            # runs are sorted and disjoint: a merge by insertion, no re-hashing or dedup
+            self.runs[-1] = np.insert(self.runs[-1], np.searchsorted(self.runs[-1], last), last)
 
 
 class ValueTable:
@@ -149,10 +161,18 @@ class Relation:
         self._tuples: TupleIndex | None = None
         self._pending_add: dict[Row, int] = {}
         self._pending_del: set[Row] = set()
+        self._appended: list[pl.DataFrame] = []  # chunks merged since the frame was last read
+        self._appended_rows = 0
+        self.version = 0
+        """Bumped by every change, so caches derived from the rows know when to rebuild."""
 
     @property
     def frame(self) -> pl.DataFrame:
         """The rows (columns ``c0..``, ``v`` for lattice relations, and the round ``r``)."""
+        if self._appended:
+            self._frame = pl.concat([self._frame, *self._appended], how="vertical", rechunk=False)
+            self._appended.clear()
+            self._appended_rows = 0
         if self._pending_add or self._pending_del:
             self._materialise()
         return self._frame
@@ -164,6 +184,18 @@ class Relation:
         self._tuples = None  # rebuilt on the next incremental update
         self._pending_add.clear()
         self._pending_del.clear()
+        self._appended.clear()
+        self._appended_rows = 0
+        self.version += 1
+
+    def _append(self, fresh: pl.DataFrame, round_: int) -> None:
+        """Queue merged rows; the columnar table is concatenated once, when next read."""
+        self._appended.append(fresh)
+        self._appended_rows += fresh.height
+        self.version += 1
+        if self._tuples is not None:
+            for row in fresh.select(self.columns).iter_rows():
+                self._tuples.add(row, base=round_ == 0)
 
     # -- tuple-at-a-time access (incremental maintenance) ----------------
     def tuples(self) -> TupleIndex:
@@ -197,6 +229,7 @@ class Relation:
             index.add(row, base=round_ == 0)
             self._pending_add[row] = round_
         self._index = None  # the packed-key index cannot forget rows: rebuilt on the next merge
+        self.version += 1
 
     def _materialise(self) -> None:
         frame = self._frame
@@ -222,6 +255,8 @@ class Relation:
     def __len__(self) -> int:
         if self._tuples is not None:
             return len(self._tuples)
+        if not (self._pending_add or self._pending_del):
+            return self._frame.height + self._appended_rows
         return self.frame.height
 
     def empty_frame(self) -> pl.DataFrame:
@@ -241,38 +276,59 @@ class Relation:
         if rows.height == 0:
             return self.empty_frame()
         if self.lattice is None:
-            fresh = rows.select([pl.col(c).cast(pl.Int64) for c in self.columns]).unique()
-            if self._tuples is not None and fresh.height <= SMALL_BATCH:
-                index = self._tuples
-                added = {row: round_ for row in fresh.iter_rows() if row not in index.rows}
-                self.apply((), added)
-                return pl.DataFrame(
-                    [(*row, round_) for row in added], schema=self.schema, orient="row"
-                )
-            self.frame  # noqa: B018 (materialise pending tuple-level changes first)
-            if self._index is None and KeyIndex.fits(self._frame, self.columns):
-                self._index = KeyIndex(len(self.columns))
-                self._index.add(self._index.pack(self._frame, self.columns))
-            keys = self._index.pack(fresh, self.columns) if self._index is not None else None
-            if self._index is not None and keys is not None:
-                unseen = ~self._index.contains(keys)
-                fresh = fresh.filter(pl.Series(unseen))
-                self._index.add(keys[unseen])
-            else:
-                self._index = None
-                if self._frame.height:
-                    fresh = fresh.join(self._frame, on=self.columns, how="anti")
-            if fresh.height == 0:
-                return self.empty_frame()
-            fresh = self.conform(fresh, round_)
-            self._frame = pl.concat([self._frame, fresh], how="vertical", rechunk=False)
-            if self._tuples is not None:
-                for row in fresh.select(self.columns).iter_rows():
-                    self._tuples.add(row, base=round_ == 0)
-            return fresh
+            return self._merge_plain(rows, round_)
         if self.numeric:
             return self._merge_numeric(rows, round_)
         return self._merge_generic(rows, round_)
+
+    def _merge_plain(self, rows: pl.DataFrame, round_: int) -> pl.DataFrame:
+        """Set union for a relation without lattice values; the rows not seen before."""
+        if self._tuples is not None and rows.height <= SMALL_BATCH:  # tuple at a time
+            index = self._tuples
+            fresh_rows = rows.select([pl.col(c).cast(pl.Int64) for c in self.columns]).unique()
+            added = {row: round_ for row in fresh_rows.iter_rows() if row not in index.rows}
+            self.apply((), added)
+            return pl.DataFrame([(*row, round_) for row in added], schema=self.schema, orient="row")
+        if self._index is None:
+            frame = self.frame
+            if KeyIndex.fits(frame, self.columns):
+                self._index = KeyIndex(len(self.columns))
+                self._index.add(self._index.pack(frame, self.columns))
+        no_nulls = not any(rows.get_column(c).null_count() for c in self.columns)
+        if self._index is not None and no_nulls:
+            arrays = [rows.get_column(c).to_numpy().astype(np.int64) for c in self.columns]
+            keys = self._index.pack_arrays(arrays)
+            if keys is not None:  # numpy all the way: unique, membership, one new chunk
+                keys, first = np.unique(keys, return_index=True)
+                unseen = ~self._index.contains(keys)
+                if not unseen.any():
+                    return self.empty_frame()
+                self._index.add(keys[unseen])
+                chosen = first[unseen]
+                series = [
+                    pl.Series(c, a[chosen]) for c, a in zip(self.columns, arrays, strict=True)
+                ]
+                series.append(pl.Series(ROUND, np.full(chosen.shape[0], round_, dtype=np.int64)))
+                fresh = pl.DataFrame(series)
+                self._append(fresh, round_)
+                return fresh
+            self._index = None
+        fresh = rows.select([pl.col(c).cast(pl.Int64) for c in self.columns]).unique()
+        packed = self._index.pack(fresh, self.columns) if self._index is not None else None
+        if self._index is not None and packed is not None:  # Polars dedups, the index filters
+            unseen = ~self._index.contains(packed)
+            fresh = fresh.filter(pl.Series(unseen))
+            self._index.add(packed[unseen])
+        else:
+            self._index = None
+            frame = self.frame
+            if frame.height:
+                fresh = fresh.join(frame, on=self.columns, how="anti")
+        if fresh.height == 0:
+            return self.empty_frame()
+        fresh = self.conform(fresh, round_)
+        self._append(fresh, round_)
+        return fresh
 
     def _lat(self) -> Lattice[Any]:
         if self.lattice is None:

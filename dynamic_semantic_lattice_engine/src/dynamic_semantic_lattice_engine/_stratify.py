@@ -86,5 +86,6 @@ def stratify(preds: Iterable[str], rules: list[Rule]) -> list[list[str]]:
                 f"{dst} depends on {src} through negation or aggregation inside a recursive cycle",
                 hint="the program is not stratifiable; break the cycle through the negated atom",
                 relations=sorted(components[where[src]]),
+                code="cyclic_negation",
             )
     return components
