@@ -108,7 +108,6 @@ class _Runner:
     key: Callable[[Event], str | None]
     buckets: dict[str, _Bucket] = field(default_factory=dict)
     blackholed: dict[str, float] = field(default_factory=dict)
-    seen: int = 0
     # When the filter is only domains (already dispatched on) and a failure
     # flag, the predicate call is replaced by this one comparison.
     simple: bool = False
@@ -224,7 +223,6 @@ class DetectionEngine:
             key = source if runner.by_source else runner.key(event)
             if key is None:
                 continue
-            runner.seen += 1
             kind = runner.kind
             if kind == "counter":
                 self._count(runner, index, key, event)
@@ -259,7 +257,8 @@ class DetectionEngine:
                         bucket.sample.clear()
                     else:
                         bucket.level = level
-            bucket.last = max(bucket.last, now)
+            if now > bucket.last:  # noqa: PLR1730  # a compare, not a builtin call, per event and scenario
+                bucket.last = now
             if runner.distinct is not None:
                 if not self._admit(runner.scenario, bucket, event):
                     continue

@@ -434,9 +434,51 @@ class SshdConnections:
         nofail: bool,
     ) -> Event | None:
         """:meth:`feed` for a line already matched: ``connection`` is its
-        :attr:`SyslogLine.connection_id`, the rest what :meth:`SshdRules.match` found."""
-        if connection not in self._conns:
-            return self._first(connection, when, rule, host=host, user=user, nofail=nofail)
+        :attr:`SyslogLine.connection_id`, the rest what :meth:`SshdRules.match` found.
+
+        A connection's first line (the usual case) is handled here without
+        the merge state machine: the same outcome as :meth:`_merge` on an
+        unknown connection, without building state that is thrown away.
+        """
+        conns = self._conns
+        if connection in conns:
+            return self._again(connection, when, rule, host=host, user=user, nofail=nofail)
+        gained = rule.gained
+        failure = not (nofail or gained)
+        if not rule.forget:
+            conn = _Conn(host, user)
+            conn.seen = when
+            conns[connection] = conn
+            if len(conns) > self.max_connections:
+                conns.popitem(last=False)
+            if failure:
+                conn.matches = 1
+            else:
+                conn.nofail = True
+                conn.gained = gained
+                conn.nofail_matches = 1
+            if host is None:
+                conn.pending = True
+                return None
+        elif host is None:
+            return None
+        if failure:
+            return Event(when, "ssh", rule.kind, host, user, True, None, 1, {})
+        if gained:
+            return Event(when, "ssh", rule.kind, host, user, failure=False)
+        return None
+
+    def _again(
+        self,
+        connection: tuple[str, str, str],
+        when: float,
+        rule: _Rule,
+        *,
+        host: str | None,
+        user: str | None,
+        nofail: bool,
+    ) -> Event | None:
+        """:meth:`record` for a connection seen before: merge, then decide."""
         conn, ok = self._merge(connection, when, rule, host=host, user=user, nofail=nofail)
         source = conn.host
         if source is None:
@@ -459,47 +501,6 @@ class SshdConnections:
             matches if matches > 1 else 1,
             {"users": sorted(conn.users)} if len(conn.users) > 1 else {},
         )
-
-    def _first(
-        self,
-        connection: tuple[str, str, str],
-        when: float,
-        rule: _Rule,
-        *,
-        host: str | None,
-        user: str | None,
-        nofail: bool,
-    ) -> Event | None:
-        """:meth:`record` for a connection's first line, the usual case: nothing to merge.
-
-        The same outcome as :meth:`_merge` on an unknown connection followed
-        by :meth:`record`'s tail, without building state that is thrown away.
-        """
-        gained = rule.gained
-        failure = not (nofail or gained)
-        if not rule.forget:
-            conn = _Conn(host, user)
-            conn.seen = when
-            conns = self._conns
-            conns[connection] = conn
-            if len(conns) > self.max_connections:
-                conns.popitem(last=False)
-            if failure:
-                conn.matches = 1
-            else:
-                conn.nofail = True
-                conn.gained = gained
-                conn.nofail_matches = 1
-            if host is None:
-                conn.pending = True
-                return None
-        elif host is None:
-            return None
-        if failure:
-            return Event(when, "ssh", rule.kind, host, user, True, None, 1, {})
-        if gained:
-            return Event(when, "ssh", rule.kind, host, user, failure=False)
-        return None
 
     def _merge(
         self,
