@@ -189,8 +189,6 @@ class DriftAdaptiveRegressor(Regressor):
         }
 
     def _scaled_errors(self, X: FloatArray, y: FloatArray) -> FloatArray:
-        if self._target.count < 2:
-            return np.zeros(y.shape[0])
         spread = 3.0 * float(np.sqrt(self._target.m2[0] / self._target.count))
         err = np.abs(self.model.predict_many(X) - y) / (spread if spread > 1e-12 else 1.0)
         out: FloatArray = np.minimum(err, 1.0)
@@ -207,6 +205,12 @@ class DriftAdaptiveRegressor(Regressor):
             )
         n = Xm.shape[0]
         if n == 0:
+            return
+        if self._target.count < 2:
+            # no spread to scale errors by yet (and feeding zeros would read as a rise later)
+            self._target.learn_many(yv[:, None])
+            self.model.learn_many(Xm, yv, w)
+            self.n_seen += n
             return
         errors = self._scaled_errors(Xm, yv)
         self._target.learn_many(yv[:, None])
