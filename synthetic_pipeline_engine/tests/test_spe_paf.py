@@ -123,7 +123,13 @@ def _pipeline(root: Path, *, fail: str = "") -> Path:
     path = root / "p.yaml"
     path.write_text(
         yaml.safe_dump(
-            {"name": "shops", "partitions": {"kind": "daily", "start": DAYS[0]}, "stages": stages}
+            {
+                "name": "shops",
+                "partitions": {"kind": "daily", "start": DAYS[0]},
+                # a generous timeout bounds how long a job an executor loses can stall a test
+                "defaults": {"timeout": 120},
+                "stages": stages,
+            }
         )
     )
     return path

@@ -576,3 +576,42 @@ class TestScale:
             done.set()
             thread.join()
         assert errors == []
+
+
+class TestLostJobs:
+    def test_job_lost_by_executor_fails_its_stage(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An executor that never answers: a stage with a timeout fails instead of hanging the run."""
+        from concurrent.futures import Future
+
+        import synthetic_pipeline_engine._runner as runner
+
+        class Forgetful:
+            shares_memory = True
+
+            def __init__(self) -> None:
+                self.lost: list[Any] = []
+
+            def submit(self, job: Any) -> Future[Any]:
+                self.lost.append(job)
+                return Future()  # never completed
+
+            def shutdown(self) -> None:
+                pass
+
+        monkeypatch.setattr(runner, "_LOST_GRACE", 0.2)
+        (tmp_path / "a.csv").write_text("x\n1\n")
+        path = _write(
+            tmp_path,
+            [
+                {"name": "a", "kind": "source", "format": "csv", "path": "a.csv", "timeout": 0.1},
+                {"name": "b", "kind": "transform", "inputs": ["a"], "sql": "SELECT * FROM a"},
+            ],
+        )
+        executor = Forgetful()
+        result = _run(path, executor=executor)
+        assert len(executor.lost) == 1
+        assert result.stages["a"].status == "failed"
+        assert "the job was lost" in (result.stages["a"].error or "")
+        assert result.stages["b"].status == "skipped"

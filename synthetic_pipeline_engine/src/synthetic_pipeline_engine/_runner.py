@@ -474,6 +474,7 @@ def run(
                 else _why(stage, previous, inputs, external)
             )
             meta = {
+                "stage": stage,  # for the lost-job deadline (_budget)
                 "fingerprint": stage.fingerprint(),
                 "inputs": inputs,
                 "external": external,
@@ -597,9 +598,23 @@ def run(
                     while inline:  # ran on this thread: record it before deciding more
                         record(*inline.pop())
                 if running:
-                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    done, _ = wait(
+                        list(running), timeout=_next_deadline(running), return_when=FIRST_COMPLETED
+                    )
                     for future in done:
                         complete(future)
+                    for future in _overdue(running):
+                        started_as = running.pop(future)
+                        stage = spec.stages[started_as[0]]
+                        record(
+                            started_as,
+                            StageOutcome(
+                                stage.retries + 1,
+                                error=f"stage {stage.name!r}: the executor returned no result "
+                                f"within {_budget(stage):g} s (its timeouts and retries allow "
+                                "less); the job was lost",
+                            ),
+                        )
         except BaseException as exc:
             store.flush()
             store.finish_run(run_id, "crashed", f"{type(exc).__name__}: {exc}")
@@ -619,6 +634,40 @@ def run(
         results,
         time.perf_counter() - started,
     )
+
+
+_LOST_GRACE = 30.0  # seconds past a stage's own time budget before its job counts as lost
+
+
+def _budget(stage: StageSpec) -> float:
+    """The longest a stage with a timeout can take: every attempt timed out, every backoff slept."""
+    if stage.timeout is None:
+        return float("inf")
+    backoffs = sum(min(stage.backoff * 2.0**k, 60.0) for k in range(stage.retries))
+    return float(stage.timeout * (stage.retries + 1) + backoffs + _LOST_GRACE)
+
+
+def _next_deadline(running: dict[Future[StageOutcome], tuple[Any, ...]]) -> float | None:
+    """Seconds until the earliest running stage overruns its budget (None: no stage has one).
+
+    A job an executor loses (a worker pool bug, a lost message) would
+    otherwise leave the run waiting forever; stages with a timeout bound
+    how long that can be.
+    """
+    deadlines = [float(entry[3]) + _budget(entry[2]["stage"]) for entry in running.values()]
+    finite = [d for d in deadlines if d != float("inf")]
+    if not finite:
+        return None
+    return max(0.0, min(finite) - time.perf_counter())
+
+
+def _overdue(running: dict[Future[StageOutcome], tuple[Any, ...]]) -> list[Future[StageOutcome]]:
+    now = time.perf_counter()
+    return [
+        future
+        for future, entry in running.items()
+        if not future.done() and now > float(entry[3]) + _budget(entry[2]["stage"])
+    ]
 
 
 def run_partitions(

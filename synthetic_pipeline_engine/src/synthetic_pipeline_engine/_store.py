@@ -101,6 +101,30 @@ CREATE INDEX IF NOT EXISTS stage_runs_stage ON stage_runs(stage, started);
 """
 
 
+_OPENING = threading.Lock()
+
+
+def _enable_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL unless already there, retrying while another process holds the file.
+
+    Changing the journal mode needs the database to itself and SQLite
+    answers "locked" at once instead of waiting out the busy timeout, so two
+    processes opening a brand-new history together would otherwise fail.
+    """
+    for attempt in range(100):
+        try:
+            mode = db.execute("PRAGMA journal_mode").fetchone()
+            if mode and str(mode[0]).lower() == "wal":
+                return
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(min(0.01 * (attempt + 1), 0.2))
+    db.execute("PRAGMA journal_mode=WAL")
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -151,10 +175,11 @@ class RunStore:
                 isolation_level=None,
                 timeout=30.0,
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._migrate()
+            with _OPENING:  # one thread at a time turns a new history into WAL
+                _enable_wal(self._db)
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise PipelineStoreError(
                 f"cannot open the run history in {str(self.state_dir)!r}: {exc}",
