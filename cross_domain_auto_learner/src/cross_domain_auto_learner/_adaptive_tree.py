@@ -148,8 +148,11 @@ class HoeffdingAdaptiveTree(HoeffdingTree):
         starts = np.flatnonzero(np.r_[True, nodes[1:] != nodes[:-1]])
         ends = np.r_[starts[1:], nodes.size]
         switched = False
+        replaced: set[int] = set()
         for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
             node = int(nodes[start])
+            if node in replaced:
+                continue  # inside a subtree an alternate just replaced (parents come first)
             at = rows[start:end]
             errors = wrong[at]
             detector = self._node_error.get(node)
@@ -170,7 +173,9 @@ class HoeffdingAdaptiveTree(HoeffdingTree):
                 self._alt_error[node].update_many(alt_wrong)
             alternate.learn_many(X[at], y[at], w[at])
             if not switched:
-                switched = self._judge(node)
+                swapped = self._judge(node)
+                if swapped is not None:
+                    switched, replaced = True, swapped
         if switched:
             self._compact()
             self._updates += 1  # leaves cached by the last prediction no longer exist
@@ -200,11 +205,14 @@ class HoeffdingAdaptiveTree(HoeffdingTree):
         params["bootstrap_sampling"] = False  # the parent's weights are already bootstrapped
         return HoeffdingAdaptiveTree(**params)
 
-    def _judge(self, node: int) -> bool:
-        """Compare the node's subtree with its alternate; swap or prune when the gap is significant."""
+    def _judge(self, node: int) -> set[int] | None:
+        """Compare the node's subtree with its alternate; swap or prune when the gap is significant.
+
+        Returns the nodes of the subtree replaced below ``node`` on a swap, else ``None``.
+        """
         main, alt = self._node_error[node], self._alt_error[node]
         if alt.width <= self.drift_window_threshold or main.width <= self.drift_window_threshold:
-            return False
+            return None
         old, new = main.estimation, alt.estimation
         bound = math.sqrt(
             2.0
@@ -216,14 +224,15 @@ class HoeffdingAdaptiveTree(HoeffdingTree):
         if bound < old - new:
             alternate = self._alternates.pop(node)
             self._alt_error.pop(node)
+            replaced = set(self._subtree(node)) - {node}
             self._graft(node, alternate)
             self.n_switches += 1
-            return True
+            return replaced
         if bound < new - old:
             self._alternates.pop(node)
             self._alt_error.pop(node)
             self.n_pruned += 1
-        return False
+        return None
 
     def _graft(self, node: int, alternate: HoeffdingAdaptiveTree) -> None:
         """Replace the subtree at ``node`` by ``alternate``: its root becomes ``node``."""
