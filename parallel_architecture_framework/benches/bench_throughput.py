@@ -151,6 +151,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 n,
             )
 
+    ray_rows(args, deps, record)
+
     # --- Dask
     try:
         import dask
@@ -239,6 +241,60 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+def ray_rows(
+    args: argparse.Namespace,
+    deps: list[list[int]],
+    record: Callable[[str, str, float, int], None],
+) -> None:
+    """Ray's own task API against paf on the same local Ray runtime."""
+    try:
+        import ray
+    except ImportError:
+        print("ray not installed: skipped")
+        return
+    from parallel_architecture_framework import RayExecutor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
+    try:
+        remote_noop = ray.remote(max_retries=0)(noop_arg)
+        remote_pair = ray.remote(max_retries=0)(pair)
+        small = min(args.tasks, args.ray_tasks)
+        ray.get([remote_noop.remote(i) for i in range(200)])  # start the workers
+        record(
+            "noop",
+            "ray tasks",
+            timed(lambda: ray.get([remote_noop.remote(i) for i in range(small)]), args.repeat),
+            small,
+        )
+        nodes = min(len(deps), args.ray_tasks)
+
+        def ray_dag() -> None:
+            refs: list[Any] = []
+            for d in deps[:nodes]:
+                refs.append(remote_pair.remote(*[refs[j] for j in d]))
+            ray.get(refs)
+
+        record("dag", "ray tasks", timed(ray_dag, args.repeat), nodes)
+        with Client(RayExecutor(), metrics=False, trace=False) as client:
+            client.gather(client.map(noop_arg, range(200)))
+            record(
+                "noop",
+                "paf on the same ray runtime",
+                timed(lambda: client.gather(client.map(noop_arg, range(small))), args.repeat),
+                small,
+            )
+            record(
+                "dag",
+                "paf on the same ray runtime",
+                timed(lambda: client.run(layered_dag(nodes)), args.repeat),
+                nodes,
+            )
+    finally:
+        ray.shutdown()
+
+
 def noop_arg(_: Any) -> None:
     """A no-op taking the one argument ``map`` passes."""
 
@@ -252,6 +308,9 @@ def main() -> None:
         type=int,
         default=1_000,
         help="tasks for Dask distributed (slow: ~5 ms each)",
+    )
+    parser.add_argument(
+        "--ray-tasks", type=int, default=1_000, help="tasks for Ray (about 1 ms each)"
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
@@ -274,6 +333,8 @@ _PAIRS = [
     ("dag", "paf processes", "ProcessPoolExecutor + driver"),
     ("noop", "paf on the same dask cluster", "dask distributed LocalCluster"),
     ("dag", "paf on the same dask cluster", "dask distributed LocalCluster"),
+    ("noop", "paf on the same ray runtime", "ray tasks"),
+    ("dag", "paf on the same ray runtime", "ray tasks"),
 ]
 
 

@@ -12,7 +12,7 @@ import pytest
 from parallel_architecture_framework import Client
 from parallel_architecture_framework.testing import LeakCheck
 
-EXECUTORS = ["threads", "processes", "async", "dask"]
+EXECUTORS = ["threads", "processes", "async", "dask", "ray"]
 
 
 @pytest.fixture
@@ -41,6 +41,17 @@ def dask_address() -> Iterator[str]:
     cluster.close()
 
 
+@pytest.fixture(scope="session")
+def ray_runtime() -> Iterator[None]:
+    """One local Ray runtime (2 CPUs, loopback) shared by the session: it takes seconds to start."""
+    ray = pytest.importorskip("ray")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
 @pytest.fixture(params=EXECUTORS)
 def make_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Client]]:
     """``make_client(**options)``: a client on the parametrised executor, closed after the test."""
@@ -50,6 +61,8 @@ def make_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Call
     if name == "dask":
         address = request.getfixturevalue("dask_address")
         executor = None
+    if name == "ray":
+        request.getfixturevalue("ray_runtime")
 
     def factory(**options: Any) -> Client:
         options.setdefault("cache_dir", tmp_path / "cache")

@@ -111,3 +111,15 @@ def test_dask_worker_killed_mid_graph(tmp_path: Path) -> None:
         joined = client.submit(_join, victim, firsts)
         assert joined.result(timeout=120) == 42 + sum(range(1, 11))
     assert (tmp_path / "died").exists()
+
+
+def test_ray_worker_killed_mid_graph(tmp_path: Path, ray_runtime: None) -> None:
+    """On Ray, a task whose worker process dies is re-run by our scheduler and the graph completes."""
+    with Client("ray", cache_dir=tmp_path) as client:
+        firsts = client.map(_inc, range(10))
+        victim = client.submit(_kill_worker_once, str(tmp_path / "died"), 21)
+        joined = client.submit(_join, victim, firsts)
+        assert joined.result(timeout=120) == 42 + sum(range(1, 11))
+        record = next(r for r in client.summary().tasks if r.key == victim.key)
+    assert record.attempts == 2
+    assert (tmp_path / "died").exists()

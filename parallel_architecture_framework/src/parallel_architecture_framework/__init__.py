@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from parallel_architecture_framework._async import AsyncExecutor
     from parallel_architecture_framework._dask import DaskExecutor
     from parallel_architecture_framework._processes import ProcessExecutor
+    from parallel_architecture_framework._ray import RayExecutor
     from parallel_architecture_framework._threads import ThreadExecutor
     from parallel_architecture_framework.config import ParallelSettings
 
@@ -70,6 +71,7 @@ __all__ = [
     "ParallelTimeoutError",
     "ParallelWorkerLostError",
     "ProcessExecutor",
+    "RayExecutor",
     "Resources",
     "ResultStore",
     "RetryPolicy",
@@ -94,6 +96,7 @@ _LAZY = {
     "AsyncExecutor": "parallel_architecture_framework._async",
     "DaskExecutor": "parallel_architecture_framework._dask",
     "ProcessExecutor": "parallel_architecture_framework._processes",
+    "RayExecutor": "parallel_architecture_framework._ray",
     "ThreadExecutor": "parallel_architecture_framework._threads",
     "ParallelSettings": "parallel_architecture_framework.config",
 }

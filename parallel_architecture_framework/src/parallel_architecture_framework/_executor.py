@@ -191,7 +191,8 @@ def _total_memory() -> int:
 
 def make_executor(spec: str | Executor | None, workers: int | None = None) -> Executor:
     """An executor from a spec: ``processes`` (default), ``threads``, ``async``, ``dask``,
-    ``dask://HOST:PORT`` or ``tcp://HOST:PORT`` (an existing Dask scheduler).
+    ``dask://HOST:PORT`` or ``tcp://HOST:PORT`` (an existing Dask scheduler), ``ray`` or
+    ``ray://HOST:PORT`` (an existing Ray cluster).
 
     ``local`` is an alias of ``processes``.
     """
@@ -220,8 +221,12 @@ def make_executor(spec: str | Executor | None, workers: int | None = None) -> Ex
         elif lowered.startswith("tcp://"):
             address = name
         return DaskExecutor(address=address, workers=workers)
+    if lowered == "ray" or lowered.startswith("ray://"):
+        from parallel_architecture_framework._ray import RayExecutor
+
+        return RayExecutor(address=name if lowered.startswith("ray://") else None, workers=workers)
     raise ParallelInputError(
         f"unknown executor {name!r}",
         field="executor",
-        hint="use processes, threads, async, dask, or dask://HOST:PORT",
+        hint="use processes, threads, async, dask, dask://HOST:PORT, ray or ray://HOST:PORT",
     )
