@@ -68,6 +68,10 @@ class TestPipelines:
         assert "cities_out" in page
         assert "Data quality" in page
         assert "customer_id: foreign_key customers.customer_id" in (shop / "r.html").read_text()
+        bare = run_cli(main, ["--json", "report", "latest", "--html"])  # the form
+        assert bare.code == 0, bare.err
+        run_id = json.loads(bare.out)["run_id"]
+        assert "<svg" in (shop / f"run-{run_id}.html").read_text()
 
     def test_failed_run_exit_1_and_outputs_kept(
         self, shop: Path, monkeypatch: pytest.MonkeyPatch

@@ -299,7 +299,13 @@ def _lineage(ctx: Context, args: argparse.Namespace) -> int:
         p.add_argument(
             "run", nargs="?", default="latest", help="run id, a prefix of it, or 'latest'"
         ),
-        p.add_argument("--html", metavar="FILE", help="write the HTML report here"),
+        p.add_argument(
+            "--html",
+            metavar="FILE",
+            nargs="?",
+            const="",
+            help="write the HTML report (to FILE, default run-<id>.html)",
+        ),
     ),
 )
 def _report(ctx: Context, args: argparse.Namespace) -> int:
@@ -308,6 +314,8 @@ def _report(ctx: Context, args: argparse.Namespace) -> int:
 
     with RunStore(_state_dir(ctx)) as store:
         record = store.run(args.run)
+    if args.html == "":
+        args.html = f"run-{record['run_id']}.html"
     if args.html:
         Path(args.html).write_text(render_run_html(record), encoding="utf-8")
     lines = [f"run {record['run_id']} of {record['pipeline']}: {record['status']}"]
