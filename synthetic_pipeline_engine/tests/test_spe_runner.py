@@ -615,3 +615,16 @@ class TestLostJobs:
         assert result.stages["a"].status == "failed"
         assert "the job was lost" in (result.stages["a"].error or "")
         assert result.stages["b"].status == "skipped"
+
+
+class TestPafIsOptional:
+    def test_missing_paf_is_a_clear_input_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without the paf extra, asking for its executor is one input error with the install hint."""
+        from synthetic_pipeline_engine import make_executor
+
+        monkeypatch.setitem(sys.modules, "parallel_architecture_framework", None)
+        with pytest.raises(PipelineInputError, match="not installed") as caught:
+            make_executor("paf:processes")
+        assert "synthetic_pipeline_engine[paf]" in str(caught.value.hint)
+        local = make_executor("local", 1)  # the default needs nothing extra
+        local.shutdown()
