@@ -98,10 +98,16 @@ class TestOffline:
 
         anyio.run(scenario)
 
-    def test_events_tail_without_servers_is_a_usage_error(self) -> None:
-        result = run_cli(main, ["events-tail", "demo.events", "--count", "1"])
+    @pytest.mark.parametrize("command", [["events-tail"], ["events", "tail"]])
+    def test_events_tail_without_servers_is_a_usage_error(self, command: list[str]) -> None:
+        result = run_cli(main, [*command, "demo.events", "--count", "1"])
         assert result.code == 2
         assert "no NATS servers" in result.err
+
+    def test_events_needs_a_known_action(self) -> None:
+        result = run_cli(main, ["events", "follow", "demo.events"])
+        assert result.code == 2
+        assert "follow" in result.err
 
 
 def test_events_arrive_in_order(nats_server: NatsServer) -> None:
@@ -186,7 +192,8 @@ def test_events_tail_prints_json_lines(nats_server: NatsServer) -> None:
         for n in range(4):
             bus.publish(bus.bus.event("tail.events", "tick", n=n))
     argv = ["--nats-servers", nats_server.url, "events-tail", "tail.events"]
-    result = run_cli(main, [*argv, "--durable", "t1", "--count", "3", "--timeout", "10"])
+    spelled = ["--nats-servers", nats_server.url, "events", "tail", "tail.events"]
+    result = run_cli(main, [*spelled, "--durable", "t1", "--count", "3", "--timeout", "10"])
     assert result.code == 0, result.err
     lines = [json.loads(line) for line in result.out.splitlines()]
     assert [line["payload"]["n"] for line in lines] == [0, 1, 2]

@@ -3,7 +3,7 @@
 Commands: ``keygen``, ``sign`` / ``verify`` (DSSE envelopes), ``hash``,
 ``merkle`` (root and inclusion/consistency proofs over the lines of a file),
 ``verify-proof``, ``checkpoint`` (a signed C2SP checkpoint), ``note-keygen``,
-``events-tail`` (print the events on a NATS subject as JSON lines) and
+``events tail`` (alias ``events-tail``: print the events on a NATS subject as JSON lines) and
 ``tour`` (every piece exercised once, for real, in a temporary folder).
 """
 
@@ -365,6 +365,20 @@ def _events_tail_setup(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="give up after SECONDS (exit 1)"
     )
+
+
+def _events_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["tail"], help="tail: print the events on SUBJECT")
+    _events_tail_setup(p)
+
+
+@app.command(
+    "events",
+    help="the NATS event bus: 'events tail SUBJECT' prints events as JSON lines (same as events-tail)",
+    setup=_events_setup,
+)
+def _events(ctx: Context, args: argparse.Namespace) -> int | None:
+    return _events_tail(ctx, args)
 
 
 @app.command(
