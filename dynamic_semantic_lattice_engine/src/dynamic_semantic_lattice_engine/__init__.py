@@ -27,6 +27,7 @@ from dynamic_semantic_lattice_engine._lattice import (
 )
 from dynamic_semantic_lattice_engine._maintenance import insert, recompute, retract
 from dynamic_semantic_lattice_engine._parser import parse_atom, parse_program, parse_query
+from dynamic_semantic_lattice_engine._portable import PortableEvaluator, SafetyViolationError
 from dynamic_semantic_lattice_engine._program import Program
 from dynamic_semantic_lattice_engine._rulesets import ruleset
 from dynamic_semantic_lattice_engine._terms import TermDictionary
@@ -75,7 +76,9 @@ __all__ = [
     "LatticeStoreFormatError",
     "MaxLattice",
     "MinLattice",
+    "PortableEvaluator",
     "Program",
+    "SafetyViolationError",
     "SemanticLattice",
     "SetUnionLattice",
     "Stamp",

@@ -666,6 +666,13 @@ class KnowledgeBase:
             if rel.frame.height:
                 target.merge(rel.frame.select(rel.columns), 0)
         if axioms and rules in RULESETS and TRIPLE in engine.relations:
+            # the rules' own literals (``"0"^^xsd:nonNegativeInteger``) get typed like any other
+            # term: intern them now, not lazily during evaluation, or the first closure lacks them
+            for rule in program.rules:
+                for lit in (rule.head, *rule.body):
+                    for arg in getattr(lit, "args", ()):
+                        if isinstance(arg, Const) and isinstance(arg.value, str):
+                            self.terms.intern(arg.value)
             self._add_rdf_facts(engine, rdfs="rdfs" in rules or "owl" in rules)
         stats = engine.run()
         self.closure = engine
