@@ -193,3 +193,38 @@ def test_frames_survive_any_split_of_the_stream(sizes: list[int], chunk: int) ->
         channel.close()
         ours.close()
     assert received == payloads
+
+
+def test_preload_puts_modules_in_every_worker(tmp_path: Path) -> None:
+    """``preload`` modules are imported by the forkserver, so workers start with them.
+
+    Runs in a fresh interpreter: the forkserver is one per process and, once
+    started, keeps the preload list it started with.
+    """
+    script = tmp_path / "preload.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys
+            from parallel_architecture_framework import Client, ProcessExecutor
+
+            def has(name):
+                return name in sys.modules
+
+            if __name__ == "__main__":
+                assert "xml.dom.minidom" not in sys.modules
+                with Client(ProcessExecutor(1, preload=["xml.dom.minidom"]), metrics=False, trace=False) as c:
+                    print(c.submit(has, "xml.dom.minidom").result(timeout=60))
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

@@ -60,6 +60,7 @@ import socket
 import struct
 import sys
 import threading
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -258,6 +259,9 @@ class ProcessExecutor(Executor):
         stealing: let a worker with nothing to do take queued work from another.
         keep_bytes: results at least this large (estimated) stay in their worker's store.
         store_bytes: per-worker budget of that store; the least recently used go first.
+        preload: modules the ``forkserver`` imports once, so every worker starts with
+            them (e.g. ``["polars", "pyarrow"]``); effective only for the first
+            process pool of this interpreter, since the server outlives pools.
     """
 
     name = "processes"
@@ -274,6 +278,7 @@ class ProcessExecutor(Executor):
         stealing: bool = True,
         keep_bytes: int = 32 * 1024,
         store_bytes: int = 256 * 1024 * 1024,
+        preload: Sequence[str] = (),
     ) -> None:
         super().__init__(workers, resources=resources)
         methods = multiprocessing.get_all_start_methods()
@@ -304,6 +309,7 @@ class ProcessExecutor(Executor):
         self.stealing = stealing
         self.keep_bytes = keep_bytes
         self.store_bytes = store_bytes
+        self.preload = tuple(preload)
         self._context: Any = multiprocessing.get_context(start_method)
         self._lock = threading.Lock()
         self._incoming: list[WorkItem] = []
@@ -338,7 +344,7 @@ class ProcessExecutor(Executor):
         self._report = report
         self._cancel_files = CancelFiles()
         if self.start_method == "forkserver":
-            _preload_worker_module(self._context)
+            _preload_worker_module(self._context, self.preload)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         os.set_blocking(self._wake_r, False)
@@ -808,7 +814,7 @@ def _dumps(message: Any, refs: dict[int, str]) -> bytes:
     return buffer.getvalue()
 
 
-def _preload_worker_module(context: Any) -> None:
+def _preload_worker_module(context: Any, extra: tuple[str, ...] = ()) -> None:
     """Have the forkserver import our worker code once, before it starts.
 
     Every worker is forked from the server, so each then starts with this
@@ -819,7 +825,7 @@ def _preload_worker_module(context: Any) -> None:
     from multiprocessing import forkserver
 
     if getattr(forkserver._forkserver, "_forkserver_pid", None) is None:
-        context.set_forkserver_preload(["__main__", "cloudpickle", __name__])
+        context.set_forkserver_preload(["__main__", "cloudpickle", __name__, *extra])
 
 
 def _size_of(value: Any) -> int:
