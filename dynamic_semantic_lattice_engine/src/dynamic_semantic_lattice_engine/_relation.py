@@ -96,11 +96,14 @@ class KeyIndex:
             found |= run[where] == keys
         return found
 
-    def add(self, keys: npt.NDArray[np.uint64] | None) -> None:
-        """Add keys not yet present (callers filter with :meth:`contains` first)."""
+    def add(self, keys: npt.NDArray[np.uint64] | None, *, unique: bool = False) -> None:
+        """Add keys not yet present (callers filter with :meth:`contains` first).
+
+        ``unique`` says the keys are already sorted and distinct (no re-sort).
+        """
         if keys is None or keys.shape[0] == 0:
             return
-        self.runs.append(np.unique(keys))
+        self.runs.append(keys if unique else np.unique(keys))
         while len(self.runs) > 1 and self.runs[-2].shape[0] <= 2 * self.runs[-1].shape[0]:
             last = self.runs.pop()
             # runs are sorted and disjoint: a merge by insertion, no re-hashing or dedup
@@ -303,7 +306,7 @@ class Relation:
                 unseen = ~self._index.contains(keys)
                 if not unseen.any():
                     return self.empty_frame()
-                self._index.add(keys[unseen])
+                self._index.add(keys[unseen], unique=True)  # np.unique sorted them
                 chosen = first[unseen]
                 series = [
                     pl.Series(c, a[chosen]) for c, a in zip(self.columns, arrays, strict=True)
