@@ -221,6 +221,28 @@ def main() -> int:
                 f"{r.get('added_p50_us', 0):>9.1f}{r.get('added_p99_us', 0):>9.1f}{int(r['concurrent_errors']):>8}"
             )
         print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        ours, peer = results["chaos_engine"], results["asyncio"]
+        for bench, unit, key, higher_is_better in (
+            ("proxy throughput, no toxic", "MB/s", "throughput_mb_s", True),
+            ("added round-trip p50, no toxic", "us", "added_p50_us", False),
+        ):
+            mine, theirs = ours[key], peer[key]
+            ratio = (
+                (mine / theirs if higher_is_better else theirs / mine) if mine and theirs else None
+            )
+            print(
+                json.dumps(
+                    {
+                        "system": "chaos_engine",
+                        "bench": bench,
+                        "unit": unit,
+                        "ours": mine,
+                        "peer": theirs,
+                        "peer_name": "asyncio-streams proxy",
+                        "ratio": None if ratio is None else round(ratio, 2),
+                    }
+                )
+            )
     return 0
 
 
