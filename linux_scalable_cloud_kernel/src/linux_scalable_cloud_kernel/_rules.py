@@ -16,6 +16,17 @@ Enforcement:
   sets for IPv4 and IPv6 (per-element timeouts for TTL rules) and a
   ``prerouting`` chain at priority -300 that drops their sources, loaded with
   one atomic ``nft -f`` transaction.
+
+Overlapping rules (an address inside a banned range, nested ranges) mean
+different things to the two.  The module keeps every rule: a lookup takes the
+exact address, else the longest *live* prefix, so an address is dropped for
+as long as any rule covering it lives, and each rule keeps its own counters
+and can be deleted on its own; the batch therefore carries the rules as they
+are.  An nftables interval set cannot hold overlapping elements at all (``nft``
+refuses the whole script with "conflicting intervals"), so the nftables
+renderer first normalises each family with :func:`normalise_rules` into
+disjoint elements that drop exactly the same addresses for exactly as long:
+each address keeps the longest ban that covers it.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ import ipaddress
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +46,7 @@ __all__ = [
     "EnforcementError",
     "Rule",
     "apply_nftables",
+    "normalise_rules",
     "parse_rules",
     "push_to_module",
     "read_module_rules",
@@ -71,9 +83,11 @@ def _network_text(network: Network) -> str:
 
 
 def parse_rules(text: str, source: str = "<rules>") -> list[Rule]:
-    """Parse a rule set; the first bad line raises with its number."""
-    rules: list[Rule] = []
-    seen: set[Network] = set()
+    """Parse a rule set; the first bad line raises with its number.
+
+    A network given twice is one rule with the longer ban (see :func:`_longer`).
+    """
+    rules: dict[Network, Rule] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -113,21 +127,146 @@ def parse_rules(text: str, source: str = "<rules>") -> list[Rule]:
                 line=number,
                 hint="host bits must be zero in a prefix (203.0.113.0/24, not 203.0.113.7/24)",
             ) from None
-        if network in seen:
-            continue
-        seen.add(network)
-        rules.append(Rule(network, ttl))
-    return rules
+        rules[network] = _longer(rules.get(network), Rule(network, ttl))
+    return list(rules.values())
+
+
+def _ttl_key(ttl: int | None) -> float:
+    """Order bans by how long they last: no ttl (permanent) outlasts any ttl."""
+    return float("inf") if ttl is None else ttl
+
+
+def _longer(kept: Rule | None, new: Rule) -> Rule:
+    """Of two rules for the same network, the one that bans longer.
+
+    A rule set is a set of bans, not a command sequence: naming a network twice
+    means it is banned while either line says so (permanent beats any ttl),
+    whichever line comes first.  The earlier rule keeps its place in the order.
+    """
+    if kept is None or _ttl_key(new.ttl) > _ttl_key(kept.ttl):
+        return new
+    return kept
+
+
+def _dedupe(rules: Iterable[Rule]) -> list[Rule]:
+    """One rule per network (the longest ban), in first-seen order."""
+    by_network: dict[Network, Rule] = {}
+    for rule in rules:
+        by_network[rule.network] = _longer(by_network.get(rule.network), rule)
+    return list(by_network.values())
+
+
+def _pieces(rules: list[Rule]) -> Iterator[tuple[int, int, int | None, int]]:
+    """Disjoint ``(first, last, ttl, cluster)`` address runs covering ``rules`` (one family).
+
+    CIDR prefixes either nest or are disjoint, so the rules sorted by (start,
+    prefix length) form a forest: each cluster is one outermost prefix with
+    the rules nested inside it.  A stack of the open (enclosing) rules walks
+    it; each run gets the longest ttl among the rules that cover it, i.e. the
+    nested rule's own ttl when it outlasts its ancestors, else the ancestor's.
+    """
+    ordered = sorted(rules, key=lambda r: (int(r.network.network_address), r.network.prefixlen))
+    stack: list[tuple[int, int | None]] = []  # (last address, effective ttl) of open rules
+    cursor = 0
+    cluster = -1
+    for rule in ordered:
+        first = int(rule.network.network_address)
+        last = int(rule.network.broadcast_address)
+        while stack and stack[-1][0] < first:
+            end, ttl = stack.pop()
+            if cursor <= end:
+                yield cursor, end, ttl, cluster
+                cursor = end + 1
+        if not stack:
+            cluster += 1
+        elif cursor < first:
+            yield cursor, first - 1, stack[-1][1], cluster
+        cursor = first
+        ttl = rule.ttl
+        if stack and _ttl_key(stack[-1][1]) > _ttl_key(ttl):
+            ttl = stack[-1][1]
+        stack.append((last, ttl))
+    while stack:
+        end, ttl = stack.pop()
+        if cursor <= end:
+            yield cursor, end, ttl, cluster
+            cursor = end + 1
+
+
+def _normalise_family(rules: list[Rule], version: int) -> list[Rule]:
+    """Join a cluster's touching runs of equal ttl, then write each run as prefixes."""
+    address = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    runs: list[tuple[int, int, int | None, int]] = []
+    for first, last, ttl, cluster in _pieces(rules):
+        if runs and runs[-1][2] == ttl and runs[-1][3] == cluster and runs[-1][1] + 1 == first:
+            runs[-1] = (runs[-1][0], last, ttl, cluster)
+        else:
+            runs.append((first, last, ttl, cluster))
+    out: list[Rule] = []
+    for first, last, ttl, _ in runs:
+        # the fewest prefixes covering the run; one when the run is a rule's own prefix
+        out.extend(
+            Rule(network, ttl)
+            for network in ipaddress.summarize_address_range(address(first), address(last))
+        )
+    return out
+
+
+def normalise_rules(rules: Iterable[Rule]) -> list[Rule]:
+    """Disjoint rules that drop the same addresses for as long as ``rules`` do, sorted.
+
+    Needed wherever overlapping elements are refused (nftables interval sets).
+    Per family, each address keeps the longest ban of the rules covering it
+    (permanent beats any ttl).  So an address or range inside a range that
+    bans at least as long disappears into it; one that outlasts its range is
+    kept with its own timeout and the range is split around it into the
+    fewest prefixes, so that the rest of the range still expires on time —
+    merging everything into the range with the longest timeout (what
+    ``ipaddress.collapse_addresses`` alone would suggest) would ban a whole
+    /8 for ever because of one permanently banned host inside it.
+
+    Rules that overlap nothing are returned unchanged, even when adjacent to
+    another (``10.0.0.1`` and ``10.0.0.2`` stay two elements): nftables
+    accepts adjacent intervals, and keeping them keeps one element per ban
+    with its own timeout, as the rule set and the ledger export list them.
+    """
+    deduped = _dedupe(rules)
+    return [
+        *_normalise_family([r for r in deduped if r.network.version == 4], 4),
+        *_normalise_family([r for r in deduped if r.network.version == 6], 6),
+    ]
 
 
 def render_module_batch(rules: Iterable[Rule]) -> str:
-    """The single write that replaces the module's rules atomically."""
-    return "batch\nflush\n" + "".join(rule.command() + "\n" for rule in rules)
+    """The single write that replaces the module's rules atomically.
+
+    Overlapping rules go to the module as they are (see the module docstring:
+    its longest-live-prefix lookup already drops an address while any rule
+    covering it lives, and every rule keeps its own counters).  Only a
+    network named twice is sent once, with the longer ban: the module would
+    otherwise let the last ``add`` win (re-adding refreshes the ttl).
+    """
+    return "batch\nflush\n" + "".join(rule.command() + "\n" for rule in _dedupe(rules))
+
+
+def _nft_duration(seconds: int) -> str:
+    """A timeout in nft's ``1d2h3m4s`` form (as ``nft list`` prints it).
+
+    Not plain seconds: nft 1.0.6 refuses a number of seconds above 99999999
+    ("value too large"), and a ttl may be up to ten years.
+    """
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
 
 
 def _nft_elements(rules: list[Rule]) -> str:
     return ", ".join(
-        _network_text(r.network) + (f" timeout {r.ttl}s" if r.ttl else "") for r in rules
+        _network_text(r.network) + (f" timeout {_nft_duration(r.ttl)}" if r.ttl else "")
+        for r in rules
     )
 
 
@@ -136,13 +275,13 @@ def render_nftables(rules: Iterable[Rule], table: str = NFT_TABLE) -> str:
 
     ``add table`` + ``delete table`` first makes the script idempotent (it
     works whether or not the table exists) inside one atomic transaction.
+    The elements are :func:`normalise_rules` of the rules: an interval set
+    refuses overlapping elements, so nested and duplicate rules are merged
+    per family (each address keeping its longest ban) before rendering.
     """
-    ordered = sorted(
-        rules,
-        key=lambda r: (r.network.version, int(r.network.network_address), r.network.prefixlen),
-    )
-    v4 = [r for r in ordered if r.network.version == 4]
-    v6 = [r for r in ordered if r.network.version == 6]
+    normal = normalise_rules(rules)
+    v4 = [r for r in normal if r.network.version == 4]
+    v6 = [r for r in normal if r.network.version == 6]
     lines = [
         f"add table inet {table}",
         f"delete table inet {table}",
