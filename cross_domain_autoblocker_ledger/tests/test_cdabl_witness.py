@@ -60,7 +60,7 @@ def _uaa(*args: str, **kwargs: object) -> subprocess.Popen[bytes]:
     )
 
 
-ORIGINS = ("cdabl.test/a", "cdabl.test/b", "cdabl.test/c")
+ORIGINS = ("cdabl.test/a", "cdabl.test/b", "cdabl.test/c", "cdabl.test/d")
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +255,39 @@ def test_cli_witness_without_witnesses_is_a_usage_error(
     result = run_cli(main, ["ledger", "witness"])
     assert result.code == 2
     assert "no witness to ask" in result.err
+
+
+@needs_witness
+def test_serving_node_asks_witnesses_over_its_api(
+    tmp_path: Path, witness: RunningWitness, ledger_keys: dict[str, Path]
+) -> None:
+    """While `serve` holds the writer lock, POST /v1/ledger/witness runs the round."""
+    import httpx
+
+    from cross_domain_autoblocker_ledger import ApiServer, Autoblocker, create_app
+
+    ledger = Ledger.open(tmp_path / "api" / "ledger.db", ledger_keys["cdabl.test/d"])
+    endpoint = WitnessEndpoint.parse(witness.spec)
+    server = ApiServer(
+        create_app(ledger, Autoblocker(ledger, []), "admin-token-0123456789", witnesses=[endpoint]),
+        "127.0.0.1",
+        0,
+    )
+    server.start()
+    try:
+        _ban(ledger, "192.0.2.77")
+        base = f"http://127.0.0.1:{server.port}"
+        refused = httpx.post(f"{base}/v1/ledger/witness", timeout=30)
+        assert refused.status_code == 403
+        done = httpx.post(
+            f"{base}/v1/ledger/witness",
+            headers={"Authorization": "Bearer admin-token-0123456789"},
+            timeout=30,
+        )
+        assert done.status_code == 200, done.text
+        assert done.json()["outcomes"][0]["cosigned"] is True
+        note = httpx.get(f"{base}/v1/ledger/checkpoint", timeout=30).text
+        assert [s.name for s in Note.parse(note).signatures] == ["cdabl.test/d", "w1.test"]
+    finally:
+        server.stop()
+        ledger.close()

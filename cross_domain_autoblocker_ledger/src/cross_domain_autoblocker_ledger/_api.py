@@ -17,7 +17,7 @@ Operator side, authenticated by ``Authorization: Bearer <admin token>``
 * ``POST /v1/events`` (a JSON list of events) → alerts and decisions;
 * ``POST /v1/decisions``, ``DELETE /v1/decisions/{id}``;
 * ``GET /v1/check?ip=`` (also ``scope``/``value``);
-* ``GET /v1/ledger/checkpoint`` (the signed note, text/plain),
+* ``GET /v1/ledger/checkpoint`` (the signed note with its witness cosignatures, text/plain),
   ``/v1/ledger/entries/{seq}``, ``/v1/ledger/proof/inclusion``,
   ``/v1/ledger/proof/consistency`` (unauthenticated: proofs are public);
 * ``GET /metrics`` (Prometheus text).
@@ -31,6 +31,7 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from cross_domain_autoblocker_ledger._duration import parse_duration
 from cross_domain_autoblocker_ledger._event import Event
 from cross_domain_autoblocker_ledger._ledger import Ledger
 from cross_domain_autoblocker_ledger._pipeline import Autoblocker, IngestReport
+from cross_domain_autoblocker_ledger._witnesses import WitnessEndpoint, request_cosignatures
 from cross_domain_autoblocker_ledger._writer import LedgerWriter, LocalWriter
 from cross_domain_autoblocker_ledger.errors import (
     LedgerDecisionError,
@@ -150,8 +152,15 @@ def create_app(
     admin_token: str,
     metrics: Metrics | None = None,
     writer: LedgerWriter | None = None,
+    *,
+    witnesses: Sequence[WitnessEndpoint] = (),
+    witness_timeout: float = 10.0,
 ) -> FastAPI:
-    """The FastAPI application serving one node's ledger (writes through ``writer``, default local)."""
+    """The FastAPI application serving one node's ledger (writes through ``writer``, default local).
+
+    ``witnesses`` are asked to cosign the latest checkpoint on ``POST /v1/ledger/witness``
+    (the serving process holds the ledger's writer lock, so the CLI cannot do it meanwhile).
+    """
     write: LedgerWriter = writer if writer is not None else LocalWriter(ledger)
     app = FastAPI(
         title="cross_domain_autoblocker_ledger", version="1", docs_url=None, redoc_url=None
@@ -341,7 +350,22 @@ def create_app(
 
     @app.get("/v1/ledger/checkpoint")
     def checkpoint() -> Response:
-        return PlainTextResponse(ledger.checkpoint().decode())
+        return PlainTextResponse(ledger.cosigned_checkpoint().decode())
+
+    @app.post("/v1/ledger/witness")
+    def witness(authorization: str | None = Header(default=None)) -> Response:
+        if not admin(authorization):
+            return forbidden
+        if not witnesses:
+            return JSONResponse(
+                {"message": "no witness is configured (setting witnesses)"}, status_code=400
+            )
+        with lock:
+            outcomes = request_cosignatures(ledger, witnesses, timeout=witness_timeout)
+        return JSONResponse(
+            {"outcomes": [o.to_dict() for o in outcomes]},
+            status_code=200 if all(o.cosigned for o in outcomes) else 502,
+        )
 
     @app.get("/v1/ledger/entries/{seq}")
     def entry(seq: int) -> Response:

@@ -573,7 +573,14 @@ def _serve(ctx: Context, _args: argparse.Namespace) -> int:
         try:
             blocker = Autoblocker(ledger, scenarios_from(settings), writer=writer)
             server = ApiServer(
-                create_app(ledger, blocker, token, writer=writer),
+                create_app(
+                    ledger,
+                    blocker,
+                    token,
+                    writer=writer,
+                    witnesses=witnesses_from(settings),
+                    witness_timeout=settings.witness_timeout,
+                ),
                 settings.listen_host,
                 settings.listen_port,
             )
