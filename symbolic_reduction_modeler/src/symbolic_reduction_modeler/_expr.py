@@ -214,7 +214,11 @@ class Number(Expr):
 
     @classmethod
     def _make_key(cls, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        return (cls.rank, (args[0],))
+        # An int where the value is an integer: same numeric order, but sorting
+        # keys of expanded polynomials (every exponent is one) avoids the slow
+        # Fraction.__eq__.
+        value: Fraction = args[0]
+        return (cls.rank, (value.numerator if value.denominator == 1 else value,))
 
     @property
     def is_integer(self) -> bool:

@@ -160,7 +160,10 @@ def _groebner_setup(p: argparse.ArgumentParser) -> None:
     p.add_argument("polys", nargs="+", metavar="POLY")
     p.add_argument("--order", choices=sorted(ORDERS), default="grevlex")
     p.add_argument(
-        "--method", choices=["f4", "buchberger"], default="f4", help="algorithm (default f4)"
+        "--method",
+        choices=["auto", "f4", "buchberger"],
+        default="auto",
+        help="algorithm (default auto: f4 for grlex/grevlex, buchberger for lex)",
     )
     p.add_argument(
         "--gens", help="comma-separated generators, largest first (default: sorted names)"
