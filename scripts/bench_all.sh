@@ -48,7 +48,11 @@ for line in open(sys.argv[1]):
 def ratio(v):
     return f"{v:.2f}x" if isinstance(v, (int, float)) else (v or "-")
 def fmt(v):
-    return "-" if v is None else (f"{v:,.1f}" if isinstance(v, (int, float)) else str(v))
+    if v is None:
+        return "-"
+    if not isinstance(v, (int, float)):
+        return str(v)
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
 import os, platform
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30

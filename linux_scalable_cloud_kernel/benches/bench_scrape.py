@@ -124,7 +124,7 @@ def main() -> None:
     ]
     for row in rows:
         row |= {"system": "linux_scalable_cloud_kernel", "peer_name": "prometheus-node-exporter",
-                "ratio": f"{row['ours'] / row['peer']:.2f}x of peer" if row["peer"] else "-"}  # fmt: skip
+                "ratio": round(row["peer"] / row["ours"], 3) if row["ours"] else None}  # fmt: skip
         print(json.dumps(row))
     print(json.dumps({"families_ours": len(o_fam), "families_peer": len(p_fam), "families_shared": len(shared),
                       "bytes_ours": o_size, "bytes_peer": p_size,
