@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,7 +44,14 @@ def dask_address() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def ray_runtime() -> Iterator[None]:
-    """One local Ray runtime (2 CPUs, loopback) shared by the session: it takes seconds to start."""
+    """One local Ray runtime (2 CPUs, loopback) shared by the session: it takes seconds to start.
+
+    Under ``uv run`` Ray would otherwise re-create the project's environment
+    for its workers from a copy of the working tree (its uv integration);
+    the tests want workers on this very interpreter, so that is switched
+    off before Ray reads its settings at import.
+    """
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     ray = pytest.importorskip("ray")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
