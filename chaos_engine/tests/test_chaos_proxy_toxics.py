@@ -198,10 +198,14 @@ class TestLatency:
             assert sock.recv(4) == b"b"
             assert time.perf_counter() - start >= 0.03
             proxy.remove_toxic("lag")
-            start = time.perf_counter()
-            sock.sendall(b"c")
-            assert sock.recv(4) == b"c"
-            assert time.perf_counter() - start < 0.02
+            # The fastest of five: one round trip may meet a busy scheduler, all five only a toxic.
+            rounds = []
+            for _ in range(5):
+                start = time.perf_counter()
+                sock.sendall(b"c")
+                assert sock.recv(4) == b"c"
+                rounds.append(time.perf_counter() - start)
+            assert min(rounds) < 0.02, rounds
 
 
 def test_bandwidth_within_ten_percent(proxies: ProxyCollection) -> None:
