@@ -7,6 +7,7 @@ every figure in it is measured in this run, nothing is pasted in.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import tempfile
@@ -37,6 +38,37 @@ class StepClock:
             yield
         finally:
             self.steps.append((name, time.perf_counter() - start))
+
+
+def _address_space(
+    elements: AbstractSet[str],
+) -> tuple[list[ipaddress.IPv4Network], list[ipaddress.IPv6Network]]:
+    """The addresses a set of nft elements (addresses, prefixes, ``a-b`` ranges) covers, collapsed.
+
+    Comparing element strings would call ``10.0.0.0/31`` different from ``10.0.0.0`` plus
+    ``10.0.0.1``; nftables merges such elements in interval sets, so compare what they cover.
+    """
+    v4: list[ipaddress.IPv4Network] = []
+    v6: list[ipaddress.IPv6Network] = []
+    for element in elements:
+        if "-" in element:
+            first, last = (ipaddress.ip_address(part.strip()) for part in element.split("-", 1))
+            nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = list(
+                ipaddress.summarize_address_range(first, last)
+            )
+        else:
+            nets = [ipaddress.ip_network(element.strip(), strict=False)]
+        for net in nets:
+            if isinstance(net, ipaddress.IPv4Network):
+                v4.append(net)
+            else:
+                v6.append(net)
+    return list(ipaddress.collapse_addresses(v4)), list(ipaddress.collapse_addresses(v6))
+
+
+def same_addresses(elements: AbstractSet[str], decided: AbstractSet[str]) -> bool:
+    """Whether the enforced set covers exactly the decided addresses, however each is written."""
+    return _address_space(elements) == _address_space(decided)
 
 
 def score_detection(
@@ -245,7 +277,7 @@ def _run(
     summary["enforce"] = {
         "rules": enforced.rules,
         "nft_elements": sorted(enforced.nft_elements),
-        "set_equals_decisions": enforced.nft_elements == decided,
+        "set_equals_decisions": same_addresses(enforced.nft_elements, decided),
         "applied": enforced.applied,
         "how": enforced.how,
         "nft_check": enforced.nft_check,

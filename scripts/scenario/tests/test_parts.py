@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from scenario.chaos import NodeView, build_experiment
 from scenario.enforce import nft_set_elements
-from scenario.pipeline import score_detection
+from scenario.pipeline import same_addresses, score_detection
 from scenario.policy import BanRequest, compile_policy
 from scenario.reputation import derive_reputation
 
@@ -117,3 +117,13 @@ def test_nft_check_refuses_overlapping_intervals(tmp_path: Path) -> None:
         pytest.skip(detail)
     assert verdict is False
     assert "conflicting intervals" in detail
+
+
+def test_same_addresses_compares_what_elements_cover() -> None:
+    """A range or prefix equals the addresses it covers; a missing or extra address does not."""
+    decided = {"10.0.0.0", "10.0.0.1", "2001:db8::5"}
+    assert same_addresses({"10.0.0.0/31", "2001:db8::5"}, decided)
+    assert same_addresses({"10.0.0.0-10.0.0.1", "2001:db8::5/128"}, decided)
+    assert not same_addresses({"10.0.0.0/30", "2001:db8::5"}, decided)
+    assert not same_addresses({"10.0.0.0", "2001:db8::5"}, decided)
+    assert not same_addresses({"10.0.0.0/31"}, decided)
