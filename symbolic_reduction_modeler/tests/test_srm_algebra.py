@@ -12,7 +12,9 @@ from symbolic_reduction_modeler import (
     Number,
     SymbolicInputError,
     SymbolicMathError,
+    abs_,
     cancel,
+    exp,
     expand,
     factor,
     gcd,
@@ -59,6 +61,42 @@ class TestPolynomials:
         ring = PolyRing.for_exprs([p * q])
         poly = ring.to_poly(p * q)
         assert ring.from_poly(poly) is ring._from_poly_slow(poly)
+
+    @given(polys(), polys(), st.integers(1, 6), st.booleans())
+    @settings(max_examples=80, derandomize=True)
+    def test_fast_conversion_with_functions_and_fractions(
+        self, p: Expr, q: Expr, den: int, reverse: bool
+    ) -> None:
+        """Function generators, rational coefficients and unsorted generators stay canonical."""
+        from symbolic_reduction_modeler._poly import PolyRing
+
+        expr = (p + sin(x) ** 2 / den) * (q - abs_(y) * sin(x) + Number.of(1) / 3)
+        gens = PolyRing.for_exprs([expr]).gens
+        ring = PolyRing(tuple(reversed(gens)) if reverse else gens)
+        poly = ring.to_poly(expr)
+        fast = ring.from_poly(poly)
+        assert fast is ring._from_poly_slow(poly)
+        assert ring.to_poly(fast) == poly
+
+    def test_exp_generators_fold_their_powers(self) -> None:
+        """exp(x)^2 is exp(2*x) in canonical form, whichever conversion path runs."""
+        e = exp(x)
+        assert expand((e + 1) ** 2) == exp(2 * x) + 2 * e + 1
+
+    def test_interning_table_forgets_dropped_nodes(self) -> None:
+        """Expansions that are dropped do not keep their terms in the interning table."""
+        import gc
+
+        from symbolic_reduction_modeler._expr import interned_count
+
+        gc.collect()
+        before = interned_count()
+        for k in range(4):
+            big = expand((x + y + z + k + 2) ** 12)
+            assert len(big.args) == 455
+            del big
+        gc.collect()
+        assert interned_count() < before + 400
 
     def test_expand_through_functions(self) -> None:
         """Function arguments are expanded; function calls are opaque generators."""

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import math
 import weakref
+from _weakref import _remove_dead_weakref  # type: ignore[attr-defined]
 from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
-from typing import Any, ClassVar, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, cast
 
 __all__ = [
     "Add",
@@ -49,38 +50,120 @@ __all__ = [
 Num: TypeAlias = "int | Fraction"
 ExprLike: TypeAlias = "Expr | int | Fraction"
 
-_TABLE: weakref.WeakValueDictionary[tuple[Any, ...], Expr] = weakref.WeakValueDictionary()
+
+# The interning table: token -> weak reference to the one node with that
+# token.  A plain dict of weak references that carry their token, instead of
+# ``weakref.WeakValueDictionary``, whose get and set run Python code per call:
+# building the 6,545 terms of an expansion interns ~13,000 nodes, and the
+# table's overhead was a third of the time.  A node's death removes its entry
+# at once (so its token stops holding the children alive), unless the token
+# already names a newer node.
+class _Ref(weakref.ref):  # type: ignore[type-arg]
+    __slots__ = ("token",)
+    token: tuple[Any, ...]
+
+
+_TABLE: dict[tuple[Any, ...], _Ref] = {}
+
+
+def _forget(ref: _Ref) -> None:
+    # CPython's atomic "delete if the entry is still a dead reference" (what
+    # WeakValueDictionary itself uses): a newer live node under the same
+    # token, interned by another thread meanwhile, is never dropped.
+    _remove_dead_weakref(_TABLE, ref.token)
+
+
+def _lookup(token: tuple[Any, ...]) -> Expr | None:
+    ref = _TABLE.get(token)
+    return None if ref is None else cast("Expr | None", ref())
+
+
+def _store(token: tuple[Any, ...], node: Expr) -> None:
+    ref = _Ref(node, _forget)
+    ref.token = token
+    _TABLE[token] = ref
+
+
+def interned_count() -> int:
+    """Live interned nodes (for tests of the table's clean-up)."""
+    return sum(1 for ref in list(_TABLE.values()) if ref() is not None)
 
 
 class Expr:
     """Base of every expression node; never instantiate directly."""
 
-    __slots__ = ("__weakref__", "_hash", "_key", "args")
+    __slots__ = ("__weakref__", "_key", "args")
     rank: ClassVar[int] = 99
 
     args: tuple[Any, ...]
-    _hash: int
     _key: tuple[Any, ...]
 
     @classmethod
     def _intern(cls, args: tuple[Any, ...]) -> Expr:
         token = (cls, args)
-        found = _TABLE.get(token)
+        found = _lookup(token)
         if found is not None:
             return found
+        return cls._new(token, args, cls._make_key(args))
+
+    @classmethod
+    def _new(
+        cls, token: tuple[Any, ...], args: tuple[Any, ...], key: tuple[Any, ...] | None
+    ) -> Expr:
+        """Create and intern a node whose token was just looked up and missed.
+
+        ``key=None`` leaves the sort key to be made on first use (bulk
+        conversion builds thousands of terms whose keys nobody may ask for).
+        """
         node = object.__new__(cls)
         node.args = args
-        node._hash = hash(token)
-        node._key = cls._make_key(args)
-        _TABLE[token] = node
+        if key is not None:
+            node._key = key
+        _store(token, node)
         return node
+
+    @classmethod
+    def _intern_many(cls, many: Iterable[tuple[Any, ...]]) -> list[Expr]:
+        """Intern nodes of this kind whose ``args`` are already canonical, in bulk.
+
+        The loop of :meth:`_intern` without its calls, for the thousands of
+        terms of a polynomial; sort keys are made on first use.
+        """
+        out: list[Expr] = []
+        append = out.append
+        get = _TABLE.get
+        new = object.__new__
+        for args in many:
+            token = (cls, args)
+            ref = get(token)
+            node = None if ref is None else ref()
+            if node is None:
+                node = new(cls)
+                node.args = args
+                ref = _Ref(node, _forget)
+                ref.token = token
+                _TABLE[token] = ref
+            append(node)
+        return out
 
     @classmethod
     def _make_key(cls, args: tuple[Any, ...]) -> tuple[Any, ...]:
         return (cls.rank, tuple(a._key if isinstance(a, Expr) else a for a in args))
 
-    def __hash__(self) -> int:
-        return self._hash
+    if not TYPE_CHECKING:  # hidden from mypy, which would then type every attribute as Any
+
+        def __getattr__(self, name: str) -> Any:
+            # Reached only when a slot is unset: a sort key left for later.
+            if name == "_key":
+                key = type(self)._make_key(self.args)
+                self._key = key
+                return key
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # Interned nodes are equal exactly when identical, so the identity hash is
+    # a valid hash, and object's C-level one keeps hashing tokens (tuples of
+    # nodes) out of Python code.
+    __hash__ = object.__hash__
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, int | Fraction) and not isinstance(other, bool):
@@ -204,21 +287,30 @@ class Number(Expr):
 
     @classmethod
     def of(cls, value: Num) -> Number:
-        frac = Fraction(value)
-        return cast(Number, cls._intern((frac,)))
+        # Tokens hold an int where the value is an integer, so the common case
+        # (integer coefficients) is looked up without building a Fraction and
+        # compares int to int, never through the slow Fraction.__eq__.
+        if type(value) is int:
+            plain: Num = value
+        else:
+            value = Fraction(value)
+            plain = value.numerator if value.denominator == 1 else value
+        token = (cls, (plain,))
+        found = _lookup(token)
+        if found is not None:
+            return cast(Number, found)
+        # The key holds the same int: sorting keys of expanded polynomials
+        # (every exponent is a Number) then avoids Fraction comparisons.
+        return cast(Number, cls._new(token, (Fraction(value),), (cls.rank, (plain,))))
+
+    @classmethod
+    def _intern(cls, args: tuple[Any, ...]) -> Expr:
+        return cls.of(args[0])
 
     @property
     def value(self) -> Fraction:
         value: Fraction = self.args[0]
         return value
-
-    @classmethod
-    def _make_key(cls, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        # An int where the value is an integer: same numeric order, but sorting
-        # keys of expanded polynomials (every exponent is one) avoids the slow
-        # Fraction.__eq__.
-        value: Fraction = args[0]
-        return (cls.rank, (value.numerator if value.denominator == 1 else value,))
 
     @property
     def is_integer(self) -> bool:

@@ -60,6 +60,14 @@ class PolyRing:
         self.ctx = flint.fmpq_mpoly_ctx.get(names, ORDERS[order])
         self._index = {g: i for i, g in enumerate(self.gens)}
         self._flint_gens = self.ctx.gens()
+        # from_poly's bulk path: symbols and functions other than exp (whose
+        # powers fold, exp(x)^2 -> exp(2*x)), visited in key order
+        self._fast_ok = all(
+            isinstance(g, Symbol) or (isinstance(g, Func) and g.name != "exp") for g in self.gens
+        )
+        by_key = sorted(range(len(self.gens)), key=lambda i: self.gens[i]._key)
+        self._positions = [by_key.index(i) for i in range(len(self.gens))]
+        self._is_symbol = [isinstance(g, Symbol) for g in self.gens]
 
     @classmethod
     def for_exprs(cls, exprs: Sequence[Expr], order: str = "grevlex") -> PolyRing:
@@ -97,50 +105,78 @@ class PolyRing:
         )
 
     def from_poly(self, poly: Any) -> Expr:
-        """The canonical expression of ``poly``, built directly in canonical form.
+        """The canonical expression of ``poly``, built in bulk in canonical form.
 
-        Terms of a polynomial are already collected, so the nodes are
-        interned straight away in the order ``Add.of``/``Mul.of`` would
-        produce (checked by the tests) instead of re-canonicalising each one.
+        Terms of a polynomial are already collected, so nothing is
+        re-canonicalised: each term's factors come out in key order by
+        construction (a factor's key ranks symbols before powers before
+        functions, and powers by base), every node is interned with its key
+        made from its children's keys, and the terms are ordered by flat
+        integer codes that sort exactly as their nested keys do, so the sum
+        is one sort of small tuples and one interned node (checked against
+        ``Add.of``/``Mul.of`` by the tests).  FLINT's ``monoms``/``coeffs``
+        are read as two vectors: ``to_dict`` alone cost more than the rest.
         """
-        if any(not isinstance(g, Symbol | Func) for g in self.gens):
+        if not self._fast_ok:
             return self._from_poly_slow(poly)
-        one = Number.of(1)
-        powers: dict[tuple[int, int], Expr] = {}
-        constant = Fraction(0)
-        terms: list[Expr] = []
-        for monom, coeff in poly.to_dict().items():
-            value = Fraction(int(coeff.p), int(coeff.q))
-            factors: list[Expr] = []
-            for index, exponent in enumerate(monom):
-                if exponent:
-                    key = (index, int(exponent))
-                    node = powers.get(key)
-                    if node is None:
-                        gen = self.gens[index]
-                        node = (
-                            gen if exponent == 1 else Pow._intern((gen, Number.of(int(exponent))))
-                        )
-                        powers[key] = node
-                    factors.append(node)
-            if not factors:
-                constant = value
-                continue
-            factors.sort(key=_node_key)
-            if value != 1:
-                terms.append(Mul._intern((Number.of(value), *factors)))
-            elif len(factors) == 1:
-                terms.append(factors[0])
-            else:
-                terms.append(Mul._intern(tuple(factors)))
-        terms.sort(key=_node_key)
-        if constant != 0:
-            terms.insert(0, Number.of(constant))
-        if not terms:
+        monoms = poly.monoms()
+        if not monoms:
             return Number.of(0)
+        coeffs = poly.coeffs()
+        n = len(self.gens)
+        m = max(int(d) for d in poly.degrees()) + 1
+        # Each factor has an integer code that sorts as its key does: symbol^1
+        # -> its position in key order; g^e -> n + position*m + e; function^1
+        # -> after every power.  tables[i][e] is the code of gens[i]^e.
+        func_base = n + n * m
+        tables: list[list[int]] = []
+        for index, pos in enumerate(self._positions):
+            one = pos if self._is_symbol[index] else func_base + pos
+            tables.append([0, one, *range(n + pos * m + 2, n + pos * m + m)])
+        nodes = _FactorNodes(self.gens, self._positions, n, m, func_base)
+        factor_node = nodes.__getitem__
+        numbers: dict[int | Fraction, Number] = {}
+        constant: Expr | None = None
+        # buckets in the order of the terms' keys: Symbol (rank 1), Pow (2),
+        # Mul with a coefficient (3, number key first), Mul without (3), Func (5);
+        # monomials are distinct, so tuples never compare as far as the node
+        singles: list[tuple[int, Expr]] = []
+        with_coeff: list[tuple[int | Fraction, list[int], tuple[Expr, ...]]] = []
+        without: list[tuple[list[int], tuple[Expr, ...]]] = []
+        for monom, coeff in zip(monoms, coeffs, strict=True):
+            codes = sorted([table[e] for table, e in zip(tables, monom, strict=True) if e])
+            value: int | Fraction = (
+                int(coeff.p) if coeff.q == 1 else Fraction(int(coeff.p), int(coeff.q))
+            )
+            if not codes:
+                constant = Number.of(value)
+                continue
+            if value != 1:
+                number = numbers.get(value)
+                if number is None:
+                    number = numbers[value] = Number.of(value)
+                args: tuple[Expr, ...] = (number, *map(factor_node, codes))
+            elif len(codes) == 1:
+                singles.append((codes[0], factor_node(codes[0])))
+                continue
+            else:
+                args = tuple(map(factor_node, codes))
+            if value != 1:
+                with_coeff.append((value, codes, args))
+            else:
+                without.append((codes, args))
+        singles.sort()
+        with_coeff.sort()
+        without.sort()
+        terms: list[Expr] = [] if constant is None else [constant]
+        terms += [t for c, t in singles if c < n]  # symbols
+        terms += [t for c, t in singles if n <= c < func_base]  # powers
+        terms += Mul._intern_many([a for _, _, a in with_coeff])
+        terms += Mul._intern_many([a for _, a in without])
+        terms += [t for c, t in singles if c >= func_base]  # functions
         if len(terms) == 1:
-            return terms[0] if terms[0] is not one or constant else one
-        return Add._intern(tuple(terms))
+            return terms[0]
+        return Add._intern_many([tuple(terms)])[0]
 
     def _from_poly_slow(self, poly: Any) -> Expr:
         terms = []
@@ -157,8 +193,26 @@ class PolyRing:
         return tuple(int(e) for e in monoms[0]) if monoms else ()
 
 
-def _node_key(node: Expr) -> tuple[Any, ...]:
-    return node._key
+class _FactorNodes(dict[int, Expr]):
+    """Factor code -> interned factor node (``x``, ``x^3``, ``sin(y)``), made on first use."""
+
+    def __init__(
+        self, gens: tuple[Expr, ...], positions: list[int], n: int, m: int, func_base: int
+    ) -> None:
+        super().__init__()
+        self.by_position = {pos: gens[i] for i, pos in enumerate(positions)}
+        self.n, self.m, self.func_base = n, m, func_base
+
+    def __missing__(self, code: int) -> Expr:
+        if code < self.n:
+            node = self.by_position[code]
+        elif code >= self.func_base:
+            node = self.by_position[code - self.func_base]
+        else:
+            pos, exponent = divmod(code - self.n, self.m)
+            node = Pow._intern((self.by_position[pos], Number.of(exponent)))
+        self[code] = node
+        return node
 
 
 def _fmpq(value: Fraction) -> Any:
