@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chaos_engine.cli import app as cli_app
 from chaos_engine.cli import main
@@ -69,6 +71,24 @@ class TestExperimentCommands:
         result = run_cli(main, ["run", str(tmp_path / "nope.json")])
         assert result.code == 2
         assert result.err.count("\n") == 1
+
+    @settings(
+        max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(data=st.binary(max_size=300), command=st.sampled_from(["run", "validate", "report"]))
+    def test_any_bytes_as_a_file_are_exit_2_or_0_never_a_crash(
+        self, tmp_path: Path, data: bytes, command: str
+    ) -> None:
+        """Arbitrary bytes in an experiment or journal file: one error line and exit 2, or success."""
+        f = tmp_path / "input.json"
+        f.write_bytes(data)
+        args = [command, str(f)]
+        if command == "run":
+            args[1:1] = ["--dry=activities", "--journal-path", str(tmp_path / "journal.json")]
+        result = run_cli(main, args)
+        assert result.code in (0, 1, 2), result.err
+        if result.code == 2:
+            assert result.err.count("\n") == 1, result.err
 
     def test_run_yaml_syntax_error_names_line(self, tmp_path: Path) -> None:
         """A YAML syntax error gives its line."""

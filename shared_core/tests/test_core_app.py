@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shared_core
 from shared_core._app import main
+from shared_core.cli import InputFileError, read_input, read_input_text
 from shared_core.crypto import Checkpoint, NoteVerifier
+from shared_core.errors import ConfigError
 from shared_core.testing import run_cli
 
 
@@ -185,3 +189,48 @@ class TestExamples:
         example = Path(__file__).parent.parent / "examples" / "sign_and_prove.py"
         namespace = runpy.run_path(str(example))
         assert namespace["main"]() == {"index": 10, "tree_size": 11, "proof_length": 2}
+
+
+class TestReadInput:
+    """The file readers every CLI shares: one error line with the path, exit code 2, no crash."""
+
+    def test_reads_bytes_and_text(self, tmp_path: Path) -> None:
+        f = tmp_path / "in.txt"
+        f.write_bytes("héllo\n".encode())
+        assert read_input(f) == "héllo\n".encode()
+        assert read_input_text(str(f)) == "héllo\n"
+
+    @pytest.mark.parametrize(("name", "why"), [("missing", "no such file"), ("", "is a directory")])
+    def test_each_failure_names_the_path_and_why(self, tmp_path: Path, name: str, why: str) -> None:
+        path = tmp_path / name if name else tmp_path
+        with pytest.raises(InputFileError) as caught:
+            read_input(path, what="policy")
+        assert caught.value.message == f"policy {path}: {why}"
+        assert caught.value.exit_code == 2
+        assert caught.value.context["path"] == str(path)
+
+    def test_undecodable_bytes_name_their_offset(self, tmp_path: Path) -> None:
+        (tmp_path / "bin").write_bytes(b"ok\xff\xfe")
+        with pytest.raises(InputFileError, match=r"not UTF-8 text \(byte 0xff at offset 2\)"):
+            read_input_text(tmp_path / "bin")
+
+    def test_a_system_error_class_is_raised_as_given(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError) as caught:
+            read_input(tmp_path / "nope", error=ConfigError, hint="run init first")
+        assert caught.value.hint == "run init first"
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.binary(max_size=200))
+    def test_arbitrary_bytes_decode_or_raise_input_error(self, data: bytes) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            f = Path(tmp) / "f"
+            f.write_bytes(data)
+            try:
+                expected: str | None = data.decode("utf-8")
+            except UnicodeDecodeError:
+                expected = None
+            if expected is None:
+                with pytest.raises(InputFileError, match="not UTF-8 text"):
+                    read_input_text(f)
+            else:
+                assert read_input_text(f) == expected

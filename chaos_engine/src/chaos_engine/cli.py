@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 from chaos_engine import __version__
 from chaos_engine.config import ChaosEngineSettings
 from chaos_engine.errors import ChaosInputError
-from shared_core.cli import CliApp, Context
+from shared_core.cli import CliApp, Context, read_input_text
 from shared_core.errors import ExitCode
 
 __all__ = ["app", "main", "run"]
@@ -178,12 +178,9 @@ def _setup_report(p: argparse.ArgumentParser) -> None:
 def _report(ctx: Context, args: argparse.Namespace) -> int:
     from chaos_engine.experiment import render_html, render_markdown
 
+    text = read_input_text(args.journal, what="journal", error=ChaosInputError)
     try:
-        journal = json.loads(Path(args.journal).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ChaosInputError(
-            f"cannot read journal {args.journal}: {exc.strerror}", path=args.journal
-        ) from exc
+        journal = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ChaosInputError(
             f"journal is not JSON: {exc.msg}", path=args.journal, line=exc.lineno
@@ -221,12 +218,9 @@ def _proxy(ctx: Context, args: argparse.Namespace) -> int:
 
     proxies: Any = []
     if args.proxies_file:
+        text = read_input_text(args.proxies_file, what="proxies file", error=ChaosInputError)
         try:
-            proxies = json.loads(Path(args.proxies_file).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ChaosInputError(
-                f"cannot read {args.proxies_file}: {exc.strerror}", path=args.proxies_file
-            ) from exc
+            proxies = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ChaosInputError(
                 f"{args.proxies_file} is not JSON: {exc.msg}",

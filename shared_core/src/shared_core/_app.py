@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NoReturn
 
 from shared_core import __version__
-from shared_core.cli import CliApp, Context
+from shared_core.cli import CliApp, Context, read_input
 from shared_core.config import CoreSettings, settings_config
 from shared_core.crypto import (
     ALG_COSIGNATURE_V1,
@@ -68,18 +68,9 @@ app = CliApp(
 )
 
 
-def _read_bytes(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise IoError(
-            f"cannot read {path!r}: {exc.strerror}", path=path, hint="check the path"
-        ) from exc
-
-
 def _leaves(path: str) -> list[bytes]:
     """One leaf per line of the file, without its line ending."""
-    return _read_bytes(path).splitlines()
+    return read_input(path, what="leaves file").splitlines()
 
 
 def _b64(data: bytes) -> str:
@@ -124,7 +115,7 @@ def _keygen(ctx: Context, args: argparse.Namespace) -> int:
 )
 def _sign(ctx: Context, args: argparse.Namespace) -> int:
     keys = [read_private_key(k) for k in args.key]
-    envelope = sign_envelope(_read_bytes(args.file), args.payload_type, keys)
+    envelope = sign_envelope(read_input(args.file, what="payload"), args.payload_type, keys)
     ctx.stdout.write(json.dumps(envelope.to_dict(), indent=2) + "\n")
     return ExitCode.OK
 
@@ -140,7 +131,7 @@ def _sign(ctx: Context, args: argparse.Namespace) -> int:
     ),
 )
 def _verify(ctx: Context, args: argparse.Namespace) -> int:
-    envelope = Envelope.from_json(_read_bytes(args.envelope))
+    envelope = Envelope.from_json(read_input(args.envelope, what="envelope"))
     keys = [read_public_key(p) for p in args.pub]
     signed = verify_envelope(
         envelope,
@@ -207,7 +198,7 @@ def _merkle(ctx: Context, args: argparse.Namespace) -> int:
 )
 def _verify_proof(ctx: Context, args: argparse.Namespace) -> int:
     try:
-        data = json.loads(_read_bytes(args.proof_file))
+        data = json.loads(read_input(args.proof_file, what="proof file"))
         size, root = int(data["tree_size"]), _unb64(data["root"], "root")
         checked = []
         if "inclusion" in data:
@@ -275,7 +266,7 @@ def _note_keygen(ctx: Context, args: argparse.Namespace) -> int:
     ),
 )
 def _checkpoint(ctx: Context, args: argparse.Namespace) -> int:
-    signer = NoteSigner.parse(_read_bytes(args.signer_key))
+    signer = NoteSigner.parse(read_input(args.signer_key, what="signer key"))
     tree = MerkleTree(_leaves(args.file))
     ctx.stdout.write(Checkpoint(args.origin, tree.size, tree.root()).sign([signer]).decode())
     return ExitCode.OK

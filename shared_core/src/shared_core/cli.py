@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 import types
@@ -48,14 +49,85 @@ __all__ = [
     "CliApp",
     "CommandFunc",
     "Context",
+    "InputFileError",
     "ProgressTask",
     "UsageError",
+    "read_input",
+    "read_input_text",
     "render_data",
 ]
+
+_S = typing.TypeVar("_S", bound=CoreSettings)
 
 
 class UsageError(ValidationError):
     """The command line itself is wrong (unknown flag, missing argument)."""
+
+
+class InputFileError(ValidationError):
+    """A file named on the command line cannot be read the way the command needs it."""
+
+
+def read_input(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "input",
+    error: type[CoreError] = InputFileError,
+    hint: str | None = None,
+) -> bytes:
+    """The bytes of a file the user named, or ``error`` saying why not (``-`` is stdin).
+
+    Every command that takes a path needs the same four answers (missing, a directory, not
+    readable, gone while reading) in one line with the path; ``error`` lets a system raise its
+    own error class so callers catch one type.
+    """
+    name = os.fspath(path)
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except FileNotFoundError:
+        raise error(
+            f"{what} {name}: no such file", hint=hint or "check the path", path=name
+        ) from None
+    except IsADirectoryError:
+        raise error(
+            f"{what} {name}: is a directory", hint=hint or "pass a file", path=name
+        ) from None
+    except PermissionError:
+        raise error(
+            f"{what} {name}: permission denied", hint=hint or "check the file's mode", path=name
+        ) from None
+    except OSError as exc:
+        raise error(
+            f"{what} {name}: cannot read: {exc.strerror or exc}",
+            hint=hint or "check the path",
+            path=name,
+        ) from None
+
+
+def read_input_text(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "input",
+    error: type[CoreError] = InputFileError,
+    hint: str | None = None,
+) -> str:
+    """Like :func:`read_input`, decoded as UTF-8; other bytes are bad input, never a crash.
+
+    The error names the offset of the first undecodable byte, which is what a user needs to
+    find a stray binary file or a Latin-1 export.
+    """
+    data = read_input(path, what=what, error=error, hint=hint)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        name = os.fspath(path)
+        raise error(
+            f"{what} {name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            hint=hint or "pass a UTF-8 text file",
+            path=name,
+        ) from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -135,6 +207,15 @@ class Context:
     @property
     def log(self) -> Any:
         return get_logger(self.app.prog)
+
+    def settings_as(self, cls: type[_S]) -> _S:
+        """The settings typed as the system's own class, which the app was built with."""
+        if not isinstance(self.settings, cls):
+            raise CoreError(
+                f"settings are {type(self.settings).__name__}, not {cls.__name__}",
+                hint="this is a bug: build the CliApp with settings_cls=" + cls.__name__,
+            )
+        return self.settings
 
     def emit(self, data: Any, human: str | None = None) -> None:
         """Write a result: JSON with ``--json``, else ``human`` or a plain rendering."""

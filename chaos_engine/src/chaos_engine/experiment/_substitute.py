@@ -18,6 +18,7 @@ from string import Template
 from typing import Any
 
 from chaos_engine.errors import ChaosExperimentError, ChaosInputError
+from shared_core.cli import read_input_text
 
 __all__ = [
     "Configuration",
@@ -124,12 +125,7 @@ def merge_vars(
     secret_vars: dict[str, Any] = {}
     for name in var_files or []:
         path = Path(name)
-        try:
-            content = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ChaosInputError(
-                f"cannot read var file {name}: {exc.strerror}", path=name
-            ) from exc
+        content = read_input_text(path, what="var file", error=ChaosInputError)
         data: Any = None
         if path.suffix in (".yaml", ".yml"):
             yaml = importlib.import_module("yaml")

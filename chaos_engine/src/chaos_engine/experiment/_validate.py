@@ -15,11 +15,11 @@ import numbers
 import os
 import re
 import shutil
-from pathlib import Path
 from typing import Any
 
 from chaos_engine.errors import ChaosExperimentError
 from chaos_engine.experiment._jsonpath import JsonPathError, compile_path
+from shared_core.cli import read_input_text
 
 __all__ = [
     "HYPOTHESIS_STRATEGIES",
@@ -74,12 +74,7 @@ def parse_experiment(text: str, source: str = "<experiment>") -> dict[str, Any]:
 def load_experiment(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and parse an experiment file; raises :class:`ChaosExperimentError` when unreadable."""
     source = os.fspath(path)
-    try:
-        text = Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ChaosExperimentError(
-            f"cannot read experiment {source}: {exc.strerror}", file=source
-        ) from exc
+    text = read_input_text(source, what="experiment", error=ChaosExperimentError)
     return parse_experiment(text, source)
 
 
