@@ -33,7 +33,7 @@ from contract_executable_compiler._jsonvalues import from_json, to_json
 from contract_executable_compiler._values import type_name
 from contract_executable_compiler.config import ContractCompilerSettings
 from contract_executable_compiler.errors import ContractInputError
-from shared_core.cli import CliApp, Context
+from shared_core.cli import CliApp, Context, read_input, read_input_text
 
 __all__ = ["app", "main", "run"]
 
@@ -46,23 +46,16 @@ app = CliApp(
 
 
 def _settings(ctx: Context) -> ContractCompilerSettings:
-    settings = ctx.settings
-    assert isinstance(settings, ContractCompilerSettings)  # noqa: S101 - the app's settings class
-    return settings
+    return ctx.settings_as(ContractCompilerSettings)
 
 
 def _read_text(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ContractInputError(f"{path}: no such file", hint="check the path") from None
-    except UnicodeDecodeError:
-        raise ContractInputError(
-            f"{path}: not UTF-8 text",
-            hint="contract sources are UTF-8; pass compiled bytecode to `cec run`",
-        ) from None
-    except OSError as exc:
-        raise ContractInputError(f"{path}: cannot read: {exc.strerror}") from None
+    return read_input_text(
+        path,
+        what="file",
+        error=ContractInputError,
+        decode_hint="contract sources are UTF-8; pass compiled bytecode to `cec run`",
+    )
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -79,12 +72,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _load_any(path: str, settings: ContractCompilerSettings) -> CompiledContract:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ContractInputError(
-            f"{path}: cannot read: {exc.strerror}", hint="check the path"
-        ) from None
+    raw = _read_bytes(path)
     if raw.startswith(MAGIC):
         return load_contract(raw)
     try:
@@ -427,12 +415,7 @@ def _verify(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _read_bytes(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ContractInputError(
-            f"{path}: cannot read: {exc.strerror}", hint="check the path"
-        ) from None
+    return read_input(path, what="file", error=ContractInputError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 
 from cross_domain_autoblocker_ledger import __version__
 from cross_domain_autoblocker_ledger._decision import Decision, normalise_scope, normalise_value
@@ -62,7 +62,7 @@ app = CliApp(
 
 
 def _settings(ctx: Context) -> LedgerSettings:
-    return cast(LedgerSettings, ctx.settings)
+    return ctx.settings_as(LedgerSettings)
 
 
 def _when(stamp: float) -> str:

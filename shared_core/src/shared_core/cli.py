@@ -112,6 +112,7 @@ def read_input_text(
     what: str = "input",
     error: type[CoreError] = InputFileError,
     hint: str | None = None,
+    decode_hint: str = "pass a UTF-8 text file",
 ) -> str:
     """Like :func:`read_input`, decoded as UTF-8; other bytes are bad input, never a crash.
 
@@ -125,7 +126,7 @@ def read_input_text(
         name = os.fspath(path)
         raise error(
             f"{what} {name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-            hint=hint or "pass a UTF-8 text file",
+            hint=decode_hint,
             path=name,
         ) from None
 
