@@ -78,6 +78,17 @@ class TestPolynomials:
         assert fast is ring._from_poly_slow(poly)
         assert ring.to_poly(fast) == poly
 
+    @given(polys(), polys(), st.integers(1, 5))
+    @settings(max_examples=60, derandomize=True)
+    def test_sum_conversion_mixes_monomials_and_products(self, p: Expr, q: Expr, den: int) -> None:
+        """A sum of monomials and unexpanded products converts to the polynomial of its expansion."""
+        from symbolic_reduction_modeler._poly import PolyRing
+
+        mixed = p + (q + 1) ** 2 * y + x * Number.of(1) / den + (x + y) * z
+        ring = PolyRing.for_exprs([mixed])
+        assert ring.to_poly(mixed) == ring.to_poly(expand(mixed))
+        assert ring.from_poly(ring.to_poly(mixed)) is expand(mixed)
+
     def test_exp_generators_fold_their_powers(self) -> None:
         """exp(x)^2 is exp(2*x) in canonical form, whichever conversion path runs."""
         e = exp(x)
