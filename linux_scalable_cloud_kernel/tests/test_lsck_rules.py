@@ -124,6 +124,25 @@ class TestParsing:
         assert '"target": "module"' in result.out
         assert (tmp_path / "dev/lsck").read_text().count("add ") == 3
 
+    @pytest.mark.parametrize(
+        ("name", "content", "why"),
+        [
+            ("missing.ko", None, "no such file"),
+            ("rules.txt", b"192.0.2.1\n", "not a kernel object (no ELF header)"),
+        ],
+    )
+    def test_cli_module_load_checks_the_file_first(
+        self, tmp_path: Path, name: str, content: bytes | None, why: str
+    ) -> None:
+        """A path that is not a module is exit 2 naming the file, before insmod is tried."""
+        path = tmp_path / name
+        if content is not None:
+            path.write_bytes(content)
+        result = run_cli(main, ["--root", str(tmp_path), "module", "load", str(path)])
+        assert result.code == 2
+        assert f"module {path}: {why}" in result.err
+        assert result.err.count("\n") == 1
+
     def test_cli_bad_rules_file_is_exit_2(self, tmp_path: Path) -> None:
         """A bad rule is one line with file and line number, exit 2, nothing applied."""
         rules = tmp_path / "rules.txt"

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, cast
+from typing import NoReturn
 
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -32,7 +32,7 @@ from linux_scalable_cloud_kernel._top import render_top
 from linux_scalable_cloud_kernel._tuning import ProfileChange, list_profiles, load_profile, rollback
 from linux_scalable_cloud_kernel.config import KernelToolkitSettings
 from linux_scalable_cloud_kernel.errors import KernelToolkitInputError
-from shared_core.cli import CliApp, Context
+from shared_core.cli import CliApp, Context, read_input
 from shared_core.errors import ExitCode
 
 __all__ = ["app", "main", "run"]
@@ -46,7 +46,7 @@ app = CliApp(
 
 
 def _files(ctx: Context) -> NodeFiles:
-    settings = cast(KernelToolkitSettings, ctx.settings)
+    settings = ctx.settings_as(KernelToolkitSettings)
     return NodeFiles(settings.root)
 
 
@@ -143,7 +143,7 @@ def _limits(pairs: Sequence[str]) -> dict[str, str]:
 
 @app.command("cgroup", help="cgroup v2: create, set, move, run, stat, rm", setup=_cgroup_setup)
 def _cgroup(ctx: Context, args: argparse.Namespace) -> int:
-    settings = cast(KernelToolkitSettings, ctx.settings)
+    settings = ctx.settings_as(KernelToolkitSettings)
     tree = (
         CgroupTree(settings.cgroup_mount)
         if settings.cgroup_mount is not None
@@ -202,7 +202,7 @@ def _change_line(change: ProfileChange) -> str:
     setup=_tune_setup,
 )
 def _tune(ctx: Context, args: argparse.Namespace) -> int:
-    settings = cast(KernelToolkitSettings, ctx.settings)
+    settings = ctx.settings_as(KernelToolkitSettings)
     snapshot = settings.state_dir / "tuning-snapshot.json"
     if args.action == "list":
         profiles = list_profiles()
@@ -278,9 +278,18 @@ def _run_tool(argv: list[str]) -> None:
 
 @app.command("module", help="the kernel module: load, unload, push, stats", setup=_module_setup)
 def _module(ctx: Context, args: argparse.Namespace) -> int:
-    settings = cast(KernelToolkitSettings, ctx.settings)
+    settings = ctx.settings_as(KernelToolkitSettings)
     device = settings.root / "dev/lsck"
     if args.action == "load":
+        # insmod's own message for a wrong path blames the kernel ("could not insert module");
+        # say what is wrong with the file before handing it over.
+        head = read_input(args.path, what="module", error=KernelToolkitInputError)[:4]
+        if head != b"\x7fELF":
+            raise KernelToolkitInputError(
+                f"module {args.path}: not a kernel object (no ELF header)",
+                path=str(args.path),
+                hint="pass the lsck.ko that `make` builds in kernel_module/",
+            )
         _run_tool(["insmod", str(args.path), *args.params])
         ctx.emit({"loaded": str(args.path)}, human=f"loaded {args.path}")
     elif args.action == "unload":
