@@ -19,12 +19,12 @@ is floor division unless a float is involved; symbols compare by identity.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from dynamic_semantic_lattice_engine._evaluate import BodyEvaluator
-from dynamic_semantic_lattice_engine._index import Row, View
+from dynamic_semantic_lattice_engine._index import Row, TupleIndex, View, key_of
 from dynamic_semantic_lattice_engine._program import (
     Aggregate,
     Atom,
@@ -39,13 +39,16 @@ from dynamic_semantic_lattice_engine._program import (
 )
 from dynamic_semantic_lattice_engine.errors import LatticeEvaluationError, LatticeProgramError
 
-__all__ = ["RulePlan", "ViewFor", "supported"]
+__all__ = ["HeadDispatch", "RulePlan", "ViewFor", "supported"]
 
 Binding = dict[str, Any]
 ViewFor = Callable[[int], View]
 """Gives the view (state) body literal ``i`` reads."""
 
 _ATOM, _NEG, _TEST, _ASSIGN = range(4)
+
+_NO_VIEW = TupleIndex(())
+"""Stands at the positions of comparisons, which read no relation."""
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
@@ -136,12 +139,24 @@ class RulePlan:
             integral = numeric and head_rel.schema[head_rel.column_name(i)].is_integer()
             self._head.append(_as_int(fn) if integral else fn)
         self._orders: dict[tuple[int | None, frozenset[str]], list[_Step]] = {}
+        self._firsts: dict[frozenset[str], list[tuple[_Step, list[_Step]]]] = {}
         plain = all(isinstance(a, Var) for a in rule.head.args) and not any(
             head_rel.decl.is_number(i) for i in range(head_rel.decl.arity)
         )
         self._plain_head: list[str] | None = (
             [a.name for a in rule.head.args if isinstance(a, Var)] if plain else None
         )
+
+    def views(self, by_pred: Mapping[str, View]) -> ViewFor:
+        """The :data:`ViewFor` reading each body atom's relation from ``by_pred``.
+
+        A tuple's ``__getitem__``: the evaluator asks for a view at every
+        step, and a closure that looked the predicate up each time cost more
+        than the lookup it served.
+        """
+        return tuple(
+            by_pred[lit.pred] if lit.kind in (_ATOM, _NEG) else _NO_VIEW for lit in self.literals
+        ).__getitem__
 
     # -- compilation -------------------------------------------------------
     def _compile(self, index: int) -> _Literal:
@@ -378,7 +393,9 @@ class RulePlan:
             if name in b and b[name] != row[pos]:
                 return False
             b[name] = row[pos]
-        steps = self._order(None, frozenset(b))
+        steps = self._cheapest(b, view)
+        if steps is None:
+            return False
 
         def check(bb: Binding) -> None:
             if self.head(bb) == row:
@@ -389,6 +406,37 @@ class RulePlan:
         except _FoundError:
             return True
         return False
+
+    def _cheapest(self, b: Binding, view: ViewFor) -> list[_Step] | None:
+        """A join order for a bound head that starts at the atom with the fewest matches now.
+
+        The static order only counts bound columns, so for ``x rdf:type D``
+        under ``rdfs9`` it would enumerate every subclass of ``D`` (hundreds
+        for a top class) where ``x``'s few types would do.  Asking each
+        candidate's index for the size of its span costs two bisections;
+        an atom with no match at all ends the search (``None``).
+        """
+        bound0 = frozenset(b)
+        firsts = self._firsts.get(bound0)
+        if firsts is None:
+            firsts = []
+            for lit in self.literals:
+                if lit.kind == _ATOM:
+                    step = self._step(lit, set(bound0))
+                    if step.positions:
+                        firsts.append((step, [step, *self._order(lit.index, bound0)]))
+            self._firsts[bound0] = firsts
+        if not firsts:
+            return self._order(None, bound0)
+        best: list[_Step] | None = None
+        smallest = -1
+        for step, steps in firsts:
+            size = view(step.lit.index).estimate(step.positions, step.key(b))
+            if size == 0:
+                return None
+            if best is None or size < smallest:
+                best, smallest = steps, size
+        return best
 
     def count(self, row: Row, view: ViewFor) -> int:
         """How many derivations of ``row`` the rule has in the given state."""
@@ -409,6 +457,43 @@ class RulePlan:
 
         self._run(steps, 0, b, view, tally)
         return found[0]
+
+
+class HeadDispatch:
+    """The rules that may derive a row of one predicate, picked by the row's values.
+
+    Rules are grouped by the positions of the constants in their heads
+    (``triple(X, rdf:type, rdfs:Resource)`` has two, ``triple(X, Q, Y)``
+    none); a row selects, per group, only the rules whose constants it
+    carries, in their program order.  DRed asks which rules derive a row
+    hundreds of times per batch, and most of a rule set cannot derive a
+    given row at all.
+    """
+
+    def __init__(self, plans: Iterable[RulePlan]) -> None:
+        groups: dict[tuple[int, ...], dict[Any, list[tuple[int, RulePlan]]]] = {}
+        for order, plan in enumerate(plans):
+            positions = tuple(pos for pos, _ in plan.head_consts)
+            values = tuple(value for _, value in plan.head_consts)
+            value: Any = values[0] if len(values) == 1 else values
+            groups.setdefault(positions, {}).setdefault(value, []).append((order, plan))
+        self._groups = [
+            (key_of(positions) if positions else None, table) for positions, table in groups.items()
+        ]
+        self._single = len(self._groups) == 1
+
+    def __call__(self, row: Row) -> list[RulePlan]:
+        if self._single:
+            key, table = self._groups[0]
+            found = table.get(key(row) if key is not None else ())
+            return [plan for _, plan in found] if found else []
+        hits: list[tuple[int, RulePlan]] = []
+        for key, table in self._groups:
+            found = table.get(key(row) if key is not None else ())
+            if found:
+                hits.extend(found)
+        hits.sort(key=lambda hit: hit[0])
+        return [plan for _, plan in hits]
 
 
 def _key_builder(parts: list[tuple[bool, Any]]) -> Callable[[Binding], Any]:

@@ -32,13 +32,14 @@ the rows the change reaches, not the size of the relations.
 from __future__ import annotations
 
 import time
+import weakref
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
-from dynamic_semantic_lattice_engine._delta import RulePlan, ViewFor, supported
+from dynamic_semantic_lattice_engine._delta import HeadDispatch, RulePlan, supported
 from dynamic_semantic_lattice_engine._engine import Engine, EvaluationStats
 from dynamic_semantic_lattice_engine._index import OldView, Row, TupleIndex, View, key_of
 from dynamic_semantic_lattice_engine._program import Aggregate, Atom, Rule
@@ -48,6 +49,15 @@ __all__ = ["maintain"]
 
 _NONE = TupleIndex(())
 
+_SCAN_LIMIT = 32
+"""Rows a lookup in :class:`_Surviving` reads past that are not known to survive."""
+"""Backward searches one DRed pass may start for rows met inside other proofs."""
+
+
+_PLANS: weakref.WeakKeyDictionary[Engine, dict[int, RulePlan]] = weakref.WeakKeyDictionary()
+"""Each engine's compiled rule plans: an engine's program never changes, so compiling
+its rules (and the join orders each plan caches) once saves that work on every batch."""
+
 
 class _Change:
     """The net change of the predicates processed so far, and the plans of the rules."""
@@ -56,7 +66,10 @@ class _Change:
         self.engine = engine
         self.plus: dict[str, TupleIndex] = {}
         self.minus: dict[str, TupleIndex] = {}
-        self._plans: dict[int, RulePlan] = {}
+        plans = _PLANS.get(engine)
+        if plans is None:
+            plans = _PLANS[engine] = {}
+        self._plans = plans
 
     def plan(self, rule: Rule) -> RulePlan:
         found = self._plans.get(id(rule))
@@ -122,6 +135,12 @@ class _Surviving:
     over-deleting ``p rdf:type rdf:Property``, then ``p rdfs:subPropertyOf p``,
     then every triple with predicate ``p``.  Proofs only use rows proven
     before, so they are well-founded.
+
+    A lookup gives up after :data:`_SCAN_LIMIT` rows that are not known to
+    survive.  The view may under-approximate (DRed then over-deletes a row
+    that step 3 re-derives), and without the cap one check of
+    ``C0 rdf:type rdfs:Class`` (through ``rdf:type rdfs:range rdfs:Class``)
+    walks every derived ``x rdf:type C0``, ten thousand rows, on every batch.
     """
 
     def __init__(self, index: TupleIndex, dropping: set[Row], proven: set[Row]) -> None:
@@ -132,11 +151,22 @@ class _Surviving:
     def _keeps(self, row: Row) -> bool:
         return (row in self.index.base and row not in self.dropping) or row in self.proven
 
-    def lookup(self, positions: tuple[int, ...], key: object) -> Iterable[Row]:
-        return (row for row in self.index.lookup(positions, key) if self._keeps(row))
+    def lookup(self, positions: tuple[int, ...], key: object) -> Iterator[Row]:
+        base, dropping, proven = self.index.base, self.dropping, self.proven
+        misses = 0
+        for row in self.index.lookup(positions, key):
+            if (row in base and row not in dropping) or row in proven:
+                yield row
+            else:
+                misses += 1
+                if misses > _SCAN_LIMIT:
+                    return
 
     def contains(self, row: Row) -> bool:
         return row in self.index.rows and self._keeps(row)
+
+    def estimate(self, positions: tuple[int, ...], key: object) -> int:
+        return self.index.estimate(positions, key)
 
     def exists(self, positions: tuple[int, ...], key: object) -> bool:
         return any(True for _ in self.lookup(positions, key))
@@ -292,20 +322,26 @@ def _dred(
     preds: set[str],
     work: _Work,
 ) -> None:
-    """DRed over a recursive stratum, with hash-indexed semi-naive delta rules."""
+    """DRed over a recursive stratum, with hash-indexed semi-naive delta rules.
+
+    The views each rule reads in each state are fixed for the whole pass
+    (every index is updated in place), so they are built once per rule as
+    tuples indexed by body position, and the rules that may derive a row are
+    picked by the row's constants (:class:`._delta.HeadDispatch`) rather
+    than asked one by one.
+    """
     rules, base_add, base_del, stats = work.rules, work.base_add, work.base_del, work.stats
     index = {p: engine.relation(p).tuples() for p in preds}
     plans = [change.plan(r) for r in rules]
-
-    def old_state(plan: RulePlan) -> ViewFor:
-        def view(j: int) -> View:
-            pred = plan.literals[j].pred
-            return index[pred] if pred in preds else change.old(pred)
-
-        return view
-
-    def new_state(plan: RulePlan) -> ViewFor:
-        return lambda j: change.new(plan.literals[j].pred)
+    proven: dict[str, set[Row]] = {p: set() for p in preds}
+    surviving = {p: _Surviving(index[p], base_del.get(p, set()), proven[p]) for p in preds}
+    old_views = {p: (index[p] if p in preds else change.old(p)) for p in _body_preds(plans)}
+    new_views = {p: change.new(p) for p in _body_preds(plans)}
+    safe_views = {p: (surviving[p] if p in preds else new_views[p]) for p in new_views}
+    old_state = {id(plan): plan.views(old_views) for plan in plans}
+    new_state = {id(plan): plan.views(new_views) for plan in plans}
+    safe_state = {id(plan): plan.views(safe_views) for plan in plans}
+    deriving = {p: HeadDispatch([plan for plan in plans if plan.head_pred == p]) for p in preds}
 
     # 1. over-delete: everything with a derivation through a removed row
     over: dict[str, set[Row]] = {p: set() for p in preds}
@@ -316,28 +352,16 @@ def _dred(
                 over[pred].add(row)
                 frontier[pred].add(row)
 
-    by_head: dict[str, list[RulePlan]] = {}
-    for plan in plans:
-        by_head.setdefault(plan.head_pred, []).append(plan)
-    proven: dict[str, set[Row]] = {p: set() for p in preds}
-    surviving = {p: _Surviving(index[p], base_del.get(p, set()), proven[p]) for p in preds}
-
-    def safe_state(plan: RulePlan) -> ViewFor:
-        def view(j: int) -> View:
-            pred = plan.literals[j].pred
-            return surviving[pred] if pred in preds else change.new(pred)
-
-        return view
-
     def doomed(pred: str, heads: Iterable[Row], into: dict[str, set[Row]]) -> None:
         idx, gone, dropping, kept = index[pred], over[pred], base_del.get(pred, ()), proven[pred]
+        candidates = deriving[pred]
         for row in heads:
             if row not in idx.rows or row in gone or row in kept:
                 continue
             if row in idx.base and row not in dropping:
                 continue
             if row not in dropping and any(
-                plan.derives(row, safe_state(plan)) for plan in by_head.get(pred, ())
+                plan.derives(row, safe_state[id(plan)]) for plan in candidates(row)
             ):
                 kept.add(row)  # a derivation from surviving facts: it stays, nothing to propagate
                 continue
@@ -353,16 +377,16 @@ def _dred(
                 seeds = change.minus.get(lit.pred, _NONE).rows
             else:
                 seeds = change.flipped(
-                    plan, lit.index, change.plus.get(lit.pred, _NONE).rows, change.old(lit.pred)
+                    plan, lit.index, change.plus.get(lit.pred, _NONE).rows, old_views[lit.pred]
                 )
-            doomed(plan.head_pred, plan.fire(lit.index, seeds, old_state(plan)), frontier)
+            doomed(plan.head_pred, plan.fire(lit.index, seeds, old_state[id(plan)]), frontier)
     while any(frontier.values()):
         stats.iterations += 1
         following: dict[str, set[Row]] = {p: set() for p in preds}
         for plan in plans:
             for lit in plan.atoms:
                 if lit.kind == 0 and frontier.get(lit.pred):
-                    heads = plan.fire(lit.index, frontier[lit.pred], old_state(plan))
+                    heads = plan.fire(lit.index, frontier[lit.pred], old_state[id(plan)])
                     doomed(plan.head_pred, heads, following)
         frontier = following
 
@@ -382,9 +406,10 @@ def _dred(
             else:
                 fresh[pred][row] = 0
     for pred, doomed_rows in over.items():
+        candidates = deriving[pred]
         for row in doomed_rows:
             if row not in fresh[pred] and any(
-                plan.derives(row, new_state(plan)) for plan in by_head.get(pred, ())
+                plan.derives(row, new_state[id(plan)]) for plan in candidates(row)
             ):
                 fresh[pred][row] = engine.round
 
@@ -403,9 +428,9 @@ def _dred(
                 seeds = change.plus.get(lit.pred, _NONE).rows
             else:
                 seeds = change.flipped(
-                    plan, lit.index, change.minus.get(lit.pred, _NONE).rows, change.new(lit.pred)
+                    plan, lit.index, change.minus.get(lit.pred, _NONE).rows, new_views[lit.pred]
                 )
-            admit(plan.head_pred, plan.fire(lit.index, seeds, new_state(plan)), fresh)
+            admit(plan.head_pred, plan.fire(lit.index, seeds, new_state[id(plan)]), fresh)
     inserted: dict[str, set[Row]] = {p: set() for p in preds}
     while any(fresh.values()):
         stats.iterations += 1
@@ -418,7 +443,7 @@ def _dred(
         for plan in plans:
             for lit in plan.atoms:
                 if lit.kind == 0 and fresh.get(lit.pred):
-                    heads = plan.fire(lit.index, fresh[lit.pred], new_state(plan))
+                    heads = plan.fire(lit.index, fresh[lit.pred], new_state[id(plan)])
                     admit(plan.head_pred, heads, following_rows)
         fresh = following_rows
     for pred in preds:
@@ -426,6 +451,10 @@ def _dred(
         minus = [row for row in over[pred] if row not in index[pred].rows]
         stats.derived += len(plus)
         change.record(pred, plus, minus)
+
+
+def _body_preds(plans: Iterable[RulePlan]) -> set[str]:
+    return {lit.pred for plan in plans for lit in plan.atoms}
 
 
 def _recompute(

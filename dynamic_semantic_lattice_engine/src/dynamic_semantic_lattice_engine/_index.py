@@ -16,7 +16,8 @@ delta rules of counting and DRed need for the atoms after the delta atom.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from operator import itemgetter
 from typing import Any, Protocol
 
@@ -28,6 +29,8 @@ __all__ = ["EMPTY", "OldView", "Row", "TupleIndex", "View", "key_of"]
 Row = tuple[Any, ...]
 Positions = tuple[int, ...]
 EMPTY: frozenset[Row] = frozenset()
+_COPY_SPAN = 16
+"""Spans up to this long are sliced (a copy); longer ones are read in place, lazily."""
 
 
 def key_of(positions: Positions) -> Any:
@@ -48,13 +51,17 @@ class View(Protocol):
 
     def exists(self, positions: Positions, key: Any) -> bool: ...
 
+    def estimate(self, positions: Positions, key: Any) -> int:
+        """About how many rows :meth:`lookup` yields (never fewer), without producing them."""
+        ...
+
 
 class _Sorted:
     """A snapshot's rows sorted by one binding pattern's packed key.
 
     Built by one numpy argsort, where a dict of sets would cost a Python
     loop over every row; a lookup is two ``bisect`` calls on the packed keys
-    and a slice of the sorted rows.
+    and a span of the sorted rows.
     """
 
     def __init__(
@@ -73,52 +80,61 @@ class _Sorted:
         self.fits = scale < (1 << 62)
         self.keys: list[int] = []
         self.rows: list[Row] = []
-        if not self.fits:
-            return
-        packed = np.zeros(columns[0].shape[0] if columns else 0, dtype=np.int64)
-        for p, lo, mult in zip(positions, lows, self.multipliers, strict=True):
-            packed += (columns[p] - lo) * mult
-        order = np.argsort(packed, kind="stable")
-        self.keys = packed[order].tolist()
-        self.rows = [snapshot[i] for i in order.tolist()]
+        if self.fits:
+            packed = np.zeros(columns[0].shape[0] if columns else 0, dtype=np.int64)
+            for p, lo, mult in zip(positions, lows, self.multipliers, strict=True):
+                packed += (columns[p] - lo) * mult
+            order = np.argsort(packed, kind="stable")
+            self.keys = packed[order].tolist()
+            self.rows = [snapshot[i] for i in order.tolist()]
+        self.pack = self._packer()
 
-    def pack(self, key: Any, single: bool) -> int | None:
-        values = (key,) if single else key
-        out = 0
-        for value, lo, hi, mult in zip(
-            values, self.lows, self.highs, self.multipliers, strict=True
-        ):
-            if not isinstance(value, int) or value < lo or value > hi:
+    def _packer(self) -> Callable[[Any], int | None]:
+        """The function packing a lookup key (scalar for one column), ``None`` if out of range.
+
+        Specialised once per index: lookups call it for every probe.
+        """
+        if len(self.lows) == 1:
+            low, high = self.lows[0], self.highs[0]
+
+            def one(key: Any) -> int | None:
+                if isinstance(key, int) and low <= key <= high:
+                    return int(key - low)
                 return None
-            out += (value - lo) * mult
-        return out
 
-    def span(self, packed: int) -> list[Row]:
+            return one
+        spec = tuple(zip(self.lows, self.highs, self.multipliers, strict=True))
+
+        def many(key: Any) -> int | None:
+            out = 0
+            for value, (low, high, mult) in zip(key, spec, strict=True):
+                if not isinstance(value, int) or value < low or value > high:
+                    return None
+                out += (value - low) * mult
+            return out
+
+        return many
+
+    def bounds(self, packed: int) -> tuple[int, int]:
+        """The slice of :attr:`rows` whose key is ``packed``."""
         keys = self.keys
         lo = bisect_left(keys, packed)
-        return self.rows[lo : bisect_right(keys, packed, lo)]
+        return lo, bisect_right(keys, packed, lo)
 
 
-class _Filtered:
-    """Rows of a sorted span minus the removed ones, plus rows added since: iterated lazily."""
+def _span(rows: list[Row], lo: int, hi: int) -> Iterable[Row]:
+    """``rows[lo:hi]`` without copying a long span that an existence test may leave at once."""
+    if hi - lo <= _COPY_SPAN:
+        return rows[lo:hi]
+    return map(rows.__getitem__, range(lo, hi))
 
-    __slots__ = ("extra", "gone", "span")
 
-    def __init__(self, span: list[Row], gone: set[Row], extra: Collection[Row]) -> None:
-        self.span, self.gone, self.extra = span, gone, extra
-
-    def __iter__(self) -> Iterator[Row]:
-        gone = self.gone
-        for row in self.span:
-            if row not in gone:
-                yield row
-        yield from self.extra
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def __contains__(self, row: object) -> bool:
-        return row in self.extra or (row not in self.gone and row in self.span)
+def _filtered(rows: Iterable[Row], gone: set[Row], extra: Iterable[Row]) -> Iterator[Row]:
+    """Rows of a sorted span minus the removed ones, plus rows added since: lazily."""
+    for row in rows:
+        if row not in gone:
+            yield row
+    yield from extra
 
 
 class TupleIndex:
@@ -182,7 +198,8 @@ class TupleIndex:
             self._sorted[positions] = found
         return found if found.fits else None
 
-    def lookup(self, positions: Positions, key: Any) -> Collection[Row]:
+    def lookup(self, positions: Positions, key: Any) -> Iterable[Row]:
+        """The rows matching ``key`` at ``positions``, to be iterated once."""
         if not positions:
             return self.rows
         ordered = self._sorted_for(positions)
@@ -196,18 +213,39 @@ class TupleIndex:
                 self._fresh.clear()
             return self._index(positions).get(key, EMPTY)
         extra = self._index(positions).get(key, EMPTY)
-        packed = ordered.pack(key, len(positions) == 1)
+        packed = ordered.pack(key)
         if packed is None:
             return extra
-        found = ordered.span(packed)
+        lo, hi = ordered.bounds(packed)
+        if lo == hi:
+            return extra
+        found = _span(ordered.rows, lo, hi)
         if self._gone:  # lazily, so an existence test stops at the first surviving row
-            return _Filtered(found, self._gone, extra)
+            return _filtered(found, self._gone, extra)
         if extra:
-            found.extend(extra)
+            return chain(found, extra)
         return found
 
     def contains(self, row: Row) -> bool:
         return row in self.rows
+
+    def estimate(self, positions: Positions, key: Any) -> int:
+        """The size of the snapshot's span plus the rows added since (removed rows still count).
+
+        Two bisections, so a join can pick its cheapest atom before it reads any row.
+        """
+        if not positions:
+            return len(self.rows)
+        ordered = self._sorted_for(positions)
+        if ordered is None:
+            self.lookup(positions, key)  # drops an unpackable snapshot, as a lookup would
+            return len(self._index(positions).get(key, EMPTY))
+        extra = len(self._index(positions).get(key, EMPTY))
+        packed = ordered.pack(key)
+        if packed is None:
+            return extra
+        lo, hi = ordered.bounds(packed)
+        return hi - lo + extra
 
     def exists(self, positions: Positions, key: Any) -> bool:
         if not positions:
@@ -275,6 +313,9 @@ class OldView:
 
     def contains(self, row: Row) -> bool:
         return (row in self.current.rows and row not in self.added.rows) or row in self.removed.rows
+
+    def estimate(self, positions: Positions, key: Any) -> int:
+        return self.current.estimate(positions, key) + self.removed.estimate(positions, key)
 
     def exists(self, positions: Positions, key: Any) -> bool:
         return next(iter(self.lookup(positions, key)), None) is not None
