@@ -6,16 +6,14 @@ experiment's python actions (:mod:`scenario.probes`) can restart them.
 
 With ``nats-server`` installed (Debian package ``nats-server``) the ledger is
 replicated the way cdabl does it in production: every write goes through a
-NATS JetStream stream (:class:`NatsStream`, one server, stream replicas 1) and
+NATS JetStream stream (``shared_core.testing.NatsServer``, one server, stream replicas 1) and
 every node applies it, so two nodes hold identical entries and the same root.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,76 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["NODES", "LedgerNode", "NatsStream", "nats_server_binary"]
-
-
-def nats_server_binary() -> str | None:
-    """The ``nats-server`` executable, if installed (Debian puts it in /usr/sbin)."""
-    found = shutil.which("nats-server")
-    if found:
-        return found
-    return "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
-
-
-class NatsStream:
-    """One ``nats-server -js`` on loopback, its JetStream store under ``store_dir``."""
-
-    def __init__(self, binary: str, store_dir: Path, port: int, log_path: Path) -> None:
-        self.binary = binary
-        self.store_dir = store_dir
-        self.port = port
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
-
-    def start(self, ready_within: float = 30.0) -> None:
-        """Start the server and wait until it accepts connections."""
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    self.binary,
-                    "-js",
-                    "-sd",
-                    str(self.store_dir),
-                    "-a",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                ],
-                stdout=log,
-                stderr=log,
-            )
-        deadline = time.monotonic() + ready_within
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"nats-server exited with {self.proc.returncode}; see {self.log_path}"
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"nats-server did not listen within {ready_within}s")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        """Stop the server; idempotent."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-        self.proc = None
+__all__ = ["NODES", "LedgerNode"]
 
 
 class LedgerNode:

@@ -105,20 +105,18 @@ def run_scenario(
     ``replicate``: run the ledger replicated through NATS JetStream when
     ``nats-server`` is installed (otherwise, or when false, one standalone node).
     """
-    from scenario.ledger_node import NatsStream, nats_server_binary
-    from shared_core.testing import free_port
+    from shared_core.testing import NatsServer, nats_server_binary
 
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    binary = nats_server_binary() if replicate else None
     stream = (
-        NatsStream(binary, out_dir / "nats", free_port(), out_dir / "nats-server.log")
-        if binary is not None
+        NatsServer(out_dir / "nats", log_path=out_dir / "nats-server.log")
+        if replicate and nats_server_binary() is not None
         else None
     )
     if stream is not None:
-        stream.start()
+        stream.start(timeout=30)
     try:
         return _run(size, out_dir, seed=seed, executor=executor, stream=stream, say=say)
     finally:

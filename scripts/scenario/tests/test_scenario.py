@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 from scenario.attest import BYTECODE, CHECKPOINT, verify_offline
 from scenario.enforce import nft_set_elements
-from scenario.ledger_node import nats_server_binary
+
+from shared_core.testing import nats_server_binary
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 

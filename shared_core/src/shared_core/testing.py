@@ -126,13 +126,16 @@ class NatsServer:
     and store, as a server restart in production does.
     """
 
-    def __init__(self, store_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, store_dir: Path, port: int | None = None, *, log_path: Path | None = None
+    ) -> None:
         binary = nats_server_binary()
         if binary is None:
             raise RuntimeError("nats-server is not installed (apt-get install nats-server)")
         self.binary = binary
         self.store_dir = store_dir
         self.port = port if port is not None else free_port()
+        self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -140,32 +143,32 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> None:
-        """Start the server and wait until it accepts TCP connections."""
-        self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "-js",
-                "-sd",
-                str(self.store_dir),
-                "-a",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        """Start the server and wait until it accepts TCP connections.
+
+        The server's own output goes to ``log_path`` (appended, so restarts keep the story)
+        or nowhere; a server that exits or never listens is an error naming where to look.
+        """
+        argv = [self.binary, "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1"]
+        argv += ["-p", str(self.port)]
+        if self.log_path is None:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
+            with self.log_path.open("ab") as log:
+                self.proc = subprocess.Popen(argv, stdout=log, stderr=log)
+        where = f"; see {self.log_path}" if self.log_path is not None else ""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"nats-server exited with {self.proc.returncode}")
+                raise RuntimeError(f"nats-server exited with {self.proc.returncode}{where}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.02)
         self.stop()
-        raise RuntimeError(f"nats-server did not listen on port {self.port} within {timeout} s")
+        raise RuntimeError(
+            f"nats-server did not listen on port {self.port} within {timeout} s{where}"
+        )
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 5 s)."""
