@@ -179,7 +179,7 @@ class TransparencyLog:
         with target.transaction():
             start = target.entry_count()
             rows = build(start)
-            for _, _, data in rows.entries:
+            for _, _, data, _ in rows.entries:
                 if len(data) > 0xFFFF:
                     raise AttestationTileError(
                         f"a log entry is {len(data)} bytes; tlog-tiles allows 65535",
@@ -195,7 +195,7 @@ class TransparencyLog:
         with self._lock:
             if self._tree.size == start:
                 append = self._tree.append_hash
-                for _, leaf, _ in rows.entries:
+                for _, leaf, _, _ in rows.entries:
                     append(leaf)
             else:
                 self.refresh()

@@ -21,7 +21,7 @@ deterministic, and both call the same libsodium function.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -41,8 +41,10 @@ PAE_PREFIX: Final = b"DSSEv1 %d %s " % (len(_TYPE_BYTES), _TYPE_BYTES)
 
 _crypto_sign = nacl.bindings.crypto_sign
 
+_b64 = binascii.b2a_base64
+_TYPE_JSON: Final = json.dumps(PAYLOAD_TYPE)
 _ENVELOPE_HEAD: Final = '{"payload":"'
-_ENVELOPE_MIDDLE: Final = '","payloadType":' + json.dumps(PAYLOAD_TYPE) + ',"signatures":['
+_ENVELOPE_MIDDLE: Final = '","payloadType":' + _TYPE_JSON + ',"signatures":['
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,25 +102,38 @@ class PayloadSigner:
         :meth:`attestation_id`: the caller computed both to look for an
         earlier issue of the same statement before paying for signatures.
         """
-        b64 = base64.b64encode
+        envelope_json, signatures = self.sign_json(payload, message)
+        return SignedPayload(ident, payload, signatures, envelope_json)
+
+    def sign_json(self, payload: bytes, message: bytes) -> tuple[str, tuple[bytes, ...]]:
+        """:meth:`sign` without the wrapper object: ``(envelope JSON, signatures)``.
+
+        What the issuing loop calls once per statement.
+        """
+        b64 = _b64
         if self._single is not None:  # one Ed25519 key, the common case: no loops
             sig = _crypto_sign(message, self._single)[:64]
-            signatures: tuple[bytes, ...] = (sig,)
-            sigs = self._sig_heads[0] + b64(sig).decode("ascii") + '"}'
-        else:
-            signatures = tuple(
-                _crypto_sign(message, secret)[:64] if secret is not None else sign(message)
-                for secret, sign in zip(self._secret, self._sign, strict=True)
+            return (
+                f'{{"payload":"{b64(payload, newline=False).decode("ascii")}",'
+                f'"payloadType":{_TYPE_JSON},"signatures":[{self._sig_heads[0]}'
+                f'{b64(sig, newline=False).decode("ascii")}"}}]}}',
+                (sig,),
             )
-            sigs = ",".join(
-                head + b64(sig).decode("ascii") + '"}'
-                for head, sig in zip(self._sig_heads, signatures, strict=True)
-            )
-        return SignedPayload(
-            ident,
-            payload,
+        signatures = tuple(
+            _crypto_sign(message, secret)[:64] if secret is not None else sign(message)
+            for secret, sign in zip(self._secret, self._sign, strict=True)
+        )
+        sigs = ",".join(
+            head + b64(sig, newline=False).decode("ascii") + '"}'
+            for head, sig in zip(self._sig_heads, signatures, strict=True)
+        )
+        return (
+            _ENVELOPE_HEAD
+            + b64(payload, newline=False).decode("ascii")
+            + _ENVELOPE_MIDDLE
+            + sigs
+            + "]}",
             signatures,
-            _ENVELOPE_HEAD + b64(payload).decode("ascii") + _ENVELOPE_MIDDLE + sigs + "]}",
         )
 
     def envelope(self, signed: SignedPayload) -> Envelope:

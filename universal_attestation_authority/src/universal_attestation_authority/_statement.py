@@ -13,7 +13,6 @@ Reference: https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import math
@@ -142,8 +141,20 @@ def canonical_json(value: Any, *, floats: bool = True) -> bytes:
     Otherwise the standard library writes it.
     """
     if not floats:
-        with contextlib.suppress(TypeError):  # an integer beyond 64 bits: the slow path
-            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        # try/except rather than contextlib.suppress: no context-manager object
+        # per call on the issuing hot path.  The result is copied into a
+        # right-sized object: orjson's own output comes from the system
+        # allocator via a larger buffer that is then shrunk, and keeping
+        # thousands of those alive (statements cache their bytes) measured
+        # ~1.4 us more per statement than the copy costs.
+        try:
+            return memoryview(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).tobytes()
+        except TypeError:  # an integer beyond 64 bits: the standard library writes it
+            return _stdlib_canonical_json(value)
+    return _stdlib_canonical_json(value)
+
+
+def _stdlib_canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )

@@ -16,10 +16,13 @@ Durability contract (what the crash tests check):
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +37,8 @@ __all__ = [
     "EntryRows",
     "NewEntry",
     "SqliteStore",
+    "attestation_key",
+    "subject_key",
 ]
 
 _SCHEMA = """
@@ -44,22 +49,19 @@ CREATE TABLE IF NOT EXISTS meta (
 CREATE TABLE IF NOT EXISTS entries (
     idx INTEGER PRIMARY KEY,
     leaf_hash BLOB NOT NULL,
-    data BLOB NOT NULL
+    data BLOB NOT NULL,
+    envelope TEXT
 );
-CREATE TABLE IF NOT EXISTS attestations (
-    id TEXT PRIMARY KEY,
-    log_index INTEGER NOT NULL UNIQUE REFERENCES entries(idx),
-    envelope TEXT NOT NULL,
-    predicate_type TEXT NOT NULL,
-    integrated_time TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS subjects (
-    attestation_id TEXT NOT NULL REFERENCES attestations(id),
-    name TEXT NOT NULL,
-    algorithm TEXT NOT NULL,
-    digest TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS subjects_digest ON subjects(algorithm, digest);
+CREATE TABLE IF NOT EXISTS attestation_keys (
+    key INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (key, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subject_keys (
+    key INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (key, idx)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS keys (
     keyid TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -77,6 +79,36 @@ CREATE TABLE IF NOT EXISTS witness_state (
     size INTEGER NOT NULL
 );
 """
+"""Schema 2.  An attestation is its log entry's row (``envelope`` set); the
+two index tables map 60-bit keys (:func:`attestation_key`,
+:func:`subject_key`) to entry indexes.  The keys are short integers rather
+than the 64-character ids and digests because every issued attestation adds
+one row to each, at a random place in the B-tree: small keys mean fewer
+pages written per commit (schema 1's three text-keyed tables cost about
+twice the SQLite time per attestation).  A key can collide, so every lookup
+checks its candidates against the entry itself.  Predicate type and
+integrated time are read back from the entry rather than stored twice.
+"""
+
+_SCHEMA_1_TABLES = frozenset({"attestations", "subjects"})
+
+_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
+def attestation_key(ident: str) -> int:
+    """The index key of attestation id ``ident`` (64 lowercase hex): its first 60 bits."""
+    return int(ident[:15], 16)
+
+
+def subject_key(algorithm: str, digest: str) -> int:
+    """The index key of a subject digest: 60 bits of BLAKE2b of ``algorithm:digest``.
+
+    Hashed rather than cut because digest values of algorithms without a
+    fixed hex form (``dirHash``, custom names) are arbitrary strings;
+    algorithm names cannot hold ``:``, so the text is unambiguous.
+    """
+    text = f"{algorithm}:{digest}".encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 4
 
 
 @dataclass(frozen=True)
@@ -112,6 +144,7 @@ class NewEntry:
     leaf_hash: bytes
     attestation: AttestationRow | None = None
     subjects: tuple[tuple[str, str, str], ...] = ()
+    """``(subject name, digest algorithm, digest)`` of the attestation's statement."""
 
 
 @dataclass
@@ -119,14 +152,48 @@ class EntryRows:
     """Rows of one append, as ``executemany`` takes them.
 
     Attributes:
-        entries: ``(index, leaf hash, entry bytes)``, consecutive indexes.
-        attestations: ``(id, log index, envelope JSON, predicate type, integrated time)``.
-        subjects: ``(attestation id, subject name, digest algorithm, digest)``.
+        entries: ``(index, leaf hash, entry bytes, envelope JSON or None)``,
+            consecutive indexes; the envelope is set for an attestation's entry.
+        attestation_keys: ``(attestation_key(id), index)`` per attestation.
+        subject_keys: ``(subject_key(algorithm, digest), index)`` per subject digest.
     """
 
-    entries: list[tuple[int, bytes, bytes]] = field(default_factory=list)
-    attestations: list[tuple[str, int, str, str, str]] = field(default_factory=list)
-    subjects: list[tuple[str, str, str, str]] = field(default_factory=list)
+    entries: list[tuple[int, bytes, bytes, str | None]] = field(default_factory=list)
+    attestation_keys: list[tuple[int, int]] = field(default_factory=list)
+    subject_keys: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _attestation_row(index: int, data: bytes, envelope: str | None) -> AttestationRow | None:
+    # An attestation as stored in schema 2: its entry's row.  The entry is
+    # JSON this package wrote; anything else is not an attestation.
+    if envelope is None:
+        return None
+    try:
+        entry = json.loads(bytes(data))
+    except ValueError:
+        return None
+    if not isinstance(entry, dict):
+        return None
+    ident, predicate_type = entry.get("id"), entry.get("predicateType")
+    when = entry.get("integratedTime")
+    if not (isinstance(ident, str) and isinstance(predicate_type, str) and isinstance(when, str)):
+        return None
+    return AttestationRow(ident, index, envelope, predicate_type, when)
+
+
+def _has_subject(envelope: str, algorithm: str, digest: str) -> bool:
+    # Whether the statement in ``envelope`` names a subject with this digest.
+    try:
+        payload = base64.b64decode(json.loads(envelope)["payload"])
+        subjects = json.loads(payload)["subject"]
+        return any(
+            isinstance(s, dict)
+            and isinstance(s.get("digest"), dict)
+            and s["digest"].get(algorithm) == digest
+            for s in subjects
+        )
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 class SqliteStore:
@@ -149,6 +216,7 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+            self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise AttestationStoreError(
                 f"cannot open the store {str(self.path)!r}: {exc}",
@@ -159,6 +227,57 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _tables(self) -> set[str]:
+        rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        return {str(r[0]) for r in rows}
+
+    def _migrate(self) -> None:
+        """Bring a schema-1 database (separate attestation and subject tables) to schema 2.
+
+        One transaction: envelopes move into their entries' rows, ids and
+        subject digests become index keys, the old tables are dropped.  Two
+        processes opening the same old database serialise on the write lock,
+        and the second finds nothing left to do.
+        """
+        if not self._tables() >= _SCHEMA_1_TABLES:
+            return
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if self._tables() >= _SCHEMA_1_TABLES:
+                columns = {str(r[1]) for r in db.execute("PRAGMA table_info(entries)")}
+                if "envelope" not in columns:
+                    db.execute("ALTER TABLE entries ADD COLUMN envelope TEXT")
+                db.execute(
+                    "UPDATE entries SET envelope = (SELECT a.envelope FROM attestations AS a "
+                    "WHERE a.log_index = entries.idx) WHERE idx IN (SELECT log_index FROM attestations)"
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO attestation_keys(key, idx) VALUES (?, ?)",
+                    [
+                        (attestation_key(ident), index)
+                        for ident, index in db.execute("SELECT id, log_index FROM attestations")
+                        if _ID.match(ident)
+                    ],
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO subject_keys(key, idx) VALUES (?, ?)",
+                    [
+                        (subject_key(algorithm, digest), index)
+                        for algorithm, digest, index in db.execute(
+                            "SELECT s.algorithm, s.digest, a.log_index FROM subjects AS s "
+                            "JOIN attestations AS a ON a.id = s.attestation_id"
+                        )
+                    ],
+                )
+                db.execute("DROP INDEX IF EXISTS subjects_digest")
+                db.execute("DROP TABLE subjects")
+                db.execute("DROP TABLE attestations")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -236,13 +355,15 @@ class SqliteStore:
         """
         rows = EntryRows()
         for i, item in enumerate(items):
-            rows.entries.append((start + i, item.leaf_hash, item.data))
-            if item.attestation is not None:
-                r = item.attestation
-                rows.attestations.append(
-                    (r.id, r.log_index, r.envelope, r.predicate_type, r.integrated_time)
+            index = start + i
+            r = item.attestation
+            rows.entries.append((index, item.leaf_hash, item.data, r.envelope if r else None))
+            if r is not None:
+                rows.attestation_keys.append((attestation_key(r.id), index))
+                rows.subject_keys.extend(
+                    (subject_key(algorithm, digest), index)
+                    for _, algorithm, digest in item.subjects
                 )
-                rows.subjects.extend((r.id, *subject) for subject in item.subjects)
         self.append_rows(start, rows)
 
     def append_rows(self, start: int, rows: EntryRows) -> None:
@@ -275,17 +396,20 @@ class SqliteStore:
                 )
             try:
                 db.executemany(
-                    "INSERT INTO entries(idx, leaf_hash, data) VALUES (?, ?, ?)", rows.entries
+                    "INSERT INTO entries(idx, leaf_hash, data, envelope) VALUES (?, ?, ?, ?)",
+                    rows.entries,
                 )
-                db.executemany(
-                    "INSERT INTO attestations(id, log_index, envelope, predicate_type, integrated_time) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    rows.attestations,
-                )
-                db.executemany(
-                    "INSERT INTO subjects(attestation_id, name, algorithm, digest) VALUES (?, ?, ?, ?)",
-                    rows.subjects,
-                )
+                if rows.attestation_keys:
+                    db.executemany(
+                        "INSERT INTO attestation_keys(key, idx) VALUES (?, ?)",
+                        rows.attestation_keys,
+                    )
+                if rows.subject_keys:
+                    # Two subjects of one statement may share a digest: one key row.
+                    db.executemany(
+                        "INSERT OR IGNORE INTO subject_keys(key, idx) VALUES (?, ?)",
+                        rows.subject_keys,
+                    )
             except sqlite3.IntegrityError as exc:
                 raise AttestationStoreError(
                     f"cannot append to {str(self.path)!r}: {exc}",
@@ -307,39 +431,62 @@ class SqliteStore:
     # -- attestations -------------------------------------------------------
 
     def attestation(self, attestation_id: str) -> AttestationRow | None:
-        rows = self._query(
-            "SELECT id, log_index, envelope, predicate_type, integrated_time "
-            "FROM attestations WHERE id = ?",
-            (attestation_id,),
-        )
-        return AttestationRow(*rows[0]) if rows else None
+        """The attestation with this id, or None (also for text that is not an id)."""
+        rows = self.attestations([attestation_id])
+        return rows[0] if rows else None
 
     def attestations(self, ids: Sequence[str]) -> list[AttestationRow]:
-        """The stored attestations among ``ids`` (one query per 500 ids)."""
-        rows: list[AttestationRow] = []
-        unique = list(dict.fromkeys(ids))
+        """The stored attestations among ``ids`` (one query per 500 ids).
+
+        Only ids found are returned, each once; the order is not ``ids``'s.
+        """
+        wanted = {i for i in ids if _ID.match(i)}
+        return self.attestations_by_key({attestation_key(i): i for i in wanted}.keys(), wanted)
+
+    def attestations_by_key(
+        self, keys: Iterable[int], wanted: Container[str]
+    ) -> list[AttestationRow]:
+        """The stored attestations whose id is in ``wanted``, found through their ``keys``.
+
+        The issuing hot path's idempotency check: it computed each id's
+        :func:`attestation_key` for the insert anyway.  Candidates whose id is
+        not wanted (key collisions) are dropped.
+        """
+        unique = sorted(set(keys))
+        found: dict[str, AttestationRow] = {}
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            # Only '?' placeholders are interpolated; the ids travel as parameters.
-            sql = f"SELECT id, log_index, envelope, predicate_type, integrated_time FROM attestations WHERE id IN ({marks})"  # noqa: S608
-            rows.extend(AttestationRow(*r) for r in self._query(sql, chunk))
-        return rows
+            # Only '?' placeholders are interpolated; the keys travel as parameters.
+            sql = (
+                "SELECT e.idx, e.data, e.envelope FROM attestation_keys AS k "  # noqa: S608
+                f"JOIN entries AS e ON e.idx = k.idx WHERE k.key IN ({marks})"
+            )
+            for index, data, envelope in self._query(sql, chunk):
+                row = _attestation_row(index, data, envelope)
+                if row is not None and row.id in wanted:
+                    found.setdefault(row.id, row)
+        return list(found.values())
 
     def attestation_at(self, log_index: int) -> AttestationRow | None:
-        rows = self._query(
-            "SELECT id, log_index, envelope, predicate_type, integrated_time "
-            "FROM attestations WHERE log_index = ?",
-            (log_index,),
-        )
-        return AttestationRow(*rows[0]) if rows else None
+        rows = self._query("SELECT data, envelope FROM entries WHERE idx = ?", (log_index,))
+        return _attestation_row(log_index, rows[0][0], rows[0][1]) if rows else None
 
     def attestations_for_digest(self, algorithm: str, digest: str, limit: int = 100) -> list[str]:
+        """Ids of attestations (oldest first, at most ``limit``) with a subject of this digest."""
         rows = self._query(
-            "SELECT DISTINCT attestation_id FROM subjects WHERE algorithm = ? AND digest = ? LIMIT ?",
-            (algorithm, digest, limit),
+            "SELECT e.idx, e.data, e.envelope FROM subject_keys AS s "
+            "JOIN entries AS e ON e.idx = s.idx WHERE s.key = ? ORDER BY s.idx",
+            (subject_key(algorithm, digest),),
         )
-        return [str(r[0]) for r in rows]
+        ids: list[str] = []
+        for index, data, envelope in rows:
+            row = _attestation_row(index, data, envelope)
+            if row is not None and _has_subject(row.envelope, algorithm, digest):
+                ids.append(row.id)
+                if len(ids) >= limit:
+                    break
+        return ids
 
     # -- keys -----------------------------------------------------------------
 
