@@ -29,6 +29,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.util import guess_format
 
 from dynamic_semantic_lattice_engine._engine import Derivation, Engine, EvaluationStats
+from dynamic_semantic_lattice_engine._jsonldguard import JSONLD_FORMATS, check_jsonld
 from dynamic_semantic_lattice_engine._lattice import (
     DEFAULT_REPLICA,
     LastWriterWins,
@@ -118,37 +119,49 @@ _FORMATS = {
 
 
 def read_graph(
-    source: str | Path | None = None, *, data: str | None = None, format: str = "turtle"
+    source: str | Path | None = None,
+    *,
+    data: str | None = None,
+    format: str = "turtle",
+    allow_remote_contexts: bool = False,
 ) -> Graph:
     """Parse RDF with literals kept as written (this engine canonicalises them itself).
 
+    RDF/XML passes an entity guard first (:mod:`._xmlguard`), and JSON-LD that
+    references a context by IRI is refused unless ``allow_remote_contexts``
+    (:mod:`._jsonldguard`): rdflib would fetch it while parsing.
+
     Raises:
-        LatticeRdfError: the document does not parse in that format.
+        LatticeRdfError: the document does not parse in that format, or is refused.
     """
     graph = Graph()
     saved = rdflib.NORMALIZE_LITERALS
-    xml_bytes: bytes | None = None
+    guarded_bytes: bytes | None = None
     base: str | None = None
-    if format in XML_FORMATS:  # untrusted XML passes the entity guard before rdflib sees it
+    guarded = format in XML_FORMATS or format in JSONLD_FORMATS
+    if guarded:  # untrusted XML and JSON-LD pass their guards before rdflib sees them
         where = "the given text" if data is not None else str(source)
         if data is not None:
-            xml_bytes = data.encode("utf-8")
+            guarded_bytes = data.encode("utf-8")
         else:
             path = Path(str(source))
             try:
-                xml_bytes = path.read_bytes()
+                guarded_bytes = path.read_bytes()
             except OSError as exc:
                 raise LatticeRdfError(
                     f"cannot read {source}: {exc.strerror}", hint="check the path"
                 ) from exc
             base = path.resolve().as_uri()
-        check_xml(xml_bytes, where)
+        if format in XML_FORMATS:
+            check_xml(guarded_bytes, where)
+        else:
+            check_jsonld(guarded_bytes, where, allow_remote_contexts=allow_remote_contexts)
     try:
         rdflib.NORMALIZE_LITERALS = False
         with warnings.catch_warnings():  # rdflib's JSON-LD plugin uses its own deprecated API
             warnings.simplefilter("ignore")
-            if xml_bytes is not None:
-                graph.parse(data=xml_bytes, format=format, publicID=base)
+            if guarded_bytes is not None:
+                graph.parse(data=guarded_bytes, format=format, publicID=base)
             elif data is not None:
                 graph.parse(data=data, format=format)
             else:
@@ -463,16 +476,25 @@ class KnowledgeBase:
         *,
         data: str | None = None,
         format: str | None = None,
+        allow_remote_contexts: bool = False,
     ) -> int:
         """Parse an RDF document (Turtle, N-Triples, RDF/XML, JSON-LD, ...) and add its triples.
 
+        Args:
+            allow_remote_contexts: let a JSON-LD document reference contexts
+                by IRI, which rdflib then fetches (network or file); only
+                for trusted sources, off by default.
+
         Raises:
-            LatticeRdfError: the document does not parse in that format.
+            LatticeRdfError: the document does not parse in that format, or
+                it is JSON-LD referencing a context and that is not allowed.
         """
         fmt = format or (guess_format(str(source)) if source is not None else None) or "turtle"
         if fmt == "ttl":
             fmt = "turtle"
-        graph = read_graph(source, data=data, format=fmt)
+        graph = read_graph(
+            source, data=data, format=fmt, allow_remote_contexts=allow_remote_contexts
+        )
         return self.add_graph(graph)
 
     def graph(self, *, inferred: bool = False) -> Graph:

@@ -62,6 +62,12 @@ def _open(ctx: Context) -> tuple[KnowledgeBase, Path]:
     setup=lambda p: (
         p.add_argument("files", nargs="+", metavar="FILE"),
         p.add_argument("--format", help="RDF format for every file (default: from the suffix)"),
+        p.add_argument(
+            "--allow-remote-contexts",
+            action="store_true",
+            help="let JSON-LD files reference @context IRIs, which are then fetched "
+            "(trusted files only; refused by default)",
+        ),
     ),
 )
 def _load(ctx: Context, args: argparse.Namespace) -> int:
@@ -81,7 +87,9 @@ def _load(ctx: Context, args: argparse.Namespace) -> int:
             added[name] = kb.import_delta(doc)
         else:
             fmt = args.format or _RDF_SUFFIXES.get(path.suffix.lower())
-            added[name] = kb.load_rdf(path, format=fmt)
+            added[name] = kb.load_rdf(
+                path, format=fmt, allow_remote_contexts=args.allow_remote_contexts
+            )
     if kb.rules:
         kb.reason(kb.rules)
     save_store(kb, store)
