@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "Learner": "_learner",
     "Regressor": "_learner",
     "as_matrix": "_learner",
+    "LaplaceLogisticRegression": "_laplace",
     "LinearRegression": "_linear",
     "LogisticRegression": "_linear",
     "Optimizer": "_linear",
@@ -131,6 +132,7 @@ __all__ = [
     "KNNClassifier",
     "KNNRegressor",
     "LabelIndex",
+    "LaplaceLogisticRegression",
     "Learner",
     "LearnerDomainError",
     "LearnerError",
@@ -234,6 +236,9 @@ if TYPE_CHECKING:
     from cross_domain_auto_learner._forest import AdaptiveRandomForest as AdaptiveRandomForest
     from cross_domain_auto_learner._knn import KNNClassifier as KNNClassifier
     from cross_domain_auto_learner._knn import KNNRegressor as KNNRegressor
+    from cross_domain_auto_learner._laplace import (
+        LaplaceLogisticRegression as LaplaceLogisticRegression,
+    )
     from cross_domain_auto_learner._learner import Classifier as Classifier
     from cross_domain_auto_learner._learner import LabelIndex as LabelIndex
     from cross_domain_auto_learner._learner import Learner as Learner

@@ -9,6 +9,7 @@ from cross_domain_auto_learner._adaptive_tree import HoeffdingAdaptiveTree
 from cross_domain_auto_learner._bayes import GaussianNB
 from cross_domain_auto_learner._forest import AdaptiveRandomForest
 from cross_domain_auto_learner._knn import KNNClassifier, KNNRegressor
+from cross_domain_auto_learner._laplace import LaplaceLogisticRegression
 from cross_domain_auto_learner._learner import Classifier, Regressor
 from cross_domain_auto_learner._linear import LinearRegression, LogisticRegression
 from cross_domain_auto_learner._regression_tree import HoeffdingTreeRegressor
@@ -21,6 +22,7 @@ __all__ = ["CLASSIFIERS", "REGRESSORS", "make_model"]
 CLASSIFIERS: dict[str, Callable[[int], Classifier]] = {
     "auto": lambda seed: AutoSelector(default_portfolio(seed)),
     "logistic": lambda _seed: LogisticRegression(),
+    "logistic-laplace": lambda _seed: LaplaceLogisticRegression(),
     "gaussian-nb": lambda _seed: GaussianNB(),
     "hoeffding-tree": lambda seed: HoeffdingTree(seed=seed),
     "adaptive-tree": lambda seed: DriftAdaptive(

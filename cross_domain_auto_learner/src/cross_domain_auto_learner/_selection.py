@@ -9,7 +9,8 @@ confined to the first few thousand examples.  Candidates whose rung accuracy
 is within two standard errors of the leader's are treated as tied and ranked
 by their measured time, so the race does not pay for a forest where a linear
 model is as good.  Before the race ends,
-predictions come from the current leader.  :attr:`history` records every
+predictions come from the current leader (most correct recent predictions,
+counted across rungs with a fading memory).  :attr:`history` records every
 rung's scores, which is what ``cdal train --auto`` reports.
 """
 
@@ -28,6 +29,7 @@ from cross_domain_auto_learner._adaptive import DriftAdaptive
 from cross_domain_auto_learner._bayes import GaussianNB
 from cross_domain_auto_learner._forest import AdaptiveRandomForest
 from cross_domain_auto_learner._knn import KNNClassifier
+from cross_domain_auto_learner._laplace import LaplaceLogisticRegression
 from cross_domain_auto_learner._learner import Classifier, _labels, _weights, as_matrix
 from cross_domain_auto_learner._linear import LogisticRegression
 from cross_domain_auto_learner._tree import HoeffdingTree
@@ -47,6 +49,7 @@ class Candidate:
     correct: float = 0.0
     seen: float = 0.0
     seconds: float = 0.0
+    correct_in_race: float = 0.0
 
     @property
     def score(self) -> float:
@@ -54,8 +57,9 @@ class Candidate:
 
 
 def default_portfolio(seed: int | None = 42) -> list[Candidate]:
-    """The candidates ``--auto`` races: linear, Bayes, trees, forest, k-NN."""
+    """The candidates ``--auto`` races: linear (Newton-step and gradient), Bayes, trees, forest, k-NN."""
     makers: list[tuple[str, Callable[[], Classifier]]] = [
+        ("logistic-laplace", LaplaceLogisticRegression),
         ("logistic-adam", lambda: LogisticRegression("adam", lr=0.05)),
         ("logistic-adagrad", lambda: LogisticRegression("adagrad", lr=0.5)),
         ("gaussian-nb", GaussianNB),
@@ -77,6 +81,15 @@ class AutoSelector(Classifier):
             leader's rung accuracy); tied candidates are ranked by measured
             cost, so a cheap model that is as accurate wins.  0 ranks by
             accuracy alone.
+        lead_fading: per-example decay of the correct-prediction count that
+            picks the leader serving predictions during the race.  It is not
+            reset at a halving (the first batch after one would otherwise
+            hand the lead to whoever got lucky on it), and it fades (half-life
+            ~350 examples at 0.998) because candidates improve at different
+            rates: k-NN as its window fills, trees as they split.  Measured on
+            Phishing / Bananas, seed 42: 91.04 / 88.40% at 0.998, 91.12 /
+            88.28% at 0.999, 90.88 / 88.42% with the rung count reset at
+            each halving.
     """
 
     def __init__(
@@ -85,11 +98,12 @@ class AutoSelector(Classifier):
         rung_size: int = 1000,
         keep_fraction: float = 0.5,
         tie_tolerance: float = 1.0,
+        lead_fading: float = 0.998,
     ) -> None:
-        if rung_size < 1 or not 0 < keep_fraction < 1:
+        if rung_size < 1 or not 0 < keep_fraction < 1 or not 0 < lead_fading <= 1:
             raise LearnerInputError(
-                "the race needs rung_size >= 1 and 0 < keep_fraction < 1",
-                hint="defaults: rung_size=1000, keep_fraction=0.5",
+                "the race needs rung_size >= 1, 0 < keep_fraction < 1 and 0 < lead_fading <= 1",
+                hint="defaults: rung_size=1000, keep_fraction=0.5, lead_fading=0.998",
             )
         self.candidates = list(candidates) if candidates is not None else default_portfolio()
         if not self.candidates:
@@ -102,6 +116,7 @@ class AutoSelector(Classifier):
         self._rung_end = rung_size
         self._rung_len = rung_size
         self.n_seen = 0
+        self.lead_fading = lead_fading
 
     def params(self) -> dict[str, Any]:
         return {
@@ -109,11 +124,14 @@ class AutoSelector(Classifier):
             "rung_size": self.rung_size,
             "keep_fraction": self.keep_fraction,
             "tie_tolerance": self.tie_tolerance,
+            "lead_fading": self.lead_fading,
         }
 
     @property
     def leader(self) -> Candidate:
-        return max(self.live, key=lambda c: c.score)
+        # every live candidate has seen every example of the race, so their faded
+        # counts of correct predictions compare like with like (see lead_fading)
+        return max(self.live, key=lambda c: c.correct_in_race)
 
     @property
     def winner(self) -> Candidate | None:
@@ -142,7 +160,9 @@ class AutoSelector(Classifier):
             for cand in self.live:
                 if racing:
                     start = time.perf_counter()
-                    cand.correct += float((cand.model.predict_many(Xb) == yb).sum())
+                    hits = float((cand.model.predict_many(Xb) == yb).sum())
+                    cand.correct += hits
+                    cand.correct_in_race = cand.correct_in_race * self.lead_fading**take + hits
                     cand.seen += take
                 cand.model.learn_many(Xb, yb, wb)
                 if racing:
