@@ -236,20 +236,77 @@ class TestTermination:
         assert done.cost <= done.input_cost
         assert_equivalent(expr, done.expr, seed=size)
 
-    def test_a_tiny_time_budget_still_returns_an_equivalent_form(self) -> None:
+    @pytest.mark.parametrize("fast_paths", [True, False])
+    def test_a_tiny_time_budget_still_returns_an_equivalent_form(self, fast_paths: bool) -> None:
         expr = (sin(x) ** 2 + cos(x) ** 2) ** 3 * (x + 1) - x
-        done = simplify_report(expr, limits=Limits(seconds=0.001))
+        done = simplify_report(expr, limits=Limits(seconds=0.001), fast_paths=fast_paths)
         assert done.report.stop_reason in (
             "time_limit",
             "saturated",
             "node_limit",
             "iteration_limit",
+            *(("fast_path", "stalled", "optimal") if fast_paths else ()),
         )
         assert_equivalent(expr, done.expr)
 
     def test_iteration_limit(self) -> None:
-        done = simplify_report((x + y) ** 2 - x**2, limits=Limits(iterations=1, seconds=30))
+        done = simplify_report(
+            (x + y) ** 2 - x**2, limits=Limits(iterations=1, seconds=30), fast_paths=False
+        )
         assert done.report.iterations <= 1
+
+
+class TestFastPaths:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("sin(x)^2 + cos(x)^2", "1"),
+            ("(x^2 - 1)/(x - 1)", "x + 1"),
+            ("(sin(x)^2 + cos(x)^2)^3*(x + 1) - x", "1"),
+            ("(x + y)^2 - x^2", "y*(2*x + y)"),
+        ],
+    )
+    def test_answered_before_the_e_graph(self, text: str, expected: str) -> None:
+        """Rational functions and leaf results come from the kernel forms alone."""
+        expr = parse(text).subs({Symbol.of("x"): x, Symbol.of("y"): y})
+        done = simplify_report(expr, limits=FAST)
+        assert done.report.stop_reason == "fast_path"
+        assert done.expr == parse(expected).subs({Symbol.of("x"): x, Symbol.of("y"): y})
+        assert_equivalent(expr, done.expr)
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("2*sin(x)*cos(x) + (sin(y)^2 + cos(y)^2)*x", "x + sin(2*x)"),
+            ("cos(x)^4 - sin(x)^4", "cos(2*x)"),
+            ("exp(x)*exp(y)*exp(-x)", "exp(y)"),
+            ("tan(x)*cos(x) + sin(x)^2 + cos(x)^2", "1 + sin(x)"),
+            ("tan(x)*cos(x)*sin(y)^2 + tan(x)*cos(x)*cos(y)^2", "sin(x)"),
+        ],
+    )
+    def test_seeded_search_is_short(self, text: str, expected: str) -> None:
+        """A form the pre-pass improved seeds the e-graph, which then stops early."""
+        expr = parse(text).subs({Symbol.of("x"): x, Symbol.of("y"): y})
+        done = simplify_report(expr, limits=Limits(seconds=30))
+        assert done.expr == parse(expected).subs({Symbol.of("x"): x, Symbol.of("y"): y})
+        assert done.report.iterations <= 3
+        assert_equivalent(expr, done.expr)
+        slow = simplify_report(expr, limits=Limits(seconds=30), fast_paths=False)
+        assert expr_cost(done.expr) <= expr_cost(slow.expr)
+
+    def test_power_reduction_and_pythagoras_forms(self) -> None:
+        """The kernel's trigonometric forms are each equal to the input."""
+        from symbolic_reduction_modeler._simplify import _pythagorean_forms
+
+        expr = (
+            sin(x) ** 4
+            + 2 * sin(x) * cos(x) * parse("tan(y)").subs({Symbol.of("y"): y})
+            - cos(y) ** 2
+        )
+        forms = _pythagorean_forms(expr)
+        assert len(forms) == 3
+        for form in forms:
+            assert_equivalent(expr, form)
 
 
 @st.composite
@@ -304,7 +361,7 @@ class TestCli:
         assert result.code == 0
         data = json.loads(result.out)
         assert data["result"] == "1"
-        assert data["stop_reason"] in ("saturated", "optimal")
+        assert data["stop_reason"] in ("saturated", "optimal", "fast_path")
 
     def test_bad_limit_is_an_input_error(self) -> None:
         result = run_cli(main, ["simplify", "x", "--nodes", "0"])
@@ -322,7 +379,7 @@ def test_patience_stops_a_stalled_search() -> None:
     """With patience, saturation stops once the best form stops improving."""
     expr = (x**2 - 1) / (x - 1)
     done = simplify_report(
-        expr, limits=Limits(iterations=40, seconds=30, nodes=100_000, patience=2)
+        expr, limits=Limits(iterations=40, seconds=30, nodes=100_000, patience=2), fast_paths=False
     )
     assert done.expr == x + 1
     assert done.report.stop_reason in ("stalled", "saturated", "optimal")

@@ -470,7 +470,13 @@ class Limits:
 
 
 StopReason = Literal[
-    "saturated", "optimal", "stalled", "node_limit", "iteration_limit", "time_limit"
+    "saturated",
+    "optimal",
+    "stalled",
+    "node_limit",
+    "iteration_limit",
+    "time_limit",
+    "fast_path",  # simplify answered before the e-graph (see _simplify)
 ]
 
 
