@@ -45,14 +45,17 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np
 
 from cross_domain_auto_learner import (
+    AdaptiveRandomForest,
     AutoSelector,
     Classifier,
     HoeffdingAdaptiveTree,
     HoeffdingTreeRegressor,
+    LaplaceLogisticRegression,
     LogisticRegression,
     Stream,
     agrawal,
     concept_drift,
+    default_portfolio,
     friedman,
     prequential,
     sea,
@@ -82,16 +85,18 @@ def load_stream(name: str, n: int) -> Stream:
     return Stream(X, y, tuple(str(k) for k in keys), name=name)
 
 
-OURS: dict[str, Callable[[], Any]] = {
-    "auto": AutoSelector,
-    "logistic": LogisticRegression,
-    "hat": lambda: HoeffdingAdaptiveTree(seed=1),
-    "htr": HoeffdingTreeRegressor,
+OURS: dict[str, Callable[[int], Any]] = {
+    "auto": lambda seed: AutoSelector(default_portfolio(seed)),
+    "logistic": lambda _seed: LogisticRegression(),
+    "laplace": lambda _seed: LaplaceLogisticRegression(),
+    "arf": lambda seed: AdaptiveRandomForest(seed=seed),
+    "hat": lambda _seed: HoeffdingAdaptiveTree(seed=1),
+    "htr": lambda _seed: HoeffdingTreeRegressor(),
 }
 
 
-def run_ours(stream: Stream, model: str, batch: int) -> dict[str, Any]:
-    learner = OURS[model]()
+def run_ours(stream: Stream, model: str, batch: int, seed: int = 42) -> dict[str, Any]:
+    learner = OURS[model](seed)
     res = prequential(learner, stream, batch_size=batch, window=1000)
     half = len(stream) // 2
     if not isinstance(learner, Classifier):
@@ -145,17 +150,39 @@ def median(runs: list[dict[str, Any]], key: str) -> float:
 
 
 def measure(
-    stream_name: str, n: int, ours: list[str], peers: list[str], *, batch: int, repeats: int
+    stream_name: str,
+    n: int,
+    ours: list[str],
+    peers: list[str],
+    *,
+    batch: int,
+    repeats: int,
+    seeds: tuple[int, ...] = (42,),
 ) -> dict[str, dict[str, Any]]:
-    """Every configuration of ours and every river peer on one stream: medians over ``repeats``."""
+    """Every configuration of ours and every river peer on one stream.
+
+    Ours: medians over ``repeats`` runs of every seed in ``seeds`` (the seed of
+    the portfolio / forest: bagging and attribute subsets), with each seed's
+    own figures kept under ``per_seed``.
+    """
     stream = load_stream(stream_name, n)
     results: dict[str, dict[str, Any]] = {}
     for model in ours:
-        runs = [run_ours(stream, model, batch) for _ in range(repeats)]
+        runs: list[dict[str, Any]] = []
+        per_seed: dict[str, dict[str, Any]] = {}
+        for seed in seeds:
+            mine = [run_ours(stream, model, batch, seed) for _ in range(repeats)]
+            runs.extend(mine)
+            per_seed[str(seed)] = {
+                **{k: round(median(mine, k), 5) for k in mine[0] if isinstance(mine[0][k], float)},
+                **{k: mine[0][k] for k in ("selected", "detected_after_change") if k in mine[0]},
+            }
         results[f"ours:{model}"] = {
             **{k: median(runs, k) for k in runs[0] if isinstance(runs[0][k], float)},
             **{k: runs[0][k] for k in ("selected", "detected_after_change") if k in runs[0]},
         }
+        if len(seeds) > 1:
+            results[f"ours:{model}"]["per_seed"] = per_seed
     for peer in peers:
         peer_repeats = 1 if peer == "arf" else repeats
         runs = [run_river(stream, peer) for _ in range(peer_repeats)]
@@ -244,7 +271,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32, help="our mini-batch size")
     parser.add_argument("--repeats", type=int, default=None, help="default 3, 1 for the suite")
     parser.add_argument(
-        "--ours", default="auto,logistic", help="our configurations: auto, logistic, hat, htr"
+        "--ours",
+        default="auto,logistic",
+        help="our configurations: auto, logistic, laplace, arf, hat, htr",
+    )
+    parser.add_argument(
+        "--seeds",
+        default="42",
+        help="comma-separated seeds of our portfolio/forest; medians over all (default 42)",
     )
     args = parser.parse_args()
     if args.stream is None:
@@ -256,9 +290,22 @@ def main() -> None:
         pairs = [(m, p) for m in ours for p in peers if (m == "htr") == (p == "htr")]
         plan = [(args.stream, args.n, ours, peers, pairs)]
         repeats = args.repeats or 3
-    details: dict[str, Any] = {"batch": args.batch, "repeats": repeats, "streams": {}}
+    details: dict[str, Any] = {
+        "batch": args.batch,
+        "repeats": repeats,
+        "seeds": args.seeds,
+        "streams": {},
+    }
     for stream_name, n, ours, peers, pairs in plan:
-        results = measure(stream_name, n or args.n, ours, peers, batch=args.batch, repeats=repeats)
+        results = measure(
+            stream_name,
+            n or args.n,
+            ours,
+            peers,
+            batch=args.batch,
+            repeats=repeats,
+            seeds=tuple(int(x) for x in args.seeds.split(",") if x),
+        )
         details["streams"][stream_name] = results
         for row in rows(stream_name, results, pairs):
             print(json.dumps(row), flush=True)

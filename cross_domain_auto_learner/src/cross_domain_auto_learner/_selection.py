@@ -155,7 +155,12 @@ class AutoSelector(Classifier):
         # split the batch at the rung boundary so every rung is scored on exactly its examples
         while pos < n:
             take = n - pos if len(self.live) == 1 else min(n - pos, self._rung_end - self.n_seen)
-            Xb, yb, wb = Xm[pos : pos + take], yc[pos : pos + take], wt[pos : pos + take]
+            if take == n:
+                # the very arrays just predicted: members that cache their last
+                # prediction (the forest, the trees) recognise them and skip a pass
+                Xb, yb, wb = Xm, yc, wt
+            else:
+                Xb, yb, wb = Xm[pos : pos + take], yc[pos : pos + take], wt[pos : pos + take]
             racing = len(self.live) > 1
             for cand in self.live:
                 if racing:
