@@ -216,3 +216,25 @@ class TestLookupsTakeAnyText:
         assert empty_store.attestation(ident) is None
         assert empty_store.attestations([ident, ident]) == []
         assert empty_store.attestations_for_digest(algorithm, digest) == []
+
+
+class TestBatchesMixingOldAndNew:
+    def test_only_new_statements_are_logged_in_order(self, tmp_path: Path) -> None:
+        authority = Authority.init(tmp_path / "a", "store.example/log")
+        old = [sample_statement(content=b"old" + bytes([i])) for i in range(3)]
+        first = authority.issue_many(old)
+        new = [sample_statement(content=b"new" + bytes([i])) for i in range(3)]
+        batch = [new[0], old[1], new[1], new[0], old[2], new[2]]
+        issued = authority.issue_many(batch)
+        assert [i.log_index for i in issued] == [3, 1, 4, 3, 2, 5]
+        assert issued[1] == first[1]
+        assert issued[4] == first[2]
+        assert issued[0] == issued[3]
+        assert authority.log.size == 6
+        for item in issued:
+            row = authority.store.attestation(item.id)
+            assert row is not None
+            assert (row.log_index, row.envelope) == (item.log_index, item.envelope_json)
+        digest = new[1].subject[0].digest["sha256"]
+        assert authority.store.attestations_for_digest("sha256", digest) == [issued[2].id]
+        authority.close()

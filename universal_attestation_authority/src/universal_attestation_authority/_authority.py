@@ -15,14 +15,13 @@ shares one transaction (the batching that makes the library path fast).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 from shared_core.crypto import (
     ALG_ED25519,
@@ -65,13 +64,14 @@ DB_NAME: Final = "uaa.sqlite3"
 LOG_KEY_NAME: Final = "log.key"
 
 
-@dataclass(frozen=True)
-class IssuedAttestation:
+class IssuedAttestation(NamedTuple):
     """An issued (and logged) attestation.
 
     The envelope is kept as the JSON text that was stored and is parsed only
     when :attr:`envelope` is asked for: issuing many attestations need not
-    build objects nobody reads.
+    build objects nobody reads.  A named tuple (immutable, compared by value)
+    rather than a frozen dataclass: one is made per issued attestation, and
+    a frozen dataclass's ``__init__`` cost twice as much.
     """
 
     id: str
@@ -79,22 +79,33 @@ class IssuedAttestation:
     envelope_json: str
     integrated_time: str
 
-    @functools.cached_property
+    @property
     def envelope(self) -> Envelope:
-        """The DSSE envelope."""
+        """The DSSE envelope (parsed on each access; keep the result if you need it often)."""
         return Envelope.from_json(self.envelope_json)
 
 
 @dataclass(frozen=True)
 class _SignedBatch:
-    """A batch signed and encoded, not yet committed (see ``Authority._sign_batch``)."""
+    """A batch signed and encoded, not yet committed (see ``Authority._sign_batch``).
+
+    Kept as parallel lists (position ``p`` is the ``p``-th unique statement)
+    so that the commit can build its rows with ``zip`` rather than a Python
+    loop per attestation.
+    """
 
     when: str
     ids: list[str]
     """The attestation id of every statement, in input order (duplicates kept)."""
-    fresh: dict[str, tuple[str, bytes, bytes, int, list[int]]]
-    """Unique ids in first-seen order: envelope JSON, entry bytes, leaf hash,
-    attestation key (``_store.attestation_key`` of the id), subject keys."""
+    fresh: dict[str, int]
+    """Unique id -> its position, in first-seen order."""
+    envelopes: list[str] = field(default_factory=list)
+    entries: list[bytes] = field(default_factory=list)
+    leaves: list[bytes] = field(default_factory=list)
+    keys: list[int] = field(default_factory=list)
+    """``_store.attestation_key`` of each unique id."""
+    subject_keys: list[tuple[int, int]] = field(default_factory=list)
+    """``(_store.subject_key(algorithm, digest), position)`` of every subject digest."""
 
 
 class Authority:
@@ -342,58 +353,70 @@ class Authority:
         when = format_time(now)
         signer = PayloadSigner([(r.keyid, k) for r, k in self.signing_keys(keys, at=now)])
         writer = EntryWriter(when, PAYLOAD_TYPE, signer.keyids)
+        batch = _SignedBatch(when, [], {})
+        ids, fresh = batch.ids, batch.fresh
+        add_envelope, add_entry = batch.envelopes.append, batch.entries.append
+        add_leaf, add_key = batch.leaves.append, batch.keys.append
+        add_subject = batch.subject_keys.append
         prefix, sign, encode = PAE_PREFIX, signer.sign_json, writer.encode
         sha256 = hashlib.sha256
-        ids: list[str] = []
-        fresh: dict[str, tuple[str, bytes, bytes, int, list[int]]] = {}
         for statement in statements:
             payload = statement.canonical_bytes()
             message = b"%s%d %s" % (prefix, len(payload), payload)  # PayloadSigner.pae
             ident = sha256(message).hexdigest()  # PayloadSigner.attestation_id
             ids.append(ident)
-            if ident not in fresh:
-                envelope_json, signatures = sign(payload, message)
-                data = encode(ident, statement.predicate_type, signatures)
-                fresh[ident] = (
-                    envelope_json,
-                    data,
-                    sha256(b"\x00" + data).digest(),  # hash_leaf(data)
-                    int(ident[:15], 16),  # attestation_key(ident)
-                    # Read while the statement is still in the CPU cache from
-                    # serialising it: the commit loop would miss it again.
-                    [
-                        subject_key(alg, digest)
-                        for subject in statement.subject
-                        for alg, digest in subject.digest.items()
-                    ],
-                )
-        return _SignedBatch(when, ids, fresh)
+            if ident in fresh:
+                continue
+            position = fresh[ident] = len(fresh)
+            envelope_json, signatures = sign(payload, message)
+            data = encode(ident, statement.predicate_type, signatures)
+            add_envelope(envelope_json)
+            add_entry(data)
+            add_leaf(sha256(b"\x00" + data).digest())  # hash_leaf(data)
+            add_key(int(ident[:15], 16))  # attestation_key(ident)
+            # Read while the statement is still in the CPU cache from
+            # serialising it: the commit would miss it again.
+            for subject in statement.subject:
+                for alg, digest in subject.digest.items():
+                    add_subject((subject_key(alg, digest), position))
+        return batch
 
     def _commit_batch(self, batch: _SignedBatch) -> list[IssuedAttestation]:
         # One transaction: look for attestations already issued (inside the
         # transaction, so two issuers of one statement cannot both log it),
         # then insert the rest with one executemany per table.
+        fresh, envelopes, when = batch.fresh, batch.envelopes, batch.when
         issued: dict[str, IssuedAttestation] = {}
-        when, fresh, store = batch.when, batch.fresh, self.store
+        indexes: list[int] = []  # log index of each position
 
         def build(start: int) -> EntryRows:
             issued.clear()
-            for row in store.attestations_by_key((v[3] for v in fresh.values()), fresh):
+            for row in self.store.attestations_by_key(batch.keys, fresh):
                 issued[row.id] = _issued(row)
-            rows = EntryRows()
-            entries, id_keys, subject_keys = rows.entries, rows.attestation_keys, rows.subject_keys
-            index = start
-            for ident, (envelope_json, data, leaf, key, digest_keys) in fresh.items():
-                if ident in issued:
-                    continue
-                entries.append((index, leaf, data, envelope_json))
-                id_keys.append((key, index))
-                subject_keys.extend([(k, index) for k in digest_keys])
-                issued[ident] = IssuedAttestation(ident, index, envelope_json, when)
-                index += 1
-            return rows
+            count = len(fresh)
+            indexes[:] = range(start, start + count)
+            if not issued:  # the common case: every statement is new
+                return EntryRows(
+                    list(zip(indexes, batch.leaves, batch.entries, envelopes, strict=True)),
+                    list(zip(batch.keys, indexes, strict=True)),
+                    [(key, start + position) for key, position in batch.subject_keys],
+                )
+            new = [p for ident, p in fresh.items() if ident not in issued]
+            for offset, position in enumerate(new):
+                indexes[position] = start + offset
+            kept = set(new)
+            return EntryRows(
+                [(indexes[p], batch.leaves[p], batch.entries[p], envelopes[p]) for p in new],
+                [(batch.keys[p], indexes[p]) for p in new],
+                [(key, indexes[p]) for key, p in batch.subject_keys if p in kept],
+            )
 
         self.log.commit_rows(build)
+        for ident, position in fresh.items():
+            if ident not in issued:
+                issued[ident] = IssuedAttestation(
+                    ident, indexes[position], envelopes[position], when
+                )
         return [issued[i] for i in batch.ids]
 
     def publish(self) -> CheckpointRow:

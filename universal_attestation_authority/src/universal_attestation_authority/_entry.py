@@ -99,13 +99,16 @@ class EntryWriter:
         if quoted is None:
             quoted = self._predicate_types[predicate_type] = _quote(predicate_type)
         sha256 = hashlib.sha256
-        if len(signatures) == 1 == len(self._sig_heads):  # the common case: no join
-            sigs = self._sig_heads[0] + sha256(signatures[0]).hexdigest() + '"}'
-        else:
-            sigs = ",".join(
-                head + sha256(sig).hexdigest() + '"}'
-                for head, sig in zip(self._sig_heads, signatures, strict=True)
-            )
+        if len(signatures) == 1 == len(self._sig_heads):  # the common case: one format
+            digest = sha256(signatures[0]).hexdigest()
+            return (
+                f'{{"id":{_quote(ident)}{self._middle}{quoted},'
+                f'"signatures":[{self._sig_heads[0]}{digest}"}}],"v":1}}'
+            ).encode()
+        sigs = ",".join(
+            head + sha256(sig).hexdigest() + '"}'
+            for head, sig in zip(self._sig_heads, signatures, strict=True)
+        )
         return (
             '{"id":' + _quote(ident) + self._middle + quoted + ',"signatures":[' + sigs + '],"v":1}'
         ).encode()

@@ -158,7 +158,8 @@ class KeyRecord:
                 f"{where} needs a 'name' and a PEM 'public_key'", field=where
             )
         try:
-            key = load_public_pem(pem.encode("utf-8"))
+            # Cached: issuing reads the stored keyring once per batch.
+            key = _parse_public_pem(pem) if pem.isascii() else load_public_pem(pem.encode())
         except CryptoError as exc:
             raise AttestationInputError(
                 f"{where} ({name!r}): {exc.message}", hint=exc.hint, field=where
