@@ -30,6 +30,7 @@ Gröbner bases*, J. Symbolic Comput. 35, 2003).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
@@ -83,24 +84,56 @@ def gebauer_moller(
     The update of Gebauer and Möller (Becker–Weispfenning, *Gröbner Bases*,
     procedure UPDATE): the product criterion drops pairs with coprime
     leading monomials, the chain criterion pairs whose lcm is divisible by
-    another pair's.
+    another pair's.  Divisibility is tested on packed exponents with guard
+    bits (see :class:`Packing`), one integer operation instead of a tuple walk.
     """
     lh = leads[h]
-    candidates = [(g, _lcm(lh, leads[g])) for g in active]
-    kept: list[tuple[int, Monomial]] = []
-    for i, (g, lcm) in enumerate(candidates):
-        if _coprime(lh, leads[g]) or (
-            not any(_divides(other, lcm) for _, other in candidates[i + 1 :])
-            and not any(_divides(other, lcm) for _, other in kept)
+    guard = _guard(len(lh))
+    ph = _pack(lh)
+    candidates = []
+    for g in active:
+        lcm = _lcm(lh, leads[g])
+        packed = _pack(lcm)
+        candidates.append((g, lcm, packed, packed == ph + _pack(leads[g])))
+    kept: list[tuple[int, Monomial, bool]] = []
+    kept_packed: list[int] = []
+    for i, (g, lcm, packed, coprime) in enumerate(candidates):
+        high = packed | guard
+        if coprime or (
+            not any((high - other[2]) & guard == guard for other in candidates[i + 1 :])
+            and not any((high - other) & guard == guard for other in kept_packed)
         ):
-            kept.append((g, lcm))
-    new_pairs = [(g, h, lcm) for g, lcm in kept if not _coprime(lh, leads[g])]
+            kept.append((g, lcm, coprime))
+            kept_packed.append(packed)
+    new_pairs = [(g, h, lcm) for g, lcm, coprime in kept if not coprime]
     pruned = [
         (a, b, lcm)
         for a, b, lcm in pairs
-        if not (_divides(lh, lcm) and _lcm(leads[a], lh) != lcm and _lcm(leads[b], lh) != lcm)
+        if not (
+            ((_pack(lcm) | guard) - ph) & guard == guard
+            and _lcm(leads[a], lh) != lcm
+            and _lcm(leads[b], lh) != lcm
+        )
     ]
-    return pruned + new_pairs, [g for g in active if not _divides(lh, leads[g])] + [h]
+    retired = [g for g in active if ((_pack(leads[g]) | guard) - ph) & guard == guard]
+    if retired:
+        gone = set(retired)
+        active = [g for g in active if g not in gone]
+    return pruned + new_pairs, [*active, h]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _pack(m: Monomial) -> int:
+    """Exponents in FIELD-bit fields, for the guard-bit divisibility test."""
+    out = 0
+    for e in m:
+        out = (out << FIELD) | e
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _guard(nvars: int) -> int:
+    return sum(1 << (FIELD * i + FIELD - 1) for i in range(nvars))
 
 
 def critical_pairs(leads: Sequence[Monomial]) -> list[tuple[int, int]]:
