@@ -92,7 +92,7 @@ def main() -> None:
             start = time.perf_counter()
             model = GaussianCopula.fit(real, sdtypes=sdtypes, seed=seed, **knobs)
             fits.append(time.perf_counter() - start)
-            timed_rows = args.sample_rows if model.privacy is None else real.num_rows
+            timed_rows = args.sample_rows
             start = time.perf_counter()
             model.sample(timed_rows, seed=seed, real=real)
             rates.append(timed_rows / (time.perf_counter() - start))

@@ -35,13 +35,15 @@ from scipy import special  # type: ignore[import-untyped]  # no stubs shipped
 from synthetic_pipeline_engine._tabular import infer_sdtypes, view_column
 from synthetic_pipeline_engine.errors import PipelineInputError, PipelineModelError
 
-__all__ = ["GaussianCopula"]
+__all__ = ["Candidates", "GaussianCopula"]
 
 FORMAT = "spe-gaussian-copula/1"
 _MAX_QUANTILES = 2000
 _DISCRETE_LIMIT = 25
 DEFAULT_SMOOTHING = 1.0
 DEFAULT_SHRINKAGE = 0.1
+PRIVATE_SHARE = 0.52  # far rows in a private sample (the median must land beyond the threshold)
+PRIVATE_TEMPERATURE = 1.3  # latent scale of the private preset's far-row proposal
 PRESETS: dict[str, dict[str, Any]] = {
     # best fidelity; zero exact copies still guaranteed by sampling
     "fidelity": {"smoothing": DEFAULT_SMOOTHING, "shrinkage": DEFAULT_SHRINKAGE, "jitter": False},
@@ -76,6 +78,19 @@ def _ndtri(u: np.ndarray) -> np.ndarray:
 
 def _ndtr(z: np.ndarray) -> np.ndarray:
     return np.asarray(special.ndtr(z))
+
+
+def _correlate(z: np.ndarray, chol: np.ndarray, block: int = 512) -> np.ndarray:
+    """``z @ chol.T`` in row blocks.
+
+    The product is tiny per row; on the whole array OpenBLAS spreads it over
+    threads, which on a busy machine made it 10x slower (1-3 µs a row
+    instead of 0.1).  Blocks of 512 rows stay on one thread, same result.
+    """
+    out = np.empty((z.shape[0], chol.shape[0]))
+    for start in range(0, z.shape[0], block):
+        np.matmul(z[start : start + block], chol.T, out=out[start : start + block])
+    return out
 
 
 def _decimals(values: np.ndarray) -> int | None:
@@ -114,6 +129,36 @@ def _pairwise_correlation(z: np.ndarray) -> np.ndarray:
                 continue
             out[i, j] = out[j, i] = float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
     return out
+
+
+@dataclass
+class Candidates:
+    """Drawn rows as arrays, before they become an Arrow table.
+
+    ``values`` holds, per modelled column, category indices (categorical
+    columns) or numbers as stored (numeric and datetime ones); ``nulls`` the
+    null mask of columns that can be null.
+    """
+
+    rows: int
+    values: dict[str, np.ndarray]
+    nulls: dict[str, np.ndarray]
+
+    def take(self, index: np.ndarray) -> Candidates:
+        return Candidates(
+            int(index.size),
+            {k: v[index] for k, v in self.values.items()},
+            {k: v[index] for k, v in self.nulls.items()},
+        )
+
+    @staticmethod
+    def concat(parts: list[Candidates]) -> Candidates:
+        first = parts[0]
+        return Candidates(
+            sum(p.rows for p in parts),
+            {k: np.concatenate([p.values[k] for p in parts]) for k in first.values},
+            {k: np.concatenate([p.nulls[k] for p in parts]) for k in first.nulls},
+        )
 
 
 @dataclass
@@ -288,12 +333,47 @@ class GaussianCopula:
             correlation = np.eye(0)
         model = cls(columns, correlation, variables, rows=n)
         if keep_away:
-            from synthetic_pipeline_engine._dcr_filter import DistanceFilter
-
-            model.privacy = DistanceFilter().as_dict()
+            model.privacy = cls._private_filter(
+                table, sdtypes, seed, smoothing, np.eye(0) if not latent else raw
+            )
         # only digests of real rows are kept: the model file never holds a real row verbatim
         model.fingerprints = sorted(_digests(_row_fingerprints(table, model.compared_columns())))
         return model
+
+    @classmethod
+    def _private_filter(
+        cls,
+        table: pa.Table,
+        sdtypes: Mapping[str, str] | None,
+        seed: int,
+        smoothing: float,
+        raw: np.ndarray,
+    ) -> dict[str, Any]:
+        """The ``private`` preset's DCR filter settings, with its two proposal models.
+
+        Far rows are rare in the model itself (about 7% of draws on
+        ``student_placements``), so rejection from it needs ~7 candidates per
+        far row.  They are drawn instead from a looser variant with the same
+        marginals: correlations fitted with random positions inside category
+        intervals (``jitter``), shrunk halfway to independence, latent normals
+        scaled by 1.3.  About 39% of its draws are far, and the far ones keep
+        the column shapes; the near rows come from the unshrunk correlation,
+        which makes up most of the pair-trend fidelity the looser far rows
+        cost (docs/BENCHMARKS.md has the trade-off runs).
+        """
+        from synthetic_pipeline_engine._dcr_filter import DistanceFilter
+
+        if raw.size == 0:
+            return DistanceFilter(share=PRIVATE_SHARE).as_dict()
+        loose = cls.fit(
+            table, sdtypes=sdtypes, seed=seed, smoothing=smoothing, shrinkage=0.5, jitter=True
+        )
+        return DistanceFilter(
+            share=PRIVATE_SHARE,
+            far_correlation=tuple(tuple(float(v) for v in r) for r in loose.correlation),
+            far_temperature=PRIVATE_TEMPERATURE,
+            near_correlation=tuple(tuple(float(v) for v in r) for r in _nearest_correlation(raw)),
+        ).as_dict()
 
     def compared_columns(self) -> list[str]:
         """Columns compared when checking for copies of real rows (ids excluded)."""
@@ -335,8 +415,18 @@ class GaussianCopula:
         """Rows from the copula, copies of training rows re-drawn; no DCR filter."""
         if rows < 0:
             raise PipelineInputError("rows must be non-negative", hint="pass -n 1000")
-        rng = np.random.default_rng(seed)
-        table = self._draw(rows, rng)
+        return self.draw_guarded(rows, np.random.default_rng(seed), allow_copies=allow_copies)
+
+    def draw_guarded(
+        self,
+        rows: int,
+        rng: np.random.Generator,
+        *,
+        correlation: np.ndarray | None = None,
+        allow_copies: bool = False,
+    ) -> pa.Table:
+        """:meth:`draw` from ``rng``, optionally with another latent ``correlation``."""
+        table = self.materialize(self.draw_candidates(rows, rng, correlation=correlation))
         if allow_copies or rows == 0 or not self.fingerprints:
             return table
         known = set(self.fingerprints)
@@ -344,7 +434,9 @@ class GaussianCopula:
             copies = self._copies(table, known)
             if not copies.any():
                 return table
-            fresh = self._draw(int(copies.sum()), rng)
+            fresh = self.materialize(
+                self.draw_candidates(int(copies.sum()), rng, correlation=correlation)
+            )
             table = _replace_rows(table, np.flatnonzero(copies), fresh)
         raise PipelineModelError(
             "could not avoid copying real rows after 50 redraws",
@@ -378,77 +470,125 @@ class GaussianCopula:
 
     def renumber_ids(self, table: pa.Table) -> pa.Table:
         """``table`` with fresh consecutive values in its id columns (after a selection)."""
-        rng = np.random.default_rng(0)  # ids use no randomness
         for spec in self.columns:
             if spec["sdtype"] == "id" and spec["name"] in table.column_names:
                 index = table.column_names.index(spec["name"])
-                fresh = self._column(spec, np.zeros((table.num_rows, 0)), table.num_rows, rng)
-                table = table.set_column(index, spec["name"], fresh)
+                table = table.set_column(index, spec["name"], self._ids(spec, table.num_rows))
         return table
 
     def _draw(self, rows: int, rng: np.random.Generator) -> pa.Table:
+        return self.materialize(self.draw_candidates(rows, rng))
+
+    def draw_candidates(
+        self,
+        rows: int,
+        rng: np.random.Generator,
+        *,
+        correlation: np.ndarray | None = None,
+        temperature: float = 1.0,
+    ) -> Candidates:
+        """Rows from the copula as NumPy arrays, not yet Arrow columns.
+
+        Filters (:mod:`._dcr_filter`) look at many more candidates than they
+        keep; building Arrow columns only for the kept ones is what makes that
+        cheap.  ``correlation`` and ``temperature`` (a scale on the latent
+        normals) draw from a variant of the model with the same marginals.
+        Values are exactly what :meth:`materialize` stores (rounded to the
+        column's decimals and Arrow type), so distances measured on them are
+        distances of the final rows.
+        """
         d = len(self.variables)
+        z = np.zeros((rows, d))
         if d:
-            chol = np.linalg.cholesky(self.correlation + np.eye(d) * 1e-10)
-            u = _ndtr(rng.standard_normal((rows, d)) @ chol.T)
-        else:
-            u = np.zeros((rows, 0))
+            matrix = self.correlation if correlation is None else correlation
+            chol = np.linalg.cholesky(matrix + np.eye(d) * 1e-10)
+            z = _correlate(rng.standard_normal((rows, d)), chol)
+            if temperature != 1.0:
+                z *= temperature
+        values: dict[str, np.ndarray] = {}
+        nulls: dict[str, np.ndarray] = {}
+        for spec in self.columns:
+            if spec["sdtype"] == "id" or spec.get("kind") == "empty":
+                continue
+            values[spec["name"]] = self._column_values(spec, z, rows, rng)
+            if "null_variable" in spec:
+                # u >= 1 - rate, compared on the normal scale (no CDF per row)
+                cut = float(special.ndtri(1 - float(spec["null_rate"])))
+                nulls[spec["name"]] = z[:, spec["null_variable"]] >= cut
+        return Candidates(rows, values, nulls)
+
+    def materialize(self, candidates: Candidates) -> pa.Table:
+        """The Arrow table of ``candidates`` (fresh ids for id columns)."""
+        rows = candidates.rows
         arrays: dict[str, pa.Array] = {}
         for spec in self.columns:
-            arrays[spec["name"]] = self._column(spec, u, rows, rng)
+            arrow_type = _arrow_type(spec["arrow_type"])
+            name = spec["name"]
+            if spec["sdtype"] == "id":
+                arrays[name] = self._ids(spec, rows)
+                continue
+            if spec.get("kind") == "empty":
+                arrays[name] = pa.nulls(rows, type=arrow_type)
+                continue
+            drawn = candidates.values[name]
+            if "categories" in spec:
+                values: pa.Array = pa.array(
+                    spec["categories"],
+                    type=arrow_type if not pa.types.is_dictionary(arrow_type) else None,
+                ).take(pa.array(drawn))
+            else:
+                values = _numbers_to_arrow(drawn, arrow_type)
+            if name in candidates.nulls:
+                values = pa.compute.if_else(
+                    pa.array(candidates.nulls[name]), pa.scalar(None, type=values.type), values
+                )
+            arrays[name] = values
         return pa.table(arrays)
 
-    def _column(
-        self, spec: Mapping[str, Any], u: np.ndarray, rows: int, rng: np.random.Generator
-    ) -> pa.Array:
+    def _ids(self, spec: dict[str, Any], rows: int) -> pa.Array:
         arrow_type = _arrow_type(spec["arrow_type"])
-        if spec["sdtype"] == "id":
-            start = int(spec.get("next_id", 0))
-            ids = np.arange(start, start + rows, dtype=np.int64)
-            start += rows
-            spec["next_id"] = start  # type: ignore[index]  # ids stay unique across calls
-            if pa.types.is_integer(arrow_type):
-                return pa.array(ids).cast(arrow_type)
-            return pa.array([f"syn-{i}" for i in ids], type=arrow_type)
-        if spec.get("kind") == "empty":
-            return pa.nulls(rows, type=arrow_type)
-        column_u = u[:, spec["variable"]]
-        if "categories" in spec:
-            index = np.searchsorted(np.asarray(spec["cdf"]), column_u, side="right").clip(
-                0, len(spec["categories"]) - 1
-            )
-            values: pa.Array = pa.array(
-                spec["categories"],
-                type=arrow_type if not pa.types.is_dictionary(arrow_type) else None,
-            ).take(pa.array(index))
+        start = int(spec.get("next_id", 0))
+        ids = np.arange(start, start + rows, dtype=np.int64)
+        spec["next_id"] = start + rows  # ids stay unique across calls
+        if pa.types.is_integer(arrow_type):
+            return pa.array(ids).cast(arrow_type)
+        return pa.array([f"syn-{i}" for i in ids], type=arrow_type)
+
+    def _column_values(
+        self, spec: Mapping[str, Any], z: np.ndarray, rows: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Category indices (categorical columns) or final numbers (numeric ones).
+
+        ``z`` holds the latent normals; discrete columns compare them with the
+        normal quantiles of their CDF steps, so only continuous columns pay
+        for the normal CDF.
+        """
+        column_z = z[:, spec["variable"]]
+        if "categories" in spec or spec["discrete"]:
+            steps = special.ndtri(np.asarray(spec["cdf"], dtype=np.float64))
+            index = np.searchsorted(steps, column_z, side="right")
+            if "categories" in spec:
+                return np.asarray(index.clip(0, len(spec["categories"]) - 1), dtype=np.int64)
+            numbers = np.asarray(spec["values"], dtype=np.float64)[
+                index.clip(0, len(spec["values"]) - 1)
+            ]
         else:
-            if spec["discrete"]:
-                index = np.searchsorted(np.asarray(spec["cdf"]), column_u, side="right").clip(
-                    0, len(spec["values"]) - 1
-                )
-                numbers = np.asarray(spec["values"])[index]
-            else:
-                q = np.asarray(spec["quantiles"])
-                grid = (np.arange(q.size) + 0.5) / q.size
-                numbers = np.interp(
-                    column_u,
-                    np.concatenate([[0.0], grid, [1.0]]),
-                    np.concatenate([[q[0]], q, [q[-1]]]),
-                )
-                bandwidth = float(spec.get("bandwidth", 0.0))
-                if bandwidth > 0:
-                    numbers = np.clip(
-                        numbers + rng.normal(0.0, bandwidth, size=rows), spec["min"], spec["max"]
-                    )
-                if spec.get("decimals") is not None:
-                    numbers = np.round(numbers, int(spec["decimals"]))
-            values = _numbers_to_arrow(numbers, arrow_type)
-        if "null_variable" in spec:
-            null_mask = u[:, spec["null_variable"]] >= 1 - float(spec["null_rate"])
-            values = pa.compute.if_else(
-                pa.array(null_mask), pa.scalar(None, type=values.type), values
+            column_u = _ndtr(column_z)
+            q = np.asarray(spec["quantiles"])
+            grid = (np.arange(q.size) + 0.5) / q.size
+            numbers = np.interp(
+                column_u,
+                np.concatenate([[0.0], grid, [1.0]]),
+                np.concatenate([[q[0]], q, [q[-1]]]),
             )
-        return values
+            bandwidth = float(spec.get("bandwidth", 0.0))
+            if bandwidth > 0:
+                numbers = np.clip(
+                    numbers + rng.normal(0.0, bandwidth, size=rows), spec["min"], spec["max"]
+                )
+            if spec.get("decimals") is not None:
+                numbers = np.round(numbers, int(spec["decimals"]))
+        return _as_stored(numbers, _arrow_type(spec["arrow_type"]))
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
@@ -543,7 +683,11 @@ def _parse_model(
 
         if not isinstance(privacy, Mapping):
             raise ValueError("privacy must be a mapping")
-        privacy = DistanceFilter.from_dict(privacy).as_dict()
+        settings = DistanceFilter.from_dict(privacy)
+        for matrix in (settings.far_correlation, settings.near_correlation):
+            if matrix is not None and len(matrix) != len(variables):
+                raise ValueError("privacy filter correlation does not match the variables")
+        privacy = settings.as_dict()
     return columns, correlation, variables, fingerprints, int(data.get("rows", 0)), privacy
 
 
@@ -584,6 +728,19 @@ def _arrow_type(name: str) -> pa.DataType:
     if name.startswith("dictionary<"):
         return pa.string()
     raise ValueError(f"unsupported column type {name!r}")
+
+
+def _as_stored(numbers: np.ndarray, arrow_type: pa.DataType) -> np.ndarray:
+    """``numbers`` as the Arrow column will hold them (whole for integer-backed types)."""
+    if (
+        pa.types.is_integer(arrow_type)
+        or pa.types.is_timestamp(arrow_type)
+        or pa.types.is_date(arrow_type)
+    ):
+        return np.asarray(np.rint(numbers), dtype=np.float64)
+    if pa.types.is_float32(arrow_type):
+        return np.asarray(numbers, dtype=np.float32).astype(np.float64)
+    return np.asarray(numbers, dtype=np.float64)
 
 
 def _numbers_to_arrow(numbers: np.ndarray, arrow_type: pa.DataType) -> pa.Array:

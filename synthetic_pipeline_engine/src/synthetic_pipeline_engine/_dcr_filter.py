@@ -36,12 +36,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]  # no stubs shipped
 
+from synthetic_pipeline_engine._copula import Candidates
 from synthetic_pipeline_engine.errors import PipelineInputError, PipelineModelError
 
 if TYPE_CHECKING:
     from synthetic_pipeline_engine._copula import GaussianCopula
+    from synthetic_pipeline_engine._nearest import NearestRecords
 
 __all__ = ["DistanceFilter"]
+
+_MAX_BATCH = 200_000  # candidates drawn at once (bounds memory, ~30 MB on 17 columns)
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,13 @@ class DistanceFilter:
         target: threshold as a fraction of the random rows' median DCR.
         share: fraction of output rows drawn from candidates beyond the threshold
             (above 0.5, so the median lands beyond it).
-        oversample: candidates drawn per wanted row, per round.
-        rounds: rounds of candidates before giving up.
+        oversample: candidates allowed per wanted row per round before giving up.
+        rounds: rounds of that allowance.
         baseline_draws: random tables averaged for the baseline median.
+        far_correlation: latent correlation the far candidates are drawn with
+            (None: the model's own).
+        far_temperature: scale on the far candidates' latent normals.
+        near_correlation: latent correlation the near candidates are drawn with.
     """
 
     target: float = 0.75
@@ -62,19 +70,53 @@ class DistanceFilter:
     oversample: int = 30
     rounds: int = 5
     baseline_draws: int = 3
+    far_correlation: tuple[tuple[float, ...], ...] | None = None
+    far_temperature: float = 1.0
+    near_correlation: tuple[tuple[float, ...], ...] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "share": self.share, "oversample": self.oversample}
+        out: dict[str, Any] = {
+            "target": self.target,
+            "share": self.share,
+            "oversample": self.oversample,
+        }
+        if self.far_correlation is not None:
+            out["far_correlation"] = [list(r) for r in self.far_correlation]
+            out["far_temperature"] = self.far_temperature
+        if self.near_correlation is not None:
+            out["near_correlation"] = [list(r) for r in self.near_correlation]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DistanceFilter:
         """Raises ValueError for settings outside their ranges."""
+
+        def matrix(key: str) -> tuple[tuple[float, ...], ...] | None:
+            raw = data.get(key)
+            if raw is None:
+                return None
+            array = np.asarray(raw, dtype=np.float64)
+            if array.ndim != 2 or array.shape[0] != array.shape[1]:
+                raise ValueError(f"{key} must be a square matrix")
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{key} has non-finite entries")
+            np.linalg.cholesky(array + np.eye(array.shape[0]) * 1e-10)  # LinAlgError: ValueError
+            return tuple(tuple(float(v) for v in r) for r in array)
+
         made = cls(
             target=float(data.get("target", cls.target)),
             share=float(data.get("share", cls.share)),
             oversample=int(data.get("oversample", cls.oversample)),
+            far_correlation=matrix("far_correlation"),
+            far_temperature=float(data.get("far_temperature", 1.0)),
+            near_correlation=matrix("near_correlation"),
         )
-        if not (0 < made.target <= 1 and 0.5 < made.share <= 1 and made.oversample >= 1):
+        if not (
+            0 < made.target <= 1
+            and 0.5 < made.share <= 1
+            and made.oversample >= 1
+            and 0.5 <= made.far_temperature <= 3
+        ):
             raise ValueError("privacy filter settings out of range")
         return made
 
@@ -96,9 +138,10 @@ class DistanceFilter:
 
         Raises:
             PipelineInputError: ``real`` does not have the model's columns.
-            PipelineModelError: not enough far candidates after every round.
+            PipelineModelError: not enough far candidates within the allowance,
+                or the stored proposal matrices do not fit the model.
         """
-        from synthetic_pipeline_engine._quality import _dcr
+        from synthetic_pipeline_engine._nearest import NearestRecords
 
         types = {c["name"]: str(c["sdtype"]) for c in model.columns}
         missing = [name for name in types if name not in real.column_names]
@@ -110,40 +153,84 @@ class DistanceFilter:
         real = real.select(list(types))
         if rows == 0:
             return model.draw(0, seed=seed)
+        index = NearestRecords(model.columns, real, types)
         threshold = self.target * self.baseline(real, types, seed)
         want_far = int(np.ceil(self.share * rows))
         rng = np.random.default_rng([seed, 0xF1])
-        far: list[pa.Table] = []
-        near: list[pa.Table] = []
-        n_far = n_near = 0
-        for round_ in range(self.rounds):
-            candidates = model.draw(rows * self.oversample, seed=seed + 7919 * round_)
-            distance = _dcr(candidates, real, types)
-            is_far = distance >= threshold
-            far.append(candidates.filter(pa.array(is_far)))
-            near.append(candidates.filter(pa.array(~is_far)))
-            n_far += int(is_far.sum())
-            n_near += int((~is_far).sum())
-            if n_far >= want_far and n_far + n_near >= rows:
-                break
-        if n_far < want_far:
-            raise PipelineModelError(
-                f"only {n_far} of {want_far} rows could be kept {self.target:g}x the random "
-                "baseline away from the real rows",
-                hint="lower the target, or use the fidelity preset for this table",
-            )
-        far_rows, near_rows = pa.concat_tables(far), pa.concat_tables(near)
-        take_near = min(rows - want_far, near_rows.num_rows)
-        take_far = rows - take_near
-        picked = pa.concat_tables(
-            [
-                far_rows.take(
-                    pa.array(np.sort(rng.choice(far_rows.num_rows, take_far, replace=False)))
-                ),
-                near_rows.take(
-                    pa.array(np.sort(rng.choice(near_rows.num_rows, take_near, replace=False)))
-                ),
-            ]
+        far = self._collect(
+            model,
+            index,
+            threshold,
+            want_far,
+            rng,
+            correlation=self._matrix(self.far_correlation, model),
+            temperature=self.far_temperature,
         )
+        # the near share: plain draws (copies re-drawn); on student_placements 99%
+        # of them are nearer than the threshold anyway, so measuring them buys nothing
+        near = model.draw_guarded(
+            rows - want_far, rng, correlation=self._matrix(self.near_correlation, model)
+        )
+        picked = pa.concat_tables([model.materialize(far), near])
         order = rng.permutation(rows)
         return model.renumber_ids(picked.take(pa.array(order)))
+
+    @staticmethod
+    def _matrix(
+        stored: tuple[tuple[float, ...], ...] | None, model: GaussianCopula
+    ) -> np.ndarray | None:
+        if stored is None:
+            return None
+        matrix = np.asarray(stored, dtype=np.float64)
+        if matrix.shape != model.correlation.shape:
+            raise PipelineModelError(
+                "the model's privacy filter does not match its variables",
+                hint="fit the model again with --preset private",
+            )
+        return matrix
+
+    def _collect(
+        self,
+        model: GaussianCopula,
+        index: NearestRecords,
+        threshold: float,
+        wanted: int,
+        rng: np.random.Generator,
+        *,
+        correlation: np.ndarray | None,
+        temperature: float,
+    ) -> Candidates:
+        """``wanted`` candidates at least ``threshold`` from every real row (and no copy).
+
+        Batches are sized from the acceptance rate seen so far, so a few
+        rounds suffice; only the kept candidates ever become Arrow rows.
+        """
+        kept: list[Candidates] = []
+        have = drawn = 0
+        budget = self.oversample * self.rounds * max(wanted, 1)
+        rate = 0.3
+        while have < wanted:
+            if drawn >= budget:
+                raise PipelineModelError(
+                    f"only {have} of {wanted} rows could be kept {self.target:g}x the random "
+                    "baseline away from the real rows",
+                    hint="lower the target, or use the fidelity preset for this table",
+                )
+            need = wanted - have
+            batch = int(min(max(np.ceil(need / max(rate, 1e-3) * 1.1), 256), _MAX_BATCH))
+            batch = min(batch, budget - drawn)
+            candidates = model.draw_candidates(
+                batch, rng, correlation=correlation, temperature=temperature
+            )
+            drawn += batch
+            # exact below the threshold, and exact zeros (copies) even when it is 0
+            distance = index.distances(candidates, max(threshold, 1e-9))
+            accepted = np.flatnonzero((distance >= threshold) & (distance > 0))
+            rate = max(accepted.size / batch, 0.5 * rate)
+            take = accepted[:need]
+            if take.size:
+                kept.append(candidates.take(take))
+                have += int(take.size)
+        if not kept:
+            return model.draw_candidates(0, rng)
+        return Candidates.concat(kept)
