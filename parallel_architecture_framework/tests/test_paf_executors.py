@@ -146,6 +146,36 @@ class TestFailures:
             assert future.result(timeout=30) == 3
         assert client.summary().tasks[0].attempts == 3
 
+    def test_dependants_of_a_retried_task_get_its_final_value(
+        self, make_client: MakeClient, tmp_path: Path
+    ) -> None:
+        """Dependants (started early on Dask and Ray) run on the successful attempt's value,
+        once each, and their own attempt count is untouched by the input's retries."""
+        flaky = task(_flaky, retries=2, backoff=0.001)
+        with make_client(seed=1) as client:
+            upstream = client.submit(flaky, str(tmp_path / "attempts"), 2)
+            middle = client.submit(inc, upstream)
+            nested = client.submit(total, [upstream, middle], scale=middle)
+            assert nested.result(timeout=60) == (3 + 4) * 4
+            records = {r.key: r for r in client.summary().tasks}
+        assert records[upstream.key].attempts == 3
+        assert records[middle.key].attempts == 1
+        assert records[nested.key].attempts == 1
+
+    def test_dependants_of_a_retried_graph_node(
+        self, make_client: MakeClient, tmp_path: Path
+    ) -> None:
+        """The same through a graph submitted at once: every layer sees the final value."""
+        graph = Graph()
+        root = graph.add(task(_flaky, retries=1, backoff=0.001), str(tmp_path / "attempts"), 1)
+        layer = [graph.add(add, root, i) for i in range(6)]
+        graph.reduce(add, layer)
+        with make_client(seed=1) as client:
+            results = client.run(graph, timeout=60)
+        assert results[0] == 2
+        assert results[1:7] == [2 + i for i in range(6)]
+        assert results[-1] == sum(2 + i for i in range(6))
+
     def test_retries_exhausted(self, make_client: MakeClient, tmp_path: Path) -> None:
         """Retries stop after the declared count and the last error is raised."""
         flaky = task(_flaky, retries=1, backoff=0.001)

@@ -52,6 +52,10 @@ class Executor(ABC):
     """
 
     name: str = "executor"
+    #: Whether :meth:`submit` accepts items whose ``remote`` inputs are still
+    #: running on this executor and delivers their outcomes to the worker
+    #: itself (see :func:`~parallel_architecture_framework._work.run_with_inputs`).
+    carries_dependencies: bool = False
 
     def __init__(self, workers: int | None = None, *, resources: Resources | None = None) -> None:
         if workers is not None and workers < 1:

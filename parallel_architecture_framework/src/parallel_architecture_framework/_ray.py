@@ -31,7 +31,14 @@ from parallel_architecture_framework._executor import (
     SendableFunctions,
 )
 from parallel_architecture_framework._task import Resources
-from parallel_architecture_framework._work import Outcome, WorkItem, run_item, skipped
+from parallel_architecture_framework._work import (
+    Outcome,
+    WorkItem,
+    requeued,
+    run_item,
+    run_with_inputs,
+    skipped,
+)
 from parallel_architecture_framework.errors import ParallelExecutorError
 
 __all__ = ["RayExecutor"]
@@ -48,14 +55,20 @@ _LOST = frozenset(
 )
 
 
-def _run_on_ray(payload: bytes) -> bytes:
+def _run_on_ray(payload: bytes, *inputs: bytes) -> bytes:
     """Worker side: the item travels pre-pickled by cloudpickle (functions of
     scripts and test files by value), and the outcome comes back the same way,
-    so a task's own exception is data, never a Ray task error."""
+    so a task's own exception is data, never a Ray task error.  ``inputs`` are
+    the replies of the dependencies it was started before (Ray resolved them)."""
     import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
 
     item: WorkItem = pickle.loads(payload)  # noqa: S301 - sent by our driver
-    return bytes(cloudpickle.dumps(run_item(item), protocol=pickle.HIGHEST_PROTOCOL))
+    if inputs:
+        replies = [pickle.loads(reply) for reply in inputs]  # noqa: S301 - our workers' replies
+        outcome = run_with_inputs(item, replies)
+    else:
+        outcome = run_item(item)
+    return bytes(cloudpickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 class RayExecutor(Executor):
@@ -69,6 +82,7 @@ class RayExecutor(Executor):
     """
 
     name = "ray"
+    carries_dependencies = True
 
     def __init__(self, address: str | None = None, *, workers: int | None = None) -> None:
         super().__init__(workers)
@@ -129,8 +143,9 @@ class RayExecutor(Executor):
         self._collector.start()
 
     def max_in_flight(self) -> int:
-        # Ray queues on its own scheduler: keep every CPU fed.
-        return max(8 * self._slots, 64)
+        # Ray queues on its own scheduler: hand it whole batches, as a Ray user
+        # would, rather than refilling a short queue one round trip at a time.
+        return max(512 * self._slots, 2048)
 
     def capacity(self) -> Resources:
         return Resources(cpu=float(max(self._slots, 1)), memory=2**62, tags={})
@@ -143,12 +158,20 @@ class RayExecutor(Executor):
         import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
 
         submitted = []
+        unsent = []
         for item in items:
             self._sendable.prepare(item.func)
             if self._cancel_files is not None:
                 self._cancel_files.assign(item)
+            if any(dep.handle is None for dep in item.remote):
+                unsent.append(item)  # an input this executor never got: cannot be wired
+                continue
             payload = cloudpickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-            submitted.append((item, self._remote.remote(payload)))
+            # Ray resolves the inputs' references to their replies on the worker.
+            item.handle = self._remote.remote(payload, *[dep.handle for dep in item.remote])
+            submitted.append((item, item.handle))
+        if unsent and self._report is not None:
+            self._report([requeued(item, None) for item in unsent])
         with self._lock:
             for item, ref in submitted:
                 self._refs[ref] = item
@@ -175,22 +198,39 @@ class RayExecutor(Executor):
                 finished = [(ref, self._refs.pop(ref)) for ref in done if ref in self._refs]
                 for _, item in finished:
                     self._by_item.pop((item.key, item.attempt), None)
-            outcomes = [self._outcome(item, ref) for ref, item in finished]
+            outcomes = self._outcomes(finished)
             if outcomes:
                 assert self._report is not None  # noqa: S101 - started
                 self._report(outcomes)
+
+    def _outcomes(self, finished: list[tuple[Any, WorkItem]]) -> list[Outcome]:
+        """One ``ray.get`` for the whole batch; one per reference only if that fails."""
+        try:
+            results = self._ray.get([ref for ref, _ in finished])
+        except Exception:  # one of them is an error: sort them out one by one
+            return [self._outcome(item, ref) for ref, item in finished]
+        return [
+            self._decode(item, result) for (_, item), result in zip(finished, results, strict=True)
+        ]
 
     def _outcome(self, item: WorkItem, ref: Any) -> Outcome:
         ray = self._ray
         try:
             result = ray.get(ref)
-        except ray.exceptions.TaskCancelledError:
-            return skipped(item, "ray")
         except ray.exceptions.RayError as exc:
+            if item.cancelled:
+                return skipped(item, "ray")
+            if item.remote:  # an input's Ray task failed, was cancelled or lost: wait for its retry
+                return requeued(item, exc)
+            if isinstance(exc, ray.exceptions.TaskCancelledError):
+                return skipped(item, "ray")
             name = type(exc).__name__
             if name in _LOST:
                 return Outcome(item.key, item.attempt, False, lost=True, error=exc)
             return Outcome(item.key, item.attempt, False, error=exc)
+        return self._decode(item, result)
+
+    def _decode(self, item: WorkItem, result: Any) -> Outcome:
         try:
             outcome: Outcome = pickle.loads(result)  # noqa: S301 - our own workers' replies
         except Exception as exc:

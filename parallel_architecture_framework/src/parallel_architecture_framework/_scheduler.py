@@ -54,7 +54,7 @@ from parallel_architecture_framework._node import (
 )
 from parallel_architecture_framework._task import Resources, Task
 from parallel_architecture_framework._timers import Timers
-from parallel_architecture_framework._work import Outcome, WorkItem
+from parallel_architecture_framework._work import InputsNotReady, Outcome, PendingInput, WorkItem
 from parallel_architecture_framework.errors import (
     ParallelCancelledError,
     ParallelDependencyError,
@@ -136,6 +136,11 @@ class Scheduler:
         self._timers = Timers()
         self._closed = False
         self._caching = False  # set once a cached task runs: only then are results stored
+        # Executors that resolve dependencies themselves (Dask, Ray) get a
+        # task as soon as its inputs are all running there, not done: the
+        # engine then moves the values between its workers, with no round
+        # trip through this driver between one layer of a graph and the next.
+        self._early = executor.carries_dependencies
         executor.start(self.report)
         self._capacity = executor.capacity()
         self._used = Resources(0.0, 0, {})
@@ -256,10 +261,28 @@ class Scheduler:
             self._locked_settle(
                 node, CANCELLED_STATE, None, self._dependency_error(node, chain, root_error), fx
             )
-        elif node.waiting == 0:
+        elif node.waiting == 0 or (self._early and self._can_start_early(node)):
             node.state = READY
             heapq.heappush(self._heap, (-node.priority, next(self._seq), node))
         return future
+
+    def _can_start_early(self, node: Node) -> bool:
+        """Whether ``node`` may go to an executor that carries dependencies now.
+
+        Every input must be done or running there (not in a cache lookup).
+        Tasks with a timeout, resources or a cache policy wait for their
+        inputs as usual: their clock, their resources and their cache key
+        need the inputs in hand.
+        """
+        task = node.task
+        if task.timeout is not None or task.resources is not None or task.cache:
+            return False
+        for dep in node.deps:
+            if dep.state == DONE:
+                continue
+            if dep.state != RUNNING or dep.item is None or dep.task.cache:
+                return False
+        return True
 
     def _chain_of(self, node: Node, error: BaseException | None) -> list[str]:
         if isinstance(error, ParallelDependencyError):
@@ -306,6 +329,9 @@ class Scheduler:
             node = entry[2]
             if node.state != READY or -entry[0] != node.priority:
                 continue  # stale heap entry
+            if node.waiting and not self._can_start_early(node):
+                node.state = WAITING  # an input went back to waiting (a retry): wait for it
+                continue
             resources = node.task.resources
             if resources is not None:
                 if not resources.fits(self._capacity - self._used):
@@ -319,6 +345,13 @@ class Scheduler:
             self._in_flight += 1
             item = self._make_item(node)
             node.item = item
+            if self._early:
+                for dependant in node.dependants:
+                    if dependant.state == WAITING and self._can_start_early(dependant):
+                        dependant.state = READY
+                        heapq.heappush(
+                            self._heap, (-dependant.priority, next(self._seq), dependant)
+                        )
             if node.task.timeout is not None:
                 self._timers.call_later(node.task.timeout, self._timed_out, node, node.attempt)
             if node.task.cache and self._store is not None and node.attempt == 1:
@@ -331,7 +364,17 @@ class Scheduler:
 
     def _make_item(self, node: Node) -> WorkItem:
         args, kwargs = node.args, node.kwargs
-        if node.deps:
+        remote: tuple[WorkItem, ...] = ()
+        if node.waiting:  # started early: some inputs are still running remotely
+            remote = tuple(dep.item for dep in node.deps if dep.state != DONE and dep.item)
+            pending = {item.key for item in remote}
+
+            def value_or_marker(future: Future[Any]) -> Any:
+                return PendingInput(future.key) if future.key in pending else future._value
+
+            args = substitute(args, value_or_marker, (Future,))
+            kwargs = substitute(kwargs, value_or_marker, (Future,))
+        elif node.deps:
             args = substitute(args, _value_of, (Future,))
             kwargs = substitute(kwargs, _value_of, (Future,))
         task = node.task
@@ -345,7 +388,14 @@ class Scheduler:
             task.timeout,
             node.priority,
         )
-        if node.deps:
+        if remote:
+            item.remote = remote
+            item.inputs = tuple(
+                (dep.key, _value_of(dep.future))
+                for dep in node.deps
+                if dep.future and dep.state == DONE
+            )
+        elif node.deps:
             item.inputs = tuple((dep.key, _value_of(dep.future)) for dep in node.deps if dep.future)
         return item
 
@@ -371,6 +421,18 @@ class Scheduler:
             self._used = self._used - node.task.resources
         if node.state != RUNNING or node.attempt != outcome.attempt:
             return  # a late report of an attempt that timed out or was cancelled
+        if type(outcome.error) is InputsNotReady:
+            # Started early, but an input failed, was cancelled or lost: not an
+            # attempt of this task.  It waits for that input's next attempt
+            # (or is cancelled with it) like any other waiting task.
+            node.item = None
+            node.attempt -= 1
+            if node.waiting:
+                node.state = WAITING
+            else:
+                node.state = READY
+                heapq.heappush(self._heap, (-node.priority, next(self._seq), node))
+            return
         node.item = None
         node.started = outcome.started
         node.finished = outcome.finished

@@ -21,7 +21,18 @@ from typing import Any, NamedTuple
 
 from parallel_architecture_framework.errors import ParallelCancelledError
 
-__all__ = ["Outcome", "TaskContext", "WorkItem", "current_task", "run_item", "skipped"]
+__all__ = [
+    "InputsNotReady",
+    "Outcome",
+    "PendingInput",
+    "TaskContext",
+    "WorkItem",
+    "current_task",
+    "requeued",
+    "run_item",
+    "run_with_inputs",
+    "skipped",
+]
 
 
 class WorkItem:
@@ -38,11 +49,13 @@ class WorkItem:
         "cancel_path",
         "cancelled",
         "func",
+        "handle",
         "inputs",
         "is_async",
         "key",
         "kwargs",
         "priority",
+        "remote",
         "timeout",
     )
 
@@ -70,6 +83,12 @@ class WorkItem:
         # ``(key, value)`` of each dependency whose value is in ``args``/``kwargs``:
         # lets an executor send a reference instead of a value its worker holds.
         self.inputs: tuple[tuple[str, Any], ...] = ()
+        # Items of dependencies still running on an executor that carries
+        # dependencies (Dask, Ray): their values are :class:`PendingInput`
+        # markers in ``args``/``kwargs``, and the executor hands the worker
+        # their outcomes through its own references (``handle``).
+        self.remote: tuple[WorkItem, ...] = ()
+        self.handle: Any = None
 
     @property
     def cancel_requested(self) -> bool:
@@ -109,6 +128,32 @@ class WorkItem:
         ) = state
         self.cancelled = False
         self.inputs = ()
+        self.remote = ()
+        self.handle = None
+
+
+class PendingInput:
+    """Stands in a call's arguments for the value of a dependency still running remotely."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __reduce__(self) -> tuple[type[PendingInput], tuple[str]]:
+        return (PendingInput, (self.key,))
+
+    def __repr__(self) -> str:
+        return f"<PendingInput {self.key}>"
+
+
+class InputsNotReady(Exception):  # noqa: N818 - a state, not a failure of the task
+    """An attempt started remotely before a dependency succeeded; the scheduler queues it again.
+
+    Reported (never raised to users) when a dependency's attempt failed, was
+    cancelled or lost its worker: that dependency is retried or fails on its
+    own, and this attempt does not count as one of the task's attempts.
+    """
 
 
 class Outcome(NamedTuple):
@@ -227,6 +272,50 @@ def run_item(item: WorkItem, worker: str | None = None) -> Outcome:
         started=started,
         finished=time.time(),
         worker=worker or worker_name(),
+    )
+
+
+def run_with_inputs(item: WorkItem, replies: list[Outcome]) -> Outcome:
+    """Run ``item`` once the outcomes of its remote dependencies (``replies``,
+    in ``item.remote`` order as sent by the driver) are known.
+
+    Their values replace the :class:`PendingInput` markers; if any of them did
+    not succeed the task is not run and the outcome says :class:`InputsNotReady`.
+    """
+    values: dict[str, Any] = {}
+    for reply in replies:
+        if not reply.ok:
+            return Outcome(
+                item.key,
+                item.attempt,
+                False,
+                error=InputsNotReady(f"input {reply.key} of {item.key} did not succeed"),
+                worker=worker_name(),
+            )
+        values[reply.key] = reply.value
+    item.args = _fill(item.args, values)
+    item.kwargs = _fill(item.kwargs, values)
+    return run_item(item)
+
+
+def _fill(value: Any, values: dict[str, Any]) -> Any:
+    """``value`` with every :class:`PendingInput` inside lists, tuples and dicts replaced."""
+    if type(value) is PendingInput:
+        return values[value.key]
+    if type(value) in (list, tuple):
+        return type(value)(_fill(v, values) for v in value)
+    if type(value) is dict:
+        return {k: _fill(v, values) for k, v in value.items()}
+    return value
+
+
+def requeued(item: WorkItem, error: BaseException | None) -> Outcome:
+    """The outcome of an item whose remote inputs the executor could not deliver."""
+    return Outcome(
+        item.key,
+        item.attempt,
+        False,
+        error=InputsNotReady(f"the inputs of {item.key} were not delivered: {error!r}"),
     )
 
 
