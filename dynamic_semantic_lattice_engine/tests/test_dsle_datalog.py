@@ -175,6 +175,77 @@ class TestSemantics:
             engine.explain(parse_atom('t("d","a")'))
 
 
+LINEAR_FORMS = {
+    "left": "t(X, Y) :- e(X, Y).\nt(X, Z) :- t(X, Y), e(Y, Z).",
+    "right": "t(X, Y) :- e(X, Y).\nt(X, Z) :- e(X, Y), t(Y, Z).",
+    "seeded": "t(X, Y) :- s(X, Y).\nt(X, Z) :- t(X, Y), e(Y, Z).",
+    "swapped": "t(X, Y) :- e(X, Y).\nt(Z, X) :- t(X, Y), e(Y, Z).",  # not linear-shaped
+    "nonlinear": "t(X, Y) :- e(X, Y).\nt(X, Z) :- t(X, Y), t(Y, Z).",
+}
+
+
+def _closure_rows(
+    form: str, edges: list[tuple[int, int]], seeds: list[tuple[int, int]], dense: bool
+) -> set[tuple[int, ...]]:
+    from dynamic_semantic_lattice_engine import _linear
+
+    text = (
+        ".decl e(a:number, b:number)\n.decl s(a:number, b:number)\n"
+        ".decl t(a:number, b:number)\n" + LINEAR_FORMS[form]
+    )
+    saved = _linear.MAX_CELLS
+    _linear.MAX_CELLS = saved if dense else 0
+    try:
+        engine = Engine(parse_program(text))
+        engine.add_facts("e", edges)
+        engine.add_facts("s", seeds)
+        engine.add_facts("t", seeds[:2])
+        engine.run()
+    finally:
+        _linear.MAX_CELLS = saved
+    return set(engine.relation("t").frame.iter_rows())
+
+
+class TestLinearClosure:
+    """The dense path for linear recursion gives the general loop's rows and rounds exactly."""
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        st.sampled_from(sorted(LINEAR_FORMS)),
+        st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), max_size=40),
+        st.lists(st.tuples(st.integers(0, 15), st.integers(0, 15)), max_size=5),
+    )
+    def test_same_rows_and_rounds_as_the_general_loop(
+        self, form: str, edges: list[tuple[int, int]], seeds: list[tuple[int, int]]
+    ) -> None:
+        dense = _closure_rows(form, edges, seeds, dense=True)
+        general = _closure_rows(form, edges, seeds, dense=False)
+        assert dense == general
+
+    def test_chain_pairs_and_rounds(self) -> None:
+        """A 200-edge chain: every i < j pair, pair (i, j) first derived j - i - 1 rounds in."""
+        rows = _closure_rows("left", [(i, i + 1) for i in range(200)], [], dense=True)
+        assert len(rows) == 200 * 201 // 2
+        first = min(r for _, _, r in rows)
+        assert all(r - first == b - a - 1 for a, b, r in rows)
+
+    def test_applies_only_to_the_linear_shape(self) -> None:
+        from dynamic_semantic_lattice_engine._linear import linear_closure
+
+        for form, expected in [("left", True), ("right", True), ("swapped", False)]:
+            engine = Engine(
+                parse_program(
+                    ".decl e(a:number, b:number)\n.decl s(a:number, b:number)\n"
+                    ".decl t(a:number, b:number)\n" + LINEAR_FORMS[form]
+                )
+            )
+            engine.add_facts("e", [(1, 2), (2, 3)])
+            engine.add_facts("t", [(1, 2)])
+            rules = [r for r in engine.program.rules if r.head.pred == "t"]
+            found = linear_closure(rules, {"t"}, engine.relations)
+            assert (found is not None) is expected, form
+
+
 class TestErrors:
     @pytest.mark.parametrize(
         ("text", "fragment"),

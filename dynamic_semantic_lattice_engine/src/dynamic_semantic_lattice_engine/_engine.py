@@ -17,11 +17,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from dynamic_semantic_lattice_engine._compose import Composition
 from dynamic_semantic_lattice_engine._evaluate import UNIT, BodyEvaluator, order_body, vcol
 from dynamic_semantic_lattice_engine._lattice import Lattice, builtin_lattice
+from dynamic_semantic_lattice_engine._linear import LinearClosure, linear_closure
 from dynamic_semantic_lattice_engine._program import (
     Aggregate,
     Atom,
@@ -346,6 +348,11 @@ class Engine:
                 )
             ]
             delta = self._merge(candidates, stats, produced)
+            if delta:
+                closure = linear_closure(rules, component, self.relations)
+                if closure is not None:
+                    self._close_linear(closure, delta, stats, produced)
+                    delta = {}
         else:
             delta = {k: v for k, v in seed.items() if v.height}
         while delta:
@@ -369,6 +376,31 @@ class Engine:
             delta = self._merge(candidates, stats, produced)
             delta = {k: v for k, v in delta.items() if k in component or seed is not None}
         return {pred: pl.concat(chunks, rechunk=False) for pred, chunks in produced.items()}
+
+    def _close_linear(
+        self,
+        closure: LinearClosure,
+        delta: dict[str, pl.DataFrame],
+        stats: EvaluationStats,
+        produced: dict[str, list[pl.DataFrame]],
+    ) -> None:
+        """The semi-naive loop for a linear stratum (:mod:`._linear`), same rows, same rounds."""
+        rel = closure.target
+        for first, second in closure.iterations(delta[rel.name]):
+            stats.iterations += 1
+            self.round += 1
+            fresh = pl.DataFrame(
+                [
+                    pl.Series(rel.column_name(0), first),
+                    pl.Series(rel.column_name(1), second),
+                    pl.Series(ROUND, np.full(first.shape[0], self.round, dtype=np.int64)),
+                ]
+            )
+            rel.extend_new(fresh, self.round)
+            stats.derived += fresh.height
+            produced.setdefault(rel.name, []).append(fresh)
+        stats.iterations += 1  # the last iteration, which found nothing new
+        self.round += 1
 
     def _may_match(
         self,

@@ -200,6 +200,15 @@ class Relation:
             for row in fresh.select(self.columns).iter_rows():
                 self._tuples.add(row, base=round_ == 0)
 
+    def extend_new(self, fresh: pl.DataFrame, round_: int) -> None:
+        """Append rows the caller knows are absent (a closure that tracks its own membership).
+
+        Skips the packed-key membership test of :meth:`merge`; the key index
+        is dropped and rebuilt by the next merge that needs it.
+        """
+        self._append(fresh, round_)
+        self._index = None
+
     # -- tuple-at-a-time access (incremental maintenance) ----------------
     def tuples(self) -> TupleIndex:
         """The rows as a :class:`TupleIndex`, built on first use and kept current after."""
