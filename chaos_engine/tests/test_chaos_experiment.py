@@ -488,7 +488,7 @@ class TestRunner:
                         "arguments": {"state_dir": str(tmp_path), "name": "started"},
                     },
                 },
-                {**_probe("sleepy", func="slow", seconds=30)},
+                {**_probe("sleepy", func="slow", seconds=30, mark=str(tmp_path / "sleeping"))},
             ],
             rollbacks=[
                 {
@@ -524,11 +524,10 @@ class TestRunner:
             text=True,
         )
         deadline = time.monotonic() + 30
-        while not (tmp_path / "started.json").exists():  # the first action marks the start
+        while not (tmp_path / "sleeping").exists():  # the slow probe itself says it runs
             assert time.monotonic() < deadline
             assert proc.poll() is None
             time.sleep(0.02)
-        time.sleep(0.05)  # into the slow probe
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
         assert proc.returncode == 1
