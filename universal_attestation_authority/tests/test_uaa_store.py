@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared_core.crypto import hash_leaf
-from universal_attestation_authority import Authority, Policy, verify_bundle
+from universal_attestation_authority import Authority, IssuedAttestation, Policy, verify_bundle
 from universal_attestation_authority._store import (
     AttestationRow,
     NewEntry,
@@ -231,6 +231,8 @@ class TestBatchesMixingOldAndNew:
         assert issued[4] == first[2]
         assert issued[0] == issued[3]
         assert authority.log.size == 6
+        assert all(type(item) is IssuedAttestation for item in issued)
+        assert issued[2].envelope.payload == new[1].canonical_bytes()
         for item in issued:
             row = authority.store.attestation(item.id)
             assert row is not None

@@ -16,6 +16,7 @@ shares one transaction (the batching that makes the library path fast).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -412,11 +413,17 @@ class Authority:
             )
 
         self.log.commit_rows(build)
-        for ident, position in fresh.items():
-            if ident not in issued:
-                issued[ident] = IssuedAttestation(
-                    ident, indexes[position], envelopes[position], when
-                )
+        # tuple.__new__ makes the named tuples without a Python-level
+        # __new__ call per attestation (a third of the cost).
+        made = map(
+            tuple.__new__,
+            itertools.repeat(IssuedAttestation),
+            zip(fresh, indexes, envelopes, itertools.repeat(when)),
+        )
+        if not issued and len(batch.ids) == len(fresh):  # all new, no repeats: input order
+            return list(made)
+        for item in made:
+            issued.setdefault(item[0], item)
         return [issued[i] for i in batch.ids]
 
     def publish(self) -> CheckpointRow:

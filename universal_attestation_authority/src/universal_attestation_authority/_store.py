@@ -452,7 +452,7 @@ class SqliteStore:
         :func:`attestation_key` for the insert anyway.  Candidates whose id is
         not wanted (key collisions) are dropped.
         """
-        unique = sorted(set(keys))
+        unique = list(keys)  # repeats are harmless in IN (...)
         found: dict[str, AttestationRow] = {}
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
