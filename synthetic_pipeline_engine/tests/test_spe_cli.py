@@ -206,7 +206,7 @@ class TestSynthetic:
         assert "column shapes" in (tmp_path / "q.html").read_text()
 
     def test_private_fit_sample_needs_real(self, tmp_path: Path) -> None:
-        """--preset private: sample without --real is exit 2 naming the fix; with it, rows."""
+        """--preset private: the model remembers its table; if it changed, exit 2 naming --real."""
         data = tmp_path / "real.csv"
         data.write_text(
             "a,b,c\n" + "\n".join(f"{i % 17},{(i * 7) % 23}.5,{'xyz'[i % 3]}" for i in range(200))
@@ -214,10 +214,28 @@ class TestSynthetic:
         model = tmp_path / "m.json"
         fit = run_cli(main, ["fit", str(data), "--preset", "private", "-o", str(model)])
         assert fit.code == 0, fit.err
-        blind = run_cli(main, ["sample", str(model), "-n", "20", "-o", str(tmp_path / "s.csv")])
-        assert blind.code == 2
-        _one_line_error(blind.err)
-        assert "--real" in blind.err
+        saved = json.loads(model.read_text())
+        assert "privacy" in saved
+        assert saved["source"]["path"] == str(data.resolve())
+        assert "1,7.5" not in model.read_text()  # the model names the table, never holds rows
+        remembered = run_cli(main, ["sample", str(model), "-n", "20"])
+        assert remembered.code == 0, remembered.err
+        assert len(remembered.out.splitlines()) == 21
+        original = data.read_text()
+        data.write_text(original + "\n3,4.5,x")
+        changed = run_cli(main, ["sample", str(model), "-n", "20", "-o", str(tmp_path / "s.csv")])
+        assert changed.code == 2
+        _one_line_error(changed.err)
+        assert "changed since the fit" in changed.err
+        assert "--real" in changed.err
+        data.unlink()
+        gone = run_cli(main, ["sample", str(model), "-n", "20"])
+        assert gone.code == 2
+        assert "no longer there" in gone.err
+        data.write_text(original)
+        fidelity = tmp_path / "f.json"
+        assert run_cli(main, ["fit", str(data), "-o", str(fidelity)]).code == 0
+        assert "source" not in json.loads(fidelity.read_text())
         ok = run_cli(
             main,
             ["sample", str(model), "-n", "20", "--real", str(data), "-o", str(tmp_path / "s.csv")],

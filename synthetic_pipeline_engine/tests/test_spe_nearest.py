@@ -188,3 +188,13 @@ def test_read_table_roundtrip_keeps_private_sampling(tmp_path: pathlib.Path) -> 
     again = read_table(path)
     model = GaussianCopula.fit(again, sdtypes={"id": "id"}, **PRESETS["private"])
     assert model.sample(300, seed=2, real=again).num_rows == 300
+
+
+@pytest.mark.parametrize("source", [5, {"path": "x"}, {"path": 1, "blake3": "y"}])
+def test_bad_source_in_a_model_file(tmp_path: pathlib.Path, source: object) -> None:
+    data = GaussianCopula.fit(_mixed_table(10, 60), **PRESETS["private"]).to_dict()
+    data["source"] = source
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(PipelineInputError, match="not a valid synthesizer model"):
+        GaussianCopula.load(path)

@@ -171,6 +171,9 @@ class GaussianCopula:
     fingerprints: list[str] = field(default_factory=list)
     rows: int = 0
     privacy: dict[str, Any] | None = None  # DistanceFilter settings (private preset)
+    # where the training table was (path, BLAKE3 of the file), so the CLI can
+    # sample a private model without --real; never the rows themselves
+    source: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ fit
     @classmethod
@@ -600,6 +603,7 @@ class GaussianCopula:
             "correlation": self.correlation.tolist(),
             "fingerprints": self.fingerprints,
             **({"privacy": self.privacy} if self.privacy is not None else {}),
+            **({"source": self.source} if self.source is not None else {}),
         }
 
     def save(self, path: str | Path) -> None:
@@ -650,7 +654,15 @@ class GaussianCopula:
 
 def _parse_model(
     data: object,
-) -> tuple[list[dict[str, Any]], np.ndarray, list[str], list[str], int, dict[str, Any] | None]:
+) -> tuple[
+    list[dict[str, Any]],
+    np.ndarray,
+    list[str],
+    list[str],
+    int,
+    dict[str, Any] | None,
+    dict[str, str] | None,
+]:
     """Check a model document; raises ValueError (or KeyError/TypeError) when malformed."""
     if not isinstance(data, Mapping) or data.get("format") != FORMAT:
         raise ValueError(f"not a {FORMAT} model")
@@ -688,7 +700,15 @@ def _parse_model(
             if matrix is not None and len(matrix) != len(variables):
                 raise ValueError("privacy filter correlation does not match the variables")
         privacy = settings.as_dict()
-    return columns, correlation, variables, fingerprints, int(data.get("rows", 0)), privacy
+    source = data.get("source")
+    if source is not None:
+        if not isinstance(source, Mapping) or not all(
+            isinstance(source.get(k), str) for k in ("path", "blake3")
+        ):
+            raise ValueError("source must name the training table's path and blake3")
+        source = {"path": source["path"], "blake3": source["blake3"]}
+    rows = int(data.get("rows", 0))
+    return columns, correlation, variables, fingerprints, rows, privacy, source
 
 
 def _json_default(value: Any) -> Any:

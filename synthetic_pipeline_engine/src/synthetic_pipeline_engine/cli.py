@@ -431,7 +431,8 @@ def _fit_args(parser: argparse.ArgumentParser) -> None:
         choices=["fidelity", "private"],
         default="fidelity",
         help="privacy/fidelity trade-off (default: fidelity); private models sample through "
-        "a DCR filter and need --real TABLE at 'spe sample'",
+        "a DCR filter against the real table: 'spe sample' reads TABLE again (the model "
+        "remembers where it is and its digest) or --real TABLE",
     )
     parser.add_argument("--seed", type=int, default=0)
 
@@ -463,6 +464,8 @@ def _fit(ctx: Context, args: argparse.Namespace) -> int:
         keep_away=bool(preset.get("keep_away", False)),
     )
     seconds = time.perf_counter() - started
+    if model.privacy is not None:
+        model.source = _table_source(args.table)
     model.save(args.output)
     info = {
         "model": args.output,
@@ -476,6 +479,42 @@ def _fit(ctx: Context, args: argparse.Namespace) -> int:
         human=f"fitted {len(model.columns)} columns ({len(model.variables)} latent) on {table.num_rows} rows in {seconds:.3f}s -> {args.output}",
     )
     return 0
+
+
+def _table_source(path: str) -> dict[str, str]:
+    """Where a private model's training table is, and its digest (never its rows)."""
+    from pathlib import Path
+
+    import blake3
+
+    resolved = Path(path).resolve()
+    return {"path": str(resolved), "blake3": blake3.blake3(resolved.read_bytes()).hexdigest()}
+
+
+def _remembered_table(source: dict[str, str]) -> str:
+    """The training table a private model remembers, if it is still there unchanged."""
+    from pathlib import Path
+
+    import blake3
+
+    path = Path(source["path"])
+    hint = "pass --real TABLE (the table the model was fitted on), or fit it again"
+    try:
+        digest = blake3.blake3(path.read_bytes()).hexdigest()
+    except OSError:
+        raise PipelineInputError(
+            f"this private model samples against its training table {str(path)!r}, "
+            "which is no longer there",
+            path=str(path),
+            hint=hint,
+        ) from None
+    if digest != source["blake3"]:
+        raise PipelineInputError(
+            f"this private model's training table {str(path)!r} changed since the fit",
+            path=str(path),
+            hint=hint,
+        )
+    return str(path)
 
 
 @app.command(
@@ -493,7 +532,8 @@ def _fit(ctx: Context, args: argparse.Namespace) -> int:
         p.add_argument(
             "--real",
             metavar="TABLE",
-            help="the table the model was fitted on (needed by private-preset models)",
+            help="the table the model was fitted on (private-preset models; default: the "
+            "one the model remembers from 'spe fit')",
         ),
     ),
 )
@@ -505,6 +545,8 @@ def _sample(ctx: Context, args: argparse.Namespace) -> int:
         raise PipelineInputError("-n must be non-negative", hint="pass -n 1000")
     model = GaussianCopula.load(args.model)
     real = read_table(args.real) if args.real else None
+    if real is None and model.privacy is not None and model.source is not None:
+        real = read_table(_remembered_table(model.source))
     table = model.sample(args.rows, seed=args.seed, real=real)
     if args.output is None:
         import io
