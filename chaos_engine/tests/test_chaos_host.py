@@ -215,8 +215,7 @@ class TestCgroups:
         child = subprocess.Popen([sys.executable, "-c", _BUSY])
         try:
             time.sleep(0.1)
-            host.freeze([child.pid])
-            time.sleep(0.05)
+            host.freeze([child.pid])  # returns once the kernel reports the group frozen
             before = _cpu_seconds(child.pid)
             time.sleep(0.3)
             assert _cpu_seconds(child.pid) - before < 0.02

@@ -144,7 +144,32 @@ def freeze(pids: list[int]) -> int:
             (group / "cgroup.freeze").write_text("1")
         else:
             (group / "freezer.state").write_text("FROZEN")
+        _wait_frozen(group, v2, pids)
     except BaseException:
         UNDO.undo(token)
         raise
     return token
+
+
+def _frozen(group: Path, v2: bool) -> bool:
+    if v2:
+        return "frozen 1" in (group / "cgroup.events").read_text().splitlines()
+    return (group / "freezer.state").read_text().strip() == "FROZEN"
+
+
+def _wait_frozen(group: Path, v2: bool, pids: list[int], within: float = 5.0) -> None:
+    """Return once the kernel reports the group frozen, as ``docker pause`` does.
+
+    Freezing is asynchronous (the group is ``FREEZING`` until every task has stopped), so a
+    step that runs right after the action would otherwise still see the targets running.  A
+    task in uninterruptible sleep can hold the group in ``FREEZING``; that is an error here
+    rather than a fault that silently is not there yet.
+    """
+    deadline = time.monotonic() + within
+    while not _frozen(group, v2):
+        if time.monotonic() > deadline:
+            raise ChaosFaultError(
+                f"pids {', '.join(map(str, pids))} did not freeze within {within:g} s",
+                hint="a task in uninterruptible sleep (D state) cannot be frozen; retry later",
+            )
+        time.sleep(0.005)
