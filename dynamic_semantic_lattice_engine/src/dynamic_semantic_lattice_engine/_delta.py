@@ -139,13 +139,24 @@ class RulePlan:
             integral = numeric and head_rel.schema[head_rel.column_name(i)].is_integer()
             self._head.append(_as_int(fn) if integral else fn)
         self._orders: dict[tuple[int | None, frozenset[str]], list[_Step]] = {}
+        self._fixed_head = all(isinstance(a, (Var, Const)) for a in rule.head.args)
+        """Every head argument is bound by the row itself, so any body solution derives it."""
         self._firsts: dict[frozenset[str], list[tuple[_Step, list[_Step]]]] = {}
-        plain = all(isinstance(a, Var) for a in rule.head.args) and not any(
+        simple = all(isinstance(a, (Var, Const)) for a in rule.head.args) and not any(
             head_rel.decl.is_number(i) for i in range(head_rel.decl.arity)
         )
-        self._plain_head: list[str] | None = (
-            [a.name for a in rule.head.args if isinstance(a, Var)] if plain else None
+        self._simple_head: Callable[[Binding], Row] | None = (
+            _tuple_builder(
+                [
+                    (True, self._head[i]({})) if isinstance(a, Const) else (False, a.name)
+                    for i, a in enumerate(rule.head.args)
+                    if isinstance(a, (Var, Const))
+                ]
+            )
+            if simple
+            else None
         )
+        """Symbols and variables only: the head tuple is built without per-column calls."""
 
     def views(self, by_pred: Mapping[str, View]) -> ViewFor:
         """The :data:`ViewFor` reading each body atom's relation from ``by_pred``.
@@ -340,9 +351,9 @@ class RulePlan:
             del b[lit.target]
 
     def head(self, b: Binding) -> Row:
-        names = self._plain_head
-        if names is not None:
-            return tuple([b[n] for n in names])
+        simple = self._simple_head
+        if simple is not None:
+            return simple(b)
         return tuple(_checked(fn, b) for fn in self._head)
 
     def _seed(self, lit: _Literal, row: Row) -> Binding | None:
@@ -402,7 +413,7 @@ class RulePlan:
                 raise _FoundError
 
         try:
-            self._run(steps, 0, b, view, check)
+            self._run(steps, 0, b, view, _found if self._fixed_head else check)
         except _FoundError:
             return True
         return False
@@ -496,6 +507,10 @@ class HeadDispatch:
         return [plan for _, plan in hits]
 
 
+def _found(_b: Binding) -> None:
+    raise _FoundError
+
+
 def _key_builder(parts: list[tuple[bool, Any]]) -> Callable[[Binding], Any]:
     if not parts:
         return lambda _b: ()
@@ -504,9 +519,41 @@ def _key_builder(parts: list[tuple[bool, Any]]) -> Callable[[Binding], Any]:
         if is_const:
             return lambda _b: value
         return lambda b: b[value]
+    return _tuple_builder(parts)
+
+
+def _tuple_builder(parts: list[tuple[bool, Any]]) -> Callable[[Binding], tuple[Any, ...]]:
+    """A function building the tuple of ``parts`` (constants, or names looked up in a binding).
+
+    Spelled out for two and three parts, the common arities, because a
+    generator expression per probe was the single largest cost of the joins.
+    """
     if all(is_const for is_const, _ in parts):
         fixed = tuple(v for _, v in parts)
         return lambda _b: fixed
+    if all(not is_const for is_const, _ in parts) and len(parts) > 1:
+        return operator.itemgetter(*(v for _, v in parts))
+    if len(parts) == 1:
+        name = parts[0][1]
+        return lambda b: (b[name],)
+    if len(parts) == 2:
+        (c0, v0), (c1, v1) = parts
+        if c0:
+            return lambda b: (v0, b[v1])
+        return lambda b: (b[v0], v1)
+    if len(parts) == 3:
+        (c0, v0), (c1, v1), (c2, v2) = parts
+        if c0 and c1:
+            return lambda b: (v0, v1, b[v2])
+        if c0 and c2:
+            return lambda b: (v0, b[v1], v2)
+        if c1 and c2:
+            return lambda b: (b[v0], v1, v2)
+        if c0:
+            return lambda b: (v0, b[v1], b[v2])
+        if c1:
+            return lambda b: (b[v0], v1, b[v2])
+        return lambda b: (b[v0], b[v1], v2)
     return lambda b: tuple(v if c else b[v] for c, v in parts)
 
 

@@ -31,6 +31,8 @@ Positions = tuple[int, ...]
 EMPTY: frozenset[Row] = frozenset()
 _COPY_SPAN = 16
 """Spans up to this long are sliced (a copy); longer ones are read in place, lazily."""
+_MEMO_LIMIT = 1 << 18
+"""Memoised key positions per sorted index before the memo starts over."""
 
 
 def key_of(positions: Positions) -> Any:
@@ -88,6 +90,7 @@ class _Sorted:
             self.keys = packed[order].tolist()
             self.rows = [snapshot[i] for i in order.tolist()]
         self.pack = self._packer()
+        self._memo: dict[Any, tuple[int, int]] = {}
 
     def _packer(self) -> Callable[[Any], int | None]:
         """The function packing a lookup key (scalar for one column), ``None`` if out of range.
@@ -115,11 +118,25 @@ class _Sorted:
 
         return many
 
-    def bounds(self, packed: int) -> tuple[int, int]:
-        """The slice of :attr:`rows` whose key is ``packed``."""
-        keys = self.keys
-        lo = bisect_left(keys, packed)
-        return lo, bisect_right(keys, packed, lo)
+    def locate(self, key: Any) -> tuple[int, int] | None:
+        """The slice of :attr:`rows` whose key is ``key``, or ``None`` if it cannot occur.
+
+        The snapshot never changes, so answers are memoised: maintenance
+        probes the same few keys (a class, a property) again and again, and
+        a dict hit is far cheaper than packing the key and two bisections.
+        """
+        found = self._memo.get(key)
+        if found is None:
+            packed = self.pack(key)
+            if packed is None:
+                return None
+            keys = self.keys
+            lo = bisect_left(keys, packed)
+            found = (lo, bisect_right(keys, packed, lo))
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = found
+        return found
 
 
 def _span(rows: list[Row], lo: int, hi: int) -> Iterable[Row]:
@@ -213,10 +230,10 @@ class TupleIndex:
                 self._fresh.clear()
             return self._index(positions).get(key, EMPTY)
         extra = self._index(positions).get(key, EMPTY)
-        packed = ordered.pack(key)
-        if packed is None:
+        span = ordered.locate(key)
+        if span is None:
             return extra
-        lo, hi = ordered.bounds(packed)
+        lo, hi = span
         if lo == hi:
             return extra
         found = _span(ordered.rows, lo, hi)
@@ -241,11 +258,10 @@ class TupleIndex:
             self.lookup(positions, key)  # drops an unpackable snapshot, as a lookup would
             return len(self._index(positions).get(key, EMPTY))
         extra = len(self._index(positions).get(key, EMPTY))
-        packed = ordered.pack(key)
-        if packed is None:
+        span = ordered.locate(key)
+        if span is None:
             return extra
-        lo, hi = ordered.bounds(packed)
-        return hi - lo + extra
+        return span[1] - span[0] + extra
 
     def exists(self, positions: Positions, key: Any) -> bool:
         if not positions:
