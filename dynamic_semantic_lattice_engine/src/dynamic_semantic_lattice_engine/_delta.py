@@ -142,6 +142,7 @@ class RulePlan:
         self._fixed_head = all(isinstance(a, (Var, Const)) for a in rule.head.args)
         """Every head argument is bound by the row itself, so any body solution derives it."""
         self._firsts: dict[frozenset[str], list[tuple[_Step, list[_Step]]]] = {}
+        self._patterns: set[tuple[str, tuple[int, ...]]] | None = None
         simple = all(isinstance(a, (Var, Const)) for a in rule.head.args) and not any(
             head_rel.decl.is_number(i) for i in range(head_rel.decl.arity)
         )
@@ -428,15 +429,7 @@ class RulePlan:
         an atom with no match at all ends the search (``None``).
         """
         bound0 = frozenset(b)
-        firsts = self._firsts.get(bound0)
-        if firsts is None:
-            firsts = []
-            for lit in self.literals:
-                if lit.kind == _ATOM:
-                    step = self._step(lit, set(bound0))
-                    if step.positions:
-                        firsts.append((step, [step, *self._order(lit.index, bound0)]))
-            self._firsts[bound0] = firsts
+        firsts = self._first_steps(bound0)
         if not firsts:
             return self._order(None, bound0)
         best: list[_Step] | None = None
@@ -448,6 +441,39 @@ class RulePlan:
             if best is None or size < smallest:
                 best, smallest = steps, size
         return best
+
+    def _first_steps(self, bound0: frozenset[str]) -> list[tuple[_Step, list[_Step]]]:
+        """Each positive atom with a bound column, as a first step with the order after it."""
+        firsts = self._firsts.get(bound0)
+        if firsts is None:
+            firsts = []
+            for lit in self.literals:
+                if lit.kind == _ATOM:
+                    step = self._step(lit, set(bound0))
+                    if step.positions:
+                        firsts.append((step, [step, *self._order(lit.index, bound0)]))
+            self._firsts[bound0] = firsts
+        return firsts
+
+    def patterns(self) -> set[tuple[str, tuple[int, ...]]]:
+        """Every (relation, bound columns) lookup this plan's delta rules and checks can make.
+
+        Maintenance builds these indexes before its first batch is timed, so
+        that no later batch pays for sorting a relation it happens to probe
+        in a new way.
+        """
+        if self._patterns is None:
+            orders = [self._order(lit.index, frozenset()) for lit in self.atoms]
+            bound = frozenset(name for _, name in self.head_vars)
+            orders.append(self._order(None, bound))
+            orders.extend(steps for _, steps in self._first_steps(bound))
+            self._patterns = {
+                (step.lit.pred, step.positions)
+                for steps in orders
+                for step in steps
+                if step.lit.kind in (_ATOM, _NEG) and step.positions
+            }
+        return self._patterns
 
     def count(self, row: Row, view: ViewFor) -> int:
         """How many derivations of ``row`` the rule has in the given state."""

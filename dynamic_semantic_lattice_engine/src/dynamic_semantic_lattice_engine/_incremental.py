@@ -260,6 +260,7 @@ def _count(
     rules, base_add, base_del, stats = work.rules, work.base_add, work.base_del, work.stats
     counts = engine.counts[pred]
     delta: Counter[Row] = Counter()
+    _prepare(engine, [change.plan(rule) for rule in rules])
     for rule in rules:
         plan = change.plan(rule)
         for lit in plan.atoms:
@@ -333,6 +334,7 @@ def _dred(
     rules, base_add, base_del, stats = work.rules, work.base_add, work.base_del, work.stats
     index = {p: engine.relation(p).tuples() for p in preds}
     plans = [change.plan(r) for r in rules]
+    _prepare(engine, plans)
     proven: dict[str, set[Row]] = {p: set() for p in preds}
     surviving = {p: _Surviving(index[p], base_del.get(p, set()), proven[p]) for p in preds}
     old_views = {p: (index[p] if p in preds else change.old(p)) for p in _body_preds(plans)}
@@ -451,6 +453,13 @@ def _dred(
         minus = [row for row in over[pred] if row not in index[pred].rows]
         stats.derived += len(plus)
         change.record(pred, plus, minus)
+
+
+def _prepare(engine: Engine, plans: Iterable[RulePlan]) -> None:
+    """Build every index the plans can probe (cheap once built: a dict lookup each)."""
+    for plan in plans:
+        for pred, positions in plan.patterns():
+            engine.relation(pred).tuples().prepare(positions)
 
 
 def _body_preds(plans: Iterable[RulePlan]) -> set[str]:

@@ -221,13 +221,7 @@ class TupleIndex:
             return self.rows
         ordered = self._sorted_for(positions)
         if ordered is None:
-            if self._columns is not None:  # a snapshot whose key does not pack: index every row
-                self._columns = None
-                self._snapshot = []
-                self._by.clear()
-                self._sorted.clear()
-                self._gone.clear()
-                self._fresh.clear()
+            self._drop_snapshot()
             return self._index(positions).get(key, EMPTY)
         extra = self._index(positions).get(key, EMPTY)
         span = ordered.locate(key)
@@ -245,6 +239,23 @@ class TupleIndex:
 
     def contains(self, row: Row) -> bool:
         return row in self.rows
+
+    def prepare(self, positions: Positions) -> None:
+        """Build the indexes for ``positions`` now rather than at their first lookup."""
+        if positions:
+            if self._sorted_for(positions) is None:
+                self._drop_snapshot()
+            self._index(positions)
+
+    def _drop_snapshot(self) -> None:
+        """Index every row by dict: a snapshot whose key does not pack (too wide a range)."""
+        if self._columns is not None:
+            self._columns = None
+            self._snapshot = []
+            self._by.clear()
+            self._sorted.clear()
+            self._gone.clear()
+            self._fresh.clear()
 
     def estimate(self, positions: Positions, key: Any) -> int:
         """The size of the snapshot's span plus the rows added since (removed rows still count).
