@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from parallel_architecture_framework._cache import ResultStore
 from parallel_architecture_framework._executor import Executor, make_executor
-from parallel_architecture_framework._future import Future
+from parallel_architecture_framework._future import Future, add_done_callbacks
 from parallel_architecture_framework._graph import Graph, GraphNode
 from parallel_architecture_framework._observe import RunObserver
 from parallel_architecture_framework._scheduler import Scheduler
@@ -263,8 +263,7 @@ def gather(
                 wake.set()
 
     if futures:
-        for future in futures:
-            future.add_done_callback(settled)
+        add_done_callbacks(futures, settled)
         if not wake.wait(timeout):
             unfinished = [f for f in futures if not f.done()]
             if cancel_on_timeout and unfinished:
@@ -293,8 +292,7 @@ def as_completed(
     """
     futures = list(futures)
     done: queue.SimpleQueue[Future[T]] = queue.SimpleQueue()
-    for future in futures:
-        future.add_done_callback(done.put)
+    add_done_callbacks(futures, done.put)
     deadline = None if timeout is None else time.monotonic() + timeout
     for count in range(len(futures)):
         remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)

@@ -8,6 +8,7 @@ task depend on it; the scheduler substitutes the value before the call.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -17,7 +18,7 @@ from parallel_architecture_framework.errors import ParallelCancelledError, Paral
 if TYPE_CHECKING:
     from parallel_architecture_framework._scheduler import Scheduler
 
-__all__ = ["Future"]
+__all__ = ["Future", "add_done_callbacks"]
 
 T = TypeVar("T")
 
@@ -137,6 +138,29 @@ class Future(Generic[T]):
         callbacks = self._callbacks
         self._callbacks = None
         return callbacks
+
+
+def add_done_callbacks(futures: list[Future[Any]], fn: Callable[[Future[Any]], None]) -> None:
+    """``future.add_done_callback(fn)`` for each of ``futures``, taking each scheduler's lock
+    once for the whole list instead of once per future (``gather`` of 10k futures)."""
+    settled: list[Future[Any]] = []
+    position = 0
+    while position < len(futures):
+        scheduler = futures[position]._scheduler
+        with scheduler.lock:
+            for future in itertools.islice(futures, position, None):
+                if future._scheduler is not scheduler:
+                    break
+                position += 1
+                if future._state == PENDING:
+                    if future._callbacks is None:
+                        future._callbacks = [fn]
+                    else:
+                        future._callbacks.append(fn)
+                else:
+                    settled.append(future)
+    for future in settled:
+        fn(future)
 
 
 def cancelled_error(key: str, reason: str) -> ParallelCancelledError:

@@ -10,7 +10,7 @@ values.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from parallel_architecture_framework._task import Task
@@ -69,8 +69,12 @@ class Node:
         self.task = task
         self.args = args
         self.kwargs = kwargs
-        self.deps: list[Node] = []
-        self.dependants: list[Node] = []
+        # Most tasks have no inputs or no dependants: the shared empty tuple
+        # until a first one arrives keeps two lists per task away from the
+        # garbage collector, whose passes over every node a client ever ran
+        # were a third of the driver's time per task on long runs.
+        self.deps: Sequence[Node] = ()
+        self.dependants: list[Node] | tuple[()] = ()
         self.waiting = 0
         self.state = WAITING
         self.priority = task.cost

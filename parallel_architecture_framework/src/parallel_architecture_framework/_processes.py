@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import io
 import itertools
 import math
@@ -60,6 +61,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -69,7 +71,6 @@ from parallel_architecture_framework._executor import (
     Executor,
     ReportFn,
     SendableFunctions,
-    cancel_path,
 )
 from parallel_architecture_framework._task import Resources
 from parallel_architecture_framework._work import Outcome, WorkItem, run_item, skipped, worker_name
@@ -670,7 +671,7 @@ class ProcessExecutor(Executor):
             return
         batch = worker.in_flight.popleft()
         try:
-            name, rows = pickle.loads(payload)  # noqa: S301 - our own workers' replies
+            rows, kept, busy = pickle.loads(payload)  # noqa: S301 - our own workers' replies
         except Exception as exc:  # the reply could not be decoded: fail these items visibly
             self._emit(
                 [
@@ -687,14 +688,12 @@ class ProcessExecutor(Executor):
                 ]
             )
             return
-        make = Outcome._make
-        outcomes = [make((*row[:8], name, False, False)) for row in rows]
-        total = 0.0
-        for row in rows:
-            total += row[7] - row[6]
-            if row[8] >= 0:
-                self._hold(worker, row[0], row[8])
-        mean = total / max(len(outcomes), 1)
+        # Rows are whole outcomes in field order: tuple.__new__ makes each an
+        # Outcome in C (Outcome._make would be a Python call per task).
+        outcomes = list(map(_as_outcome, rows))
+        for index, size in kept:
+            self._hold(worker, rows[index][0], size)
+        mean = busy / max(len(outcomes), 1)
         previous = self._mean_seconds
         self._mean_seconds = mean if previous is None else 0.8 * previous + 0.2 * mean
         self._emit(outcomes)
@@ -876,64 +875,89 @@ class _StoreUnpickler(pickle.Unpickler):
 
 
 def _run_batch(payload: bytes, store: dict[str, Any], keep_bytes: int) -> bytes:
-    """Run one message; reply ``(worker, rows)`` with one plain tuple per outcome.
+    """Run one message; reply ``(rows, kept, busy)``: one plain tuple per outcome.
 
     Calls and outcomes travel as tuples of plain values, not objects: the
     pickler then runs at C speed instead of calling back into Python for every
-    item, which is what makes thousands of tiny tasks per message cheap.
-    Each row ends with the size of the result when this worker kept it, else
-    -1.  Values or errors that cannot be pickled are degraded one by one.
+    item, which is what makes thousands of tiny tasks per message cheap.  A
+    row is an :class:`Outcome`'s fields in order (the worker's name pickled
+    once, by memo).  ``kept`` lists ``(row index, size)`` of the results this
+    worker kept; ``busy`` is the seconds the tasks ran, for the batch size.
+    Values or errors that cannot be pickled are degraded one by one.
     """
     import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
 
     worker = worker_name()
-    rows = []
+    rows: list[tuple[Any, ...]] = []
+    kept: list[tuple[int, int]] = []
+    busy = 0.0
     drops, cancel_root, calls = _StoreUnpickler(payload, store).load()
     for key in drops:
         store.pop(key, None)
+    # Attempts cancelled before they start are skipped.  The markers are
+    # listed at most once a millisecond rather than looked up once per task
+    # (a stat per task was a fifth of a no-op's cost); a running task that
+    # polls current_task().cancelled still checks its own marker.
+    prefix = cancel_root + os.sep if cancel_root is not None else None
+    markers: set[str] = set()
+    listed = -math.inf
     for call in calls:
         item = WorkItem(call[0], call[1], call[2], call[3], call[4], call[5], call[6], 0.0)
-        if cancel_root is not None:
-            item.cancel_path = cancel_path(cancel_root, item.key, item.attempt)
-        outcome = skipped(item, worker) if item.cancel_requested else run_item(item, worker)
-        kept = -1
-        if outcome.ok and keep_bytes >= 0:
-            size = _size_of(outcome.value)
+        if prefix is not None:
+            marker = f"{call[0]}.{call[1]}"
+            item.cancel_path = prefix + marker
+            now = time.monotonic()
+            if now - listed > _MARKER_LISTING:
+                markers = _list_markers(cancel_root)
+                listed = now
+            if marker in markers:
+                item.cancelled = True
+        outcome = skipped(item, worker) if item.cancelled else run_item(item, worker)
+        busy += outcome.finished - outcome.started
+        value = outcome.value
+        if outcome.ok and keep_bytes >= 0 and type(value) not in _NEVER_KEPT:
+            size = _size_of(value)
             if size >= keep_bytes:
-                store[outcome.key] = outcome.value
-                kept = size
-        rows.append(_row(outcome, kept))
+                store[outcome.key] = value
+                kept.append((len(rows), size))
+        rows.append(tuple(outcome))
     try:
-        return bytes(cloudpickle.dumps((worker, rows), protocol=pickle.HIGHEST_PROTOCOL))
+        return bytes(cloudpickle.dumps((rows, kept, busy), protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # one value or error cannot travel: degrade just those
         safe = []
-        for row in rows:
+        degraded = set()
+        for index, row in enumerate(rows):
             try:
                 cloudpickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL)
                 safe.append(row)
             except Exception as exc:
                 key, _, ok, _, error = row[:5]
                 store.pop(key, None)
+                degraded.add(index)
                 what = "result" if ok else f"error {type(error).__name__}: {error}"
                 replacement = ParallelTaskError(
                     f"task {key}'s {what} cannot be sent back from its worker: {exc}",
                     key=key,
                     hint="return picklable values, or use the threads executor",
                 )
-                safe.append((row[0], row[1], False, None, replacement, *row[5:8], -1))
-        return bytes(cloudpickle.dumps((worker, safe), protocol=pickle.HIGHEST_PROTOCOL))
+                safe.append((row[0], row[1], False, None, replacement, *row[5:]))
+        kept = [entry for entry in kept if entry[0] not in degraded]
+        return bytes(cloudpickle.dumps((safe, kept, busy), protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _row(outcome: Outcome, kept: int) -> tuple[Any, ...]:
-    """The fields of an outcome (but its worker) in constructor order, then the kept size."""
-    return (
-        outcome.key,
-        outcome.attempt,
-        outcome.ok,
-        outcome.value,
-        outcome.error,
-        outcome.remote_traceback,
-        outcome.started,
-        outcome.finished,
-        kept,
-    )
+def _list_markers(root: str | None) -> set[str]:
+    """The cancellation markers present in ``root`` (none if it is gone)."""
+    if root is None:
+        return set()
+    try:
+        return set(os.listdir(root))
+    except OSError:
+        return set()
+
+
+# Seconds between two listings of the cancellation markers in a worker.
+_MARKER_LISTING = 0.001
+
+# Results of these types are never large enough to keep on the worker.
+_NEVER_KEPT = frozenset({type(None), bool, float})
+_as_outcome = functools.partial(tuple.__new__, Outcome)

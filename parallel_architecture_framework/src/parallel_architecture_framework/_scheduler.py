@@ -69,6 +69,7 @@ __all__ = ["STATE_NAMES", "Node", "Scheduler", "find_instances", "substitute"]
 
 _PROPAGATION_DEPTH = 32
 _ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
+_NO_DEPS: list[Node] = []  # never appended to: only read when a task has no future arguments
 
 
 class _Effects:
@@ -166,7 +167,11 @@ class Scheduler:
         futures: list[Future[Any]] = out if out is not None else []
         fx = _Effects()
         specs = list(specs)
+        checked: Task[Any, Any] | None = None
         for spec in specs:
+            if spec[0] is checked:  # a map: one task for every spec
+                continue
+            checked = spec[0]
             resources = spec[0].resources
             if resources is not None and not resources.fits(self._capacity):
                 raise ParallelResourceError(
@@ -228,6 +233,7 @@ class Scheduler:
         for arg in kwargs.values():
             find_instances(arg, (Future,), dep_futures)
         failed_dep: Node | None = None
+        deps: list[Node] = [] if dep_futures else _NO_DEPS
         for dep_future in dep_futures:
             dep = self.nodes.get(dep_future.key)
             if dep is None or dep.future is not dep_future:
@@ -237,16 +243,22 @@ class Scheduler:
                     f"task {key} depends on future {dep_future.key}, which belongs to another client",
                     hint="pass futures only to the client that made them, or pass their results",
                 )
-            if dep in node.deps:
+            if dep in deps:
                 continue
-            node.deps.append(dep)
+            deps.append(dep)
             if dep.state == DONE:
                 continue
             if dep.state in (FAILED_STATE, CANCELLED_STATE):
                 failed_dep = dep
                 continue
             node.waiting += 1
-            dep.dependants.append(node)
+            dependants = dep.dependants
+            if isinstance(dependants, list):
+                dependants.append(node)
+            else:
+                dep.dependants = [node]
+        if deps:
+            node.deps = deps
         if priority is not None:
             node.priority = priority
         elif node.deps:  # only ancestors can need a higher priority
@@ -324,15 +336,19 @@ class Scheduler:
             return
         limit = self._limit()
         deferred: list[tuple[float, int, Node]] = []
+        heappop = heapq.heappop
+        submit = fx.submit.append
+        early = self._early
         while heap and self._in_flight < limit:
-            entry = heapq.heappop(heap)
+            entry = heappop(heap)
             node = entry[2]
             if node.state != READY or -entry[0] != node.priority:
                 continue  # stale heap entry
             if node.waiting and not self._can_start_early(node):
                 node.state = WAITING  # an input went back to waiting (a retry): wait for it
                 continue
-            resources = node.task.resources
+            task = node.task
+            resources = task.resources
             if resources is not None:
                 if not resources.fits(self._capacity - self._used):
                     deferred.append(entry)
@@ -343,22 +359,34 @@ class Scheduler:
             node.state = RUNNING
             node.attempt += 1
             self._in_flight += 1
-            item = self._make_item(node)
+            if node.deps:
+                item = self._make_item(node)
+            else:  # the common case of a map, inline
+                item = WorkItem(
+                    node.key,
+                    node.attempt,
+                    task.func,
+                    node.args,
+                    node.kwargs,
+                    task.is_async,
+                    task.timeout,
+                    node.priority,
+                )
             node.item = item
-            if self._early:
+            if early:
                 for dependant in node.dependants:
                     if dependant.state == WAITING and self._can_start_early(dependant):
                         dependant.state = READY
                         heapq.heappush(
                             self._heap, (-dependant.priority, next(self._seq), dependant)
                         )
-            if node.task.timeout is not None:
-                self._timers.call_later(node.task.timeout, self._timed_out, node, node.attempt)
-            if node.task.cache and self._store is not None and node.attempt == 1:
+            if task.timeout is not None:
+                self._timers.call_later(task.timeout, self._timed_out, node, node.attempt)
+            if task.cache and self._store is not None and node.attempt == 1:
                 self._caching = True
                 fx.cache_checks.append((node, item))
             else:
-                fx.submit.append(item)
+                submit(item)
         for entry in deferred:
             heapq.heappush(heap, entry)
 
