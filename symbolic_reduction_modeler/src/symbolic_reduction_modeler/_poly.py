@@ -10,6 +10,7 @@ on any expression and sends its polynomial-shaped parts to FLINT.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -76,7 +77,10 @@ class PolyRing:
         for expr in exprs:
             for gen in _generators(expr):
                 found[gen] = None
-        return cls(sorted(found, key=lambda e: e._key), order)
+        gens = tuple(sorted(found, key=lambda e: e._key))
+        if cls is PolyRing:
+            return _shared_ring(gens, order)
+        return cls(gens, order)
 
     def to_poly(self, expr: Expr) -> Any:
         """``expr`` as an ``fmpq_mpoly``; raises if it is not polynomial in the generators."""
@@ -265,6 +269,14 @@ class _FactorNodes(dict[int, Expr]):
             node = Pow._intern((self.by_position[pos], Number.of(exponent)))
         self[code] = node
         return node
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_ring(gens: tuple[Expr, ...], order: str) -> PolyRing:
+    """One ring per generator tuple and order: rings are never changed after
+    construction, and simplify's kernel seeding converts hundreds of small
+    sub-expressions over the same few generators."""
+    return PolyRing(gens, order)
 
 
 def _fmpq(value: Fraction) -> Any:
