@@ -166,11 +166,10 @@ class PolyRing:
         Terms of a polynomial are already collected, so nothing is
         re-canonicalised: each term's factors come out in key order by
         construction (a factor's key ranks symbols before powers before
-        functions, and powers by base), every node is interned with its key
-        made from its children's keys, and the terms are ordered by flat
-        integer codes that sort exactly as their nested keys do, so the sum
-        is one sort of small tuples and one interned node (checked against
-        ``Add.of``/``Mul.of`` by the tests).  FLINT's ``monoms``/``coeffs``
+        functions, and powers by base), the terms are ordered by flat
+        integer codes that sort exactly as their nested keys do, and the term
+        nodes are interned in one loop with their sort keys left to be made
+        on first use (checked against ``Add.of``/``Mul.of`` by the tests).  FLINT's ``monoms``/``coeffs``
         are read as two vectors: ``to_dict`` alone cost more than the rest.
         """
         if not self._fast_ok:
@@ -199,11 +198,11 @@ class PolyRing:
         singles: list[tuple[int, Expr]] = []
         with_coeff: list[tuple[int | Fraction, list[int], tuple[Expr, ...]]] = []
         without: list[tuple[list[int], tuple[Expr, ...]]] = []
-        for monom, coeff in zip(monoms, coeffs, strict=True):
-            codes = sorted([table[e] for table, e in zip(tables, monom, strict=True) if e])
-            value: int | Fraction = (
-                int(coeff.p) if coeff.q == 1 else Fraction(int(coeff.p), int(coeff.q))
-            )
+        values = [int(c.p) if c.q == 1 else Fraction(int(c.p), int(c.q)) for c in coeffs]
+        # zip(strict=False) in the loop: the lengths are FLINT's own, and the
+        # check costs per term
+        for monom, value in zip(monoms, values, strict=False):
+            codes = sorted([table[e] for table, e in zip(tables, monom, strict=False) if e])
             if not codes:
                 constant = Number.of(value)
                 continue
