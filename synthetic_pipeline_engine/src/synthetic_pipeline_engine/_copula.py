@@ -80,6 +80,23 @@ def _ndtr(z: np.ndarray) -> np.ndarray:
     return np.asarray(special.ndtr(z))
 
 
+def _quantile_curve(q: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The inverse CDF through sorted values ``q`` at ``u``.
+
+    ``q[i]`` sits at (i + 0.5) / n, flat beyond the first and last; linear
+    in between.  The knots are evenly spaced, so the segment is found by
+    arithmetic rather than the binary search of ``np.interp`` (twice as fast,
+    same values to rounding).
+    """
+    n = q.size
+    if n < 2:
+        return np.full(u.shape, q[0] if n else np.nan)
+    position = np.clip(u * n - 0.5, 0.0, n - 1.0)
+    index = np.minimum(position.astype(np.intp), n - 2)
+    low = q[index]
+    return np.asarray(low + (position - index) * (q[index + 1] - low))
+
+
 def _correlate(z: np.ndarray, chol: np.ndarray, block: int = 512) -> np.ndarray:
     """``z @ chol.T`` in row blocks.
 
@@ -430,7 +447,19 @@ class GaussianCopula:
     ) -> pa.Table:
         """:meth:`draw` from ``rng``, optionally with another latent ``correlation``."""
         table = self.materialize(self.draw_candidates(rows, rng, correlation=correlation))
-        if allow_copies or rows == 0 or not self.fingerprints:
+        if allow_copies:
+            return table
+        return self.redraw_copies(table, rng, correlation=correlation)
+
+    def redraw_copies(
+        self, table: pa.Table, rng: np.random.Generator, *, correlation: np.ndarray | None = None
+    ) -> pa.Table:
+        """``table`` with every row equal to a training row replaced by a fresh draw.
+
+        Raises:
+            PipelineModelError: copies keep coming back after 50 redraws.
+        """
+        if table.num_rows == 0 or not self.fingerprints:
             return table
         known = set(self.fingerprints)
         for _ in range(50):
@@ -470,14 +499,6 @@ class GaussianCopula:
             prints = _digests(_row_fingerprints(subset, self.compared_columns()))
             mask[candidates] = np.array([p in known for p in prints], dtype=bool)
         return mask
-
-    def renumber_ids(self, table: pa.Table) -> pa.Table:
-        """``table`` with fresh consecutive values in its id columns (after a selection)."""
-        for spec in self.columns:
-            if spec["sdtype"] == "id" and spec["name"] in table.column_names:
-                index = table.column_names.index(spec["name"])
-                table = table.set_column(index, spec["name"], self._ids(spec, table.num_rows))
-        return table
 
     def _draw(self, rows: int, rng: np.random.Generator) -> pa.Table:
         return self.materialize(self.draw_candidates(rows, rng))
@@ -577,13 +598,7 @@ class GaussianCopula:
             ]
         else:
             column_u = _ndtr(column_z)
-            q = np.asarray(spec["quantiles"])
-            grid = (np.arange(q.size) + 0.5) / q.size
-            numbers = np.interp(
-                column_u,
-                np.concatenate([[0.0], grid, [1.0]]),
-                np.concatenate([[q[0]], q, [q[-1]]]),
-            )
+            numbers = _quantile_curve(np.asarray(spec["quantiles"], dtype=np.float64), column_u)
             bandwidth = float(spec.get("bandwidth", 0.0))
             if bandwidth > 0:
                 numbers = np.clip(

@@ -166,14 +166,13 @@ class DistanceFilter:
             correlation=self._matrix(self.far_correlation, model),
             temperature=self.far_temperature,
         )
-        # the near share: plain draws (copies re-drawn); on student_placements 99%
-        # of them are nearer than the threshold anyway, so measuring them buys nothing
-        near = model.draw_guarded(
-            rows - want_far, rng, correlation=self._matrix(self.near_correlation, model)
-        )
-        picked = pa.concat_tables([model.materialize(far), near])
-        order = rng.permutation(rows)
-        return model.renumber_ids(picked.take(pa.array(order)))
+        # the near share: plain draws; on student_placements 99% of them are
+        # nearer than the threshold anyway, so measuring them buys nothing
+        near_correlation = self._matrix(self.near_correlation, model)
+        near = model.draw_candidates(rows - want_far, rng, correlation=near_correlation)
+        both = Candidates.concat([far, near]).take(rng.permutation(rows))
+        # far rows cannot be copies; near ones can, and are re-drawn
+        return model.redraw_copies(model.materialize(both), rng, correlation=near_correlation)
 
     @staticmethod
     def _matrix(
