@@ -5,9 +5,11 @@ Usage::
     uv run python dynamic_semantic_lattice_engine/benches/bench_incremental.py
     uv run python dynamic_semantic_lattice_engine/benches/bench_incremental.py --size 50000 --batches 1000
 
-Measures each batch's wall time against a full recompute of the same
-knowledge base (median of ``--full-runs``), the issue's bar being p95 at most
-1%.  The first batch also builds the hash indexes the later ones reuse; it
+Measures each batch's wall time, and its CPU time, against a full recompute
+of the same knowledge base (median of ``--full-runs``, same clock), the
+issue's bar being p95 at most 1%.  CPU time (``time.process_time``) is what
+a batch costs this process; wall time also counts the waits a loaded
+machine imposes, which decide most of the p95 on a shared host.  The first batch also builds the hash indexes the later ones reuse; it
 is reported on its own (``first_batch_s``) and left out of the percentiles,
 which describe the steady state.  At the end the maintained closure is
 compared with a from-scratch run.  owlrl cannot delete (its peer figure would
@@ -52,25 +54,29 @@ def main() -> None:
     rng = random.Random(args.seed)
     graph = generate_ontology(args.size)
     triples = [tuple(encode_term(t) for t in triple) for triple in graph]
-    fulls = []
+    fulls: list[float] = []
+    full_cpus: list[float] = []
     kb = KnowledgeBase()
     for _ in range(args.full_runs):
         kb = KnowledgeBase()
         kb.add_graph(graph)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         kb.reason(args.rules)
         fulls.append(time.perf_counter() - started)
+        full_cpus.append(time.process_time() - cpu)
     full = statistics.median(fulls)
+    full_cpu = statistics.median(full_cpus)
     instance = [t for t in triples if "bench#i" in t[0]]
     removed: list[tuple[str, ...]] = []
     costs: dict[str, list[float]] = {"insert": [], "delete": []}
+    cpu_costs: dict[str, list[float]] = {"insert": [], "delete": []}
     first = 0.0
     for batch in range(args.batches):
         if batch % 2 == 0:
             chosen = rng.sample(instance, args.batch_size)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             kb.remove_many("triple", chosen)
-            spent = time.perf_counter() - started
+            spent, spent_cpu = time.perf_counter() - started, time.process_time() - cpu
             removed.extend(chosen)
             gone = set(chosen)
             instance = [t for t in instance if t not in gone]
@@ -78,35 +84,37 @@ def main() -> None:
         else:
             count = min(args.batch_size, len(removed))
             chosen = [removed.pop(rng.randrange(len(removed))) for _ in range(count)]
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             kb.add_many("triple", chosen)
-            spent = time.perf_counter() - started
+            spent, spent_cpu = time.perf_counter() - started, time.process_time() - cpu
             instance.extend(chosen)
             kind = "insert"
         if batch == 0:
             first = spent
         else:
             costs[kind].append(spent)
+            cpu_costs[kind].append(spent_cpu)
     maintained = set(kb.inferred())
     fresh = kb.copy()
     fresh.reason(args.rules)
     equal = maintained == set(fresh.inferred())
     label = f"{args.rules}_{args.size // 1000}k"
-    for kind, values in costs.items():
-        p95 = percentile(values, 0.95)
-        print(
-            json.dumps(
-                {
-                    "system": SYSTEM,
-                    "bench": f"{kind}_{args.batch_size}_p95_{label}",
-                    "unit": "s",
-                    "ours": round(p95, 4),
-                    "peer": round(full, 4),
-                    "peer_name": "full recompute (dsle; owlrl cannot delete)",
-                    "ratio": round(full / p95, 1),
-                }
+    for clock, measured, whole in (("", costs, full), ("_cpu", cpu_costs, full_cpu)):
+        for kind, values in measured.items():
+            p95 = percentile(values, 0.95)
+            print(
+                json.dumps(
+                    {
+                        "system": SYSTEM,
+                        "bench": f"{kind}_{args.batch_size}_p95{clock}_{label}",
+                        "unit": "s" if not clock else "cpu_s",
+                        "ours": round(p95, 4),
+                        "peer": round(whole, 4),
+                        "peer_name": "full recompute (dsle; owlrl cannot delete)",
+                        "ratio": round(whole / p95, 1),
+                    }
+                )
             )
-        )
     report: dict[str, object] = {
         "bench": "incremental",
         "rules": args.rules,
@@ -118,6 +126,13 @@ def main() -> None:
         "first_batch_fraction_of_full": round(first / full, 4),
         "equal_to_recompute": equal,
     }
+    report["full_recompute_median_cpu_s"] = round(full_cpu, 3)
+    for kind, values in cpu_costs.items():
+        p95 = percentile(values, 0.95)
+        report[f"{kind}_cpu_p50_fraction_of_full_cpu"] = round(
+            statistics.median(values) / full_cpu, 4
+        )
+        report[f"{kind}_cpu_p95_fraction_of_full_cpu"] = round(p95 / full_cpu, 4)
     for kind, values in costs.items():
         p95 = percentile(values, 0.95)
         report[f"{kind}_batch_p50_s"] = round(statistics.median(values), 4)

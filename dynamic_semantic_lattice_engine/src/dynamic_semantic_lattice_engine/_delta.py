@@ -95,6 +95,7 @@ class _Step:
     key: Callable[[Binding], Any] = field(default=lambda _b: ())
     binds: list[tuple[int, str]] = field(default_factory=list)
     equal: list[tuple[int, int]] = field(default_factory=list)
+    full: bool = False  # every column bound (two or more): a membership test, not a lookup
 
 
 class RulePlan:
@@ -305,9 +306,11 @@ class RulePlan:
         parts.sort()
         positions = tuple(p for p, _, _ in parts)
         key = _key_builder([(is_const, v) for _, is_const, v in parts])
+        arity = self.evaluator.relation(lit.pred).decl.arity
+        full = lit.kind == _ATOM and arity >= 2 and positions == tuple(range(arity))
         if lit.kind == _ATOM:
             bound |= lit.vars
-        return _Step(lit, positions, key, binds, equal)
+        return _Step(lit, positions, key, binds, equal, full)
 
     # -- evaluation --------------------------------------------------------
     def _run(
@@ -319,6 +322,10 @@ class RulePlan:
         step = steps[k]
         lit = step.lit
         if lit.kind == _ATOM:
+            if step.full:
+                if view(lit.index).contains(step.key(b)):
+                    self._run(steps, k + 1, b, view, emit)
+                return
             rows = view(lit.index).lookup(step.positions, step.key(b))
             for row in rows:
                 if step.equal and any(row[p] != row[q] for p, q in step.equal):

@@ -230,6 +230,12 @@ class TupleIndex:
         lo, hi = span
         if lo == hi:
             return extra
+        if hi - lo <= _COPY_SPAN and self._gone:
+            gone = self._gone
+            kept = [row for row in ordered.rows[lo:hi] if row not in gone]
+            if extra:
+                kept.extend(extra)
+            return kept
         found = _span(ordered.rows, lo, hi)
         if self._gone:  # lazily, so an existence test stops at the first surviving row
             return _filtered(found, self._gone, extra)
