@@ -53,6 +53,13 @@ class AdaptiveRandomForest(Classifier):
         fading: per-example decay of the accuracy that weights each vote.
         ensemble_delta: ADWIN confidence on the ensemble's own errors; a rise is
             recorded in :attr:`drift_points` (for reports).
+        refresh_on_ensemble_drift: on such a rise, every member keeps its
+            splits but empties its leaves (:meth:`HoeffdingTree.forget_leaves`),
+            drops its background tree and has its vote re-weighted from
+            scratch.  Measured at batch 32, accuracy in the 2k examples after
+            the Agrawal 1 -> 2 change, seeds 42/1/2/3: 50k stream 88.4/86.6/
+            82.9/88.7% (mean 86.6) against 82.2/85.3/83.4/75.7% (mean 81.7)
+            without; 20k stream mean 87.4 against 87.0.  On by default.
         reset_on_ensemble_drift: also restart every member on such a rise
             (measured: slower to recover on Agrawal than letting members react
             one by one, so off by default).
@@ -63,6 +70,9 @@ class AdaptiveRandomForest(Classifier):
             average, so off by default).
         seed: reproducibility of bagging and attribute subsets.
     """
+
+    # model files written before this option existed load with the old behaviour
+    refresh_on_ensemble_drift: bool = False
 
     def __init__(
         self,
@@ -77,6 +87,7 @@ class AdaptiveRandomForest(Classifier):
         drift_delta: float = 0.001,
         fading: float = 0.998,
         ensemble_delta: float = 0.002,
+        refresh_on_ensemble_drift: bool = True,
         reset_on_ensemble_drift: bool = False,
         background_on_ensemble_drift: bool = False,
         seed: int | None = 42,
@@ -91,6 +102,7 @@ class AdaptiveRandomForest(Classifier):
         self.drift_delta = drift_delta
         self.fading = fading
         self.ensemble_delta = ensemble_delta
+        self.refresh_on_ensemble_drift = refresh_on_ensemble_drift
         self.reset_on_ensemble_drift = reset_on_ensemble_drift
         self.background_on_ensemble_drift = background_on_ensemble_drift
         self._detector = ADWIN(delta=ensemble_delta)
@@ -115,6 +127,7 @@ class AdaptiveRandomForest(Classifier):
             "drift_delta": self.drift_delta,
             "fading": self.fading,
             "ensemble_delta": self.ensemble_delta,
+            "refresh_on_ensemble_drift": self.refresh_on_ensemble_drift,
             "reset_on_ensemble_drift": self.reset_on_ensemble_drift,
             "background_on_ensemble_drift": self.background_on_ensemble_drift,
             "seed": self.seed,
@@ -196,6 +209,11 @@ class AdaptiveRandomForest(Classifier):
             self.drift_points.append(self.n_seen + int(hits[0]))
             if self.reset_on_ensemble_drift:
                 self._reset_members()
+            elif self.refresh_on_ensemble_drift:
+                for member in self.members:
+                    member.tree.forget_leaves()
+                    member.background = None
+                    member.seen = member.correct = 0.0
             elif self.background_on_ensemble_drift:
                 # every member starts a background tree now instead of at its own
                 # (later, noisier) warning, and votes are re-weighted from scratch

@@ -228,6 +228,26 @@ class HoeffdingTree(Classifier):
             depth=self.depth_reached,
         )
 
+    def forget_leaves(self) -> None:
+        """Clear every leaf's statistics and keep the splits.
+
+        Why: after an abrupt change the partition a tree has learned is often
+        still the right one to refine (Agrawal's function 1 splits on age at
+        40 and 60; function 2 splits on salary *within* those age bands), while
+        the class counts and per-class Gaussians in the leaves describe the old
+        concept.  Emptied leaves relearn within a grace period and split
+        further where the new concept needs it, faster than a tree grown from
+        the root.
+        """
+        if self._size == 0:
+            return
+        leaves = np.flatnonzero(self.left[: self._size] < 0)
+        for arr in (self.dist, self.sc, self.mean, self.m2, self.since, self.mc_ok, self.nb_ok):
+            arr[leaves] = 0.0
+        self.vmin[leaves] = np.inf
+        self.vmax[leaves] = -np.inf
+        self._routed = None
+
     # ------------------------------------------------------------------ learning
     def learn_many(self, X: ArrayLike, y: ArrayLike, w: ArrayLike | None = None) -> None:
         Xm = as_matrix(X)
