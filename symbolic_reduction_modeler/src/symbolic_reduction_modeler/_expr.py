@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import weakref
-from _weakref import _remove_dead_weakref  # type: ignore[attr-defined]
 from collections.abc import Iterable, Iterator, Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, cast
@@ -64,6 +63,16 @@ class _Ref(weakref.ref):  # type: ignore[type-arg]
 
 
 _TABLE: dict[tuple[Any, ...], _Ref] = {}
+
+
+try:
+    from _weakref import _remove_dead_weakref  # type: ignore[attr-defined]
+except ImportError:  # not CPython: the same test, without its atomicity
+
+    def _remove_dead_weakref(table: dict[Any, Any], key: Any) -> None:
+        ref = table.get(key)
+        if ref is not None and ref() is None:
+            table.pop(key, None)
 
 
 def _forget(ref: _Ref) -> None:
