@@ -5,6 +5,11 @@
     <data_dir>/tls/ca.key    the CA's ECDSA P-256 private key (PKCS#8 PEM), 0600
     <data_dir>/tls/ca.pem    its self-signed certificate (10 years by default)
 
+Revoking a client certificate (``uaa ca revoke``) adds it to the CA's CRL,
+``<data_dir>/tls/ca.crl`` (X.509 v2, signed by the CA, re-signed at each
+revocation and by ``uaa ca crl``); a running ``uaa serve`` re-reads the file
+when it changes and refuses issuing with a revoked certificate.
+
 From then on ``uaa serve`` serves HTTPS (and gRPC over TLS) with a
 *short-lived* server certificate it issues itself at every start for its
 listener names (``127.0.0.1``, ``::1``, ``localhost``, the configured host and
@@ -25,12 +30,14 @@ import datetime
 import hashlib
 import ipaddress
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -41,14 +48,29 @@ __all__ = [
     "CA_CERT_NAME",
     "CA_DIR",
     "CA_KEY_NAME",
+    "CRL_NAME",
+    "REVOCATION_REASONS",
     "CertificateAuthority",
+    "ClientRevocations",
     "IssuedCertificate",
     "listener_names",
+    "load_crl",
 ]
 
 CA_DIR: Final = "tls"
 CA_KEY_NAME: Final = "ca.key"
 CA_CERT_NAME: Final = "ca.pem"
+CRL_NAME: Final = "ca.crl"
+"""The CA's certificate revocation list (PEM), rewritten by every revocation."""
+REVOCATION_REASONS: Final = (
+    "unspecified",
+    "key_compromise",
+    "affiliation_changed",
+    "superseded",
+    "cessation_of_operation",
+    "privilege_withdrawn",
+)
+"""The RFC 5280 reason codes ``uaa ca revoke --reason`` accepts."""
 _BACKDATE: Final = datetime.timedelta(minutes=5)
 """Certificates start a little in the past: clocks of client and server differ."""
 
@@ -142,9 +164,16 @@ class IssuedCertificate:
 class CertificateAuthority:
     """The CA in ``<data_dir>/tls`` (see the module docstring)."""
 
-    def __init__(self, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
+    def __init__(
+        self,
+        cert: x509.Certificate,
+        key: ec.EllipticCurvePrivateKey,
+        directory: Path | None = None,
+    ) -> None:
         self.cert = cert
         self._key = key
+        self.directory_path = directory
+        """Where the CA's files live (``None`` for a CA held only in memory: no CRL file)."""
 
     @staticmethod
     def directory(data_dir: str | Path) -> Path:
@@ -213,7 +242,7 @@ class CertificateAuthority:
             0o644,
             overwrite=False,
         )
-        return cls(cert, key)
+        return cls(cert, key, directory)
 
     @classmethod
     def load(cls, data_dir: str | Path) -> CertificateAuthority:
@@ -251,7 +280,7 @@ class CertificateAuthority:
                 hint="restore them from a backup",
                 path=str(directory),
             )
-        return cls(cert, key)
+        return cls(cert, key, directory)
 
     @property
     def cert_pem(self) -> bytes:
@@ -338,3 +367,206 @@ class CertificateAuthority:
                 field="name",
             )
         return self._issue(name, (), ExtendedKeyUsageOID.CLIENT_AUTH, days)
+
+    # -- revocation -------------------------------------------------------------
+
+    def _crl_file(self) -> Path:
+        if self.directory_path is None:
+            raise AttestationTlsError(
+                "this CA has no directory to keep a CRL in",
+                hint="load it with 'CertificateAuthority.load'",
+            )
+        return self.directory_path / CRL_NAME
+
+    def revoked(self) -> list[x509.RevokedCertificate]:
+        """The certificates revoked so far (empty before the first revocation).
+
+        Raises:
+            AttestationTlsError: the CRL file is unreadable or not signed by this CA.
+        """
+        path = self._crl_file()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise AttestationTlsError(
+                f"cannot read the CRL {str(path)!r}: {exc.strerror}", path=str(path)
+            ) from None
+        return list(load_crl(data, self.cert, where=str(path)))
+
+    def revoke(
+        self,
+        certificate: bytes | int,
+        *,
+        reason: str = "unspecified",
+        days: float = 7,
+    ) -> int:
+        """Revoke a certificate this CA issued (its PEM, or its serial number); returns the serial.
+
+        Rewrites the CRL with every revocation so far plus this one (revoking
+        twice keeps the first date), valid for ``days``.
+
+        Raises:
+            AttestationInputError: not a PEM certificate, not one of this CA's,
+                or an unknown ``reason``.
+        """
+        if reason not in REVOCATION_REASONS:
+            raise AttestationInputError(
+                f"unknown revocation reason {reason!r}",
+                hint="one of " + ", ".join(REVOCATION_REASONS),
+                field="reason",
+            )
+        serial = certificate if isinstance(certificate, int) else self._serial_of(certificate)
+        if serial <= 0:
+            raise AttestationInputError(
+                f"serial number {serial} is not a certificate's", field="serial"
+            )
+        entries = self.revoked()
+        if all(entry.serial_number != serial for entry in entries):
+            entries.append(
+                x509.RevokedCertificateBuilder()
+                .serial_number(serial)
+                .revocation_date(datetime.datetime.now(datetime.UTC))
+                .add_extension(x509.CRLReason(x509.ReasonFlags[reason]), critical=False)
+                .build()
+            )
+        self.write_crl(entries, days=days)
+        return serial
+
+    def write_crl(
+        self, entries: Iterable[x509.RevokedCertificate] | None = None, *, days: float = 7
+    ) -> bytes:
+        """Sign a fresh CRL (``entries``, default: the current ones) valid ``days``; write and return it (PEM)."""
+        if days <= 0:
+            raise AttestationInputError(
+                f"CRL validity must be positive, got {days} days", field="days"
+            )
+        listed = self.revoked() if entries is None else list(entries)
+        path = self._crl_file()
+        number = 1
+        if path.is_file():
+            with contextlib.suppress(ValueError, OSError, x509.ExtensionNotFound):
+                previous = x509.load_pem_x509_crl(path.read_bytes())
+                number = (
+                    previous.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
+                )
+        now = datetime.datetime.now(datetime.UTC)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.cert.subject)
+            .last_update(now - _BACKDATE)
+            .next_update(now + datetime.timedelta(days=days))
+            .add_extension(x509.CRLNumber(number), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
+                critical=False,
+            )
+        )
+        for entry in listed:
+            builder = builder.add_revoked_certificate(entry)
+        pem = builder.sign(self._key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+        _write(path, pem, 0o644, overwrite=True)
+        return pem
+
+    def _serial_of(self, pem: bytes) -> int:
+        try:
+            cert = x509.load_pem_x509_certificate(pem)
+        except ValueError:
+            raise AttestationInputError(
+                "not a PEM certificate",
+                hint="give the certificate file 'uaa ca issue-client' wrote",
+            ) from None
+        if cert.issuer != self.cert.subject or not _signed_by(cert, self.cert):
+            raise AttestationInputError(
+                f"the certificate of {cert.subject.rfc4514_string()[:80]!r} was not issued by this CA",
+                hint="only certificates from 'uaa ca issue-client|issue-server' can be revoked here",
+            )
+        return cert.serial_number
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def load_crl(
+    data: bytes, ca_cert: x509.Certificate, *, where: str = "CRL"
+) -> x509.CertificateRevocationList:
+    """Parse a PEM CRL and check that ``ca_cert`` issued and signed it.
+
+    Raises:
+        AttestationTlsError: not a PEM CRL, or not this CA's.
+    """
+    try:
+        crl = x509.load_pem_x509_crl(data)
+    except ValueError:
+        raise AttestationTlsError(
+            f"{where} is not a PEM certificate revocation list",
+            hint="rewrite it with 'uaa ca crl'",
+            path=where,
+        ) from None
+    public = ca_cert.public_key()
+    if crl.issuer != ca_cert.subject or not (
+        isinstance(public, ec.EllipticCurvePublicKey) and crl.is_signature_valid(public)
+    ):
+        raise AttestationTlsError(
+            f"{where} is not signed by this CA",
+            hint="restore it from a backup, or rewrite it with 'uaa ca crl'",
+            path=where,
+        )
+    return crl
+
+
+class ClientRevocations:
+    """Which client certificates the CA revoked, for the services' issuing check.
+
+    Reads the CRL file when it first matters and again whenever it changes
+    (size or modification time), so ``uaa ca revoke`` takes effect on a running
+    server without a restart.  Fails closed: if the file exists but cannot be
+    read or is not the CA's, every client certificate counts as revoked
+    (bearer tokens still work) until it is fixed.  Thread-safe.
+    """
+
+    def __init__(self, crl_path: Path, ca_cert: x509.Certificate) -> None:
+        self.crl_path = crl_path
+        self._ca_cert = ca_cert
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._serials: frozenset[int] | None = frozenset()
+
+    def _refresh(self) -> frozenset[int] | None:
+        try:
+            info = self.crl_path.stat()
+        except FileNotFoundError:
+            self._stamp, self._serials = None, frozenset()
+            return self._serials
+        except OSError:
+            return None
+        stamp = (info.st_mtime_ns, info.st_size)
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                crl = load_crl(self.crl_path.read_bytes(), self._ca_cert, where=str(self.crl_path))
+                self._serials = frozenset(entry.serial_number for entry in crl)
+            except (AttestationTlsError, OSError) as exc:
+                _log_bad_crl(self.crl_path, exc)
+                self._serials = None
+        return self._serials
+
+    def is_revoked(self, serial: int) -> bool:
+        """Whether the certificate with this serial (from this CA) may no longer be used."""
+        with self._lock:
+            serials = self._refresh()
+        return serials is None or serial in serials
+
+
+def _log_bad_crl(path: Path, exc: Exception) -> None:
+    from shared_core.logging import get_logger
+
+    get_logger("universal_attestation_authority.ca").error(
+        "CRL unusable: refusing every client certificate", path=str(path), error=str(exc)
+    )

@@ -59,6 +59,7 @@ from universal_attestation_authority._statement import (
     Statement,
     loads_json_strict,
 )
+from universal_attestation_authority._tls import certificate_serial
 from universal_attestation_authority._verify import verify_bundle
 from universal_attestation_authority.errors import (
     AttestationAuthError,
@@ -220,13 +221,14 @@ def _peer_host(peer: str) -> str:
     return host or address or "unknown"
 
 
-def _client_fingerprint(context: grpc.ServicerContext) -> str | None:
+def _client_certificate(context: grpc.ServicerContext) -> tuple[str | None, int | None]:
+    """``(SHA-256 hex, serial)`` of the verified client certificate, or ``(None, None)``."""
     # grpcio: {property name: [values]}; the stubs type the values as bytes.
     certs = cast("list[bytes] | None", context.auth_context().get("x509_pem_cert"))
     if not certs:
-        return None
+        return None, None
     der = ssl.PEM_cert_to_DER_cert(certs[0].decode("ascii"))
-    return hashlib.sha256(der).hexdigest()
+    return hashlib.sha256(der).hexdigest(), certificate_serial(der)
 
 
 class AttestationAuthorityServicer:
@@ -249,8 +251,10 @@ class AttestationAuthorityServicer:
         authorization = metadata.get("authorization")
         if isinstance(authorization, bytes):
             authorization = None
-        fingerprint = _client_fingerprint(context) if self.config.mtls_issuing else None
-        authorize_issuer(self.config, authorization, fingerprint)
+        fingerprint, serial = (
+            _client_certificate(context) if self.config.mtls_issuing else (None, None)
+        )
+        authorize_issuer(self.config, authorization, fingerprint, serial)
         wait = self.limiter.take(_peer_host(context.peer()))
         if wait:
             raise _AbortError(

@@ -32,11 +32,12 @@ from shared_core.telemetry import Metrics
 from universal_attestation_authority import __version__
 from universal_attestation_authority._authority import Authority, IssuedAttestation
 from universal_attestation_authority._bundle import Bundle
+from universal_attestation_authority._ca import ClientRevocations
 from universal_attestation_authority._limits import BodySizeLimit, TokenBucket
 from universal_attestation_authority._policy import Policy
 from universal_attestation_authority._statement import Statement
 from universal_attestation_authority._tiles import TILE_WIDTH, parse_tile_path
-from universal_attestation_authority._tls import client_cert_fingerprint
+from universal_attestation_authority._tls import client_cert_fingerprint, client_cert_serial
 from universal_attestation_authority._verify import verify_bundle
 from universal_attestation_authority._witness import MAX_REQUEST_BYTES, Witness
 from universal_attestation_authority.errors import (
@@ -64,15 +65,17 @@ _log = get_logger("universal_attestation_authority.service")
 class ServiceConfig(BaseModel):
     """What the service needs beyond the authority itself."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     api_tokens: tuple[str, ...] = ()
     mtls_issuing: bool = False
     """Accept a client certificate verified by the server's TLS layer (``tls_client_ca``) for issuing."""
     client_cert_fingerprints: tuple[str, ...] = ()
+    """When non-empty, only these client certificates (SHA-256 hex of the DER) may issue."""
+    client_revocations: ClientRevocations | None = None
+    """The CA's CRL: a client certificate it lists may not issue (see ``_ca``)."""
     publish_retry_seconds: float = 10.0
     """How often to retry publishing entries a failed publish left uncovered (0: never)."""
-    """When non-empty, only these client certificates (SHA-256 hex of the DER) may issue."""
     max_request_bytes: int = 1024 * 1024
     rate_limit: float = 100.0
     rate_burst: int = 200
@@ -222,21 +225,35 @@ async def _republish_loop(authority: Authority, every: float) -> None:
 
 
 def authorize_issuer(
-    cfg: ServiceConfig, authorization: str | None, fingerprint: str | None
+    cfg: ServiceConfig,
+    authorization: str | None,
+    fingerprint: str | None,
+    serial: int | None = None,
 ) -> None:
-    """Allow issuing for a valid bearer token or an allowed client certificate.
+    """Allow issuing for a valid bearer token or an allowed, unrevoked client certificate.
 
     Shared by the HTTP and gRPC services.  ``authorization`` is the header (or
-    metadata) value ``Bearer <token>``; ``fingerprint`` the SHA-256 (hex) of a
-    client certificate the TLS layer verified, if any.
+    metadata) value ``Bearer <token>``; ``fingerprint`` the SHA-256 (hex) and
+    ``serial`` the serial number of a client certificate the TLS layer
+    verified, if any.  A certificate the CA's CRL lists is no credential (a
+    valid token still is).
 
     Raises:
         AttestationAuthError: neither credential is acceptable.
     """
     allowed = {f.lower() for f in cfg.client_cert_fingerprints}
+    revoked = False
     if fingerprint is not None and (not allowed or fingerprint.lower() in allowed):
-        return  # a client certificate the TLS layer verified against tls_client_ca
+        revocations = cfg.client_revocations
+        revoked = revocations is not None and (serial is None or revocations.is_revoked(serial))
+        if not revoked:
+            return  # a client certificate the TLS layer verified against tls_client_ca
     if not authorization or not authorization.startswith("Bearer "):
+        if revoked:
+            raise AttestationAuthError(
+                "the client certificate is revoked (listed in the CA's CRL)",
+                hint="ask the operator for a new certificate ('uaa ca issue-client')",
+            )
         raise AttestationAuthError(
             "issuing needs 'Authorization: Bearer <token>'"
             + (" or an allowed client certificate" if cfg.mtls_issuing else ""),
@@ -335,7 +352,7 @@ def create_app(
         request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> None:
         fingerprint = client_cert_fingerprint(request.scope) if cfg.mtls_issuing else None
-        authorize_issuer(cfg, authorization, fingerprint)
+        authorize_issuer(cfg, authorization, fingerprint, client_cert_serial(request.scope))
         client = request.client.host if request.client else "unknown"
         wait = limiter.take(client)
         if wait:

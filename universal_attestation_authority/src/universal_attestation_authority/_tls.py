@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from cryptography import x509
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from shared_core.errors import ConfigError
@@ -41,7 +42,9 @@ __all__ = [
     "ClientCertProtocol",
     "RenewingCertificate",
     "ServerTls",
+    "certificate_serial",
     "client_cert_fingerprint",
+    "client_cert_serial",
     "server_tls",
     "uvicorn_tls_options",
 ]
@@ -62,11 +65,12 @@ class ClientCertProtocol(H11Protocol):
         if not der:
             return
         fingerprint = hashlib.sha256(der).hexdigest()
+        serial = certificate_serial(der)
         inner = self.app
 
         async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
             extensions = scope.setdefault("extensions", {}) or {}
-            extensions["tls"] = {"client_cert_sha256": fingerprint}
+            extensions["tls"] = {"client_cert_sha256": fingerprint, "client_cert_serial": serial}
             scope["extensions"] = extensions
             await inner(scope, receive, send)
 
@@ -78,6 +82,21 @@ def client_cert_fingerprint(scope: MutableMapping[str, Any]) -> str | None:
     tls = (scope.get("extensions") or {}).get("tls") or {}
     value = tls.get("client_cert_sha256")
     return value if isinstance(value, str) else None
+
+
+def client_cert_serial(scope: MutableMapping[str, Any]) -> int | None:
+    """The serial number of the client certificate the TLS layer verified, if any."""
+    tls = (scope.get("extensions") or {}).get("tls") or {}
+    value = tls.get("client_cert_serial")
+    return value if isinstance(value, int) else None
+
+
+def certificate_serial(der: bytes) -> int | None:
+    """The serial number of a DER certificate (``None`` if it does not parse)."""
+    try:
+        return x509.load_der_x509_certificate(der).serial_number
+    except ValueError:
+        return None
 
 
 def uvicorn_tls_options(cert: str, key: str, client_ca: str | None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -44,6 +45,7 @@ from universal_attestation_authority.errors import (
 )
 
 if TYPE_CHECKING:
+    from universal_attestation_authority._ca import ClientRevocations
     from universal_attestation_authority._tls import ServerTls
 
 __all__ = ["app", "main", "run"]
@@ -424,6 +426,7 @@ def _serve(ctx: Context, args: argparse.Namespace) -> int:
         mtls_issuing=tls is not None and tls.client_ca_path is not None,
         publish_retry_seconds=settings.publish_retry_seconds,
         client_cert_fingerprints=tuple(settings.tls_client_fingerprints),
+        client_revocations=_client_revocations(settings.data_dir, tls),
     )
     if tls is not None:
         ctx.stderr.write(tls.describe() + "\n")
@@ -466,6 +469,8 @@ def _serve(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _ca_setup(p: argparse.ArgumentParser) -> None:
+    from universal_attestation_authority._ca import REVOCATION_REASONS
+
     sub = p.add_subparsers(dest="ca_command", required=True, metavar="ACTION")
     init = sub.add_parser(
         "init", help="create the authority's CA; 'uaa serve' then serves TLS with it"
@@ -489,11 +494,23 @@ def _ca_setup(p: argparse.ArgumentParser) -> None:
     server.add_argument("names", nargs="+", help="DNS names and IP addresses")
     server.add_argument("--out", required=True, help="certificate file; key to the stem + .key")
     server.add_argument("--days", type=float, default=30, help="validity (default 30)")
+    revoke = sub.add_parser(
+        "revoke",
+        help="revoke a certificate the CA issued (it can no longer issue over mTLS); rewrites the CRL",
+    )
+    revoke.add_argument(
+        "certificate", help="its PEM file, or its serial number (decimal or 0x hex)"
+    )
+    revoke.add_argument("--reason", choices=REVOCATION_REASONS, default="unspecified")
+    revoke.add_argument("--days", type=float, default=7, help="CRL validity (default 7)")
+    crl = sub.add_parser("crl", help="re-sign the CRL (fresh validity) and print it (or --out)")
+    crl.add_argument("--out", help="file to write instead of stdout")
+    crl.add_argument("--days", type=float, default=7, help="CRL validity (default 7)")
 
 
 @app.command(
     "ca",
-    help="the authority's own TLS CA: init, cert, issue-client, issue-server",
+    help="the authority's own TLS CA: init, cert, issue-client, issue-server, revoke, crl",
     setup=_ca_setup,
 )
 def _ca(ctx: Context, args: argparse.Namespace) -> int:
@@ -521,6 +538,21 @@ def _ca(ctx: Context, args: argparse.Namespace) -> int:
         _write(args.out, pem)
         ctx.emit({"ca_cert": args.out}, human=f"wrote {args.out}")
         return 0
+    if action == "revoke":
+        serial = ca.revoke(_certificate_ref(args.certificate), reason=args.reason, days=args.days)
+        ctx.emit(
+            {"revoked_serial": serial, "reason": args.reason, "crl": str(ca.directory_path)},
+            human=f"revoked serial {serial:#x} ({args.reason}); CRL rewritten",
+        )
+        return 0
+    if action == "crl":
+        pem = ca.write_crl(days=args.days).decode("ascii")
+        if args.out is None:
+            ctx.stdout.write(pem)
+            return 0
+        _write(args.out, pem)
+        ctx.emit({"crl": args.out}, human=f"wrote {args.out}")
+        return 0
     if action == "issue-client":
         issued = ca.issue_client(args.name, days=args.days)
         out = Path(args.out or f"{args.name}.pem")
@@ -540,6 +572,37 @@ def _ca(ctx: Context, args: argparse.Namespace) -> int:
         f"valid until {issued.not_after.isoformat(timespec='seconds')})",
     )
     return 0
+
+
+def _certificate_ref(text: str) -> bytes | int:
+    """``uaa ca revoke``'s argument: a serial number, else a certificate file's bytes."""
+    with contextlib.suppress(ValueError):
+        return int(text, 0)
+    try:
+        return Path(text).read_bytes()
+    except OSError as exc:
+        raise AttestationInputError(
+            f"cannot read certificate {text!r}: {exc.strerror}",
+            hint="give the certificate's PEM file or its serial number",
+            path=text,
+        ) from None
+
+
+def _client_revocations(data_dir: Path, tls: ServerTls | None) -> ClientRevocations | None:
+    """The CA's CRL when client certificates come from the authority's own CA."""
+    from universal_attestation_authority._ca import (
+        CA_CERT_NAME,
+        CRL_NAME,
+        CertificateAuthority,
+        ClientRevocations,
+    )
+
+    if tls is None or tls.client_ca_path is None:
+        return None
+    directory = CertificateAuthority.directory(data_dir)
+    if tls.client_ca_path.resolve() != (directory / CA_CERT_NAME).resolve():
+        return None  # a CA from the settings' files: its revocations are its owner's business
+    return ClientRevocations(directory / CRL_NAME, CertificateAuthority.load(data_dir).cert)
 
 
 def _origin(data_dir: Path) -> str:
