@@ -525,7 +525,7 @@ class ClientRevocations:
     """Which client certificates the CA revoked, for the services' issuing check.
 
     Reads the CRL file when it first matters and again whenever it changes
-    (size or modification time), so ``uaa ca revoke`` takes effect on a running
+    (inode, size or modification time), so ``uaa ca revoke`` takes effect on a running
     server without a restart.  Fails closed: if the file exists but cannot be
     read or is not the CA's, every client certificate counts as revoked
     (bearer tokens still work) until it is fixed.  Thread-safe.
@@ -535,7 +535,7 @@ class ClientRevocations:
         self.crl_path = crl_path
         self._ca_cert = ca_cert
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._serials: frozenset[int] | None = frozenset()
 
     def _refresh(self) -> frozenset[int] | None:
@@ -546,7 +546,7 @@ class ClientRevocations:
             return self._serials
         except OSError:
             return None
-        stamp = (info.st_mtime_ns, info.st_size)
+        stamp = (info.st_ino, info.st_mtime_ns, info.st_size)  # rewrites replace the file
         if stamp != self._stamp:
             self._stamp = stamp
             try:
