@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from dynamic_semantic_lattice_engine._delta import HeadDispatch, RulePlan, supported
+from dynamic_semantic_lattice_engine._delta import HeadDispatch, RulePlan, ViewFor, supported
 from dynamic_semantic_lattice_engine._engine import Engine, EvaluationStats
 from dynamic_semantic_lattice_engine._index import OldView, Row, TupleIndex, View, key_of
 from dynamic_semantic_lattice_engine._program import Aggregate, Atom, Rule
@@ -57,6 +57,10 @@ _SCAN_LIMIT = 32
 _PLANS: weakref.WeakKeyDictionary[Engine, dict[int, RulePlan]] = weakref.WeakKeyDictionary()
 """Each engine's compiled rule plans: an engine's program never changes, so compiling
 its rules (and the join orders each plan caches) once saves that work on every batch."""
+
+
+_DISPATCH: weakref.WeakKeyDictionary[Engine, dict[str, HeadDispatch]] = weakref.WeakKeyDictionary()
+"""Each engine's rule dispatch per recursive predicate, kept so its learnt order carries over."""
 
 
 class _Change:
@@ -343,7 +347,13 @@ def _dred(
     old_state = {id(plan): plan.views(old_views) for plan in plans}
     new_state = {id(plan): plan.views(new_views) for plan in plans}
     safe_state = {id(plan): plan.views(safe_views) for plan in plans}
-    deriving = {p: HeadDispatch([plan for plan in plans if plan.head_pred == p]) for p in preds}
+    dispatches = _DISPATCH.setdefault(engine, {})
+    deriving: dict[str, HeadDispatch] = {}
+    for p in preds:
+        found = dispatches.get(p)
+        if found is None:
+            found = dispatches[p] = HeadDispatch([plan for plan in plans if plan.head_pred == p])
+        deriving[p] = found
 
     # 1. over-delete: everything with a derivation through a removed row
     over: dict[str, set[Row]] = {p: set() for p in preds}
@@ -362,9 +372,7 @@ def _dred(
                 continue
             if row in idx.base and row not in dropping:
                 continue
-            if row not in dropping and any(
-                plan.derives(row, safe_state[id(plan)]) for plan in candidates(row)
-            ):
+            if row not in dropping and _derived(row, candidates, safe_state):
                 kept.add(row)  # a derivation from surviving facts: it stays, nothing to propagate
                 continue
             gone.add(row)
@@ -410,9 +418,7 @@ def _dred(
     for pred, doomed_rows in over.items():
         candidates = deriving[pred]
         for row in doomed_rows:
-            if row not in fresh[pred] and any(
-                plan.derives(row, new_state[id(plan)]) for plan in candidates(row)
-            ):
+            if row not in fresh[pred] and _derived(row, candidates, new_state):
                 fresh[pred][row] = engine.round
 
     # 4. insert semi-naively: re-derived rows, added base rows, lower strata's additions
@@ -453,6 +459,16 @@ def _dred(
         minus = [row for row in over[pred] if row not in index[pred].rows]
         stats.derived += len(plus)
         change.record(pred, plus, minus)
+
+
+def _derived(row: Row, dispatch: HeadDispatch, state: dict[int, ViewFor]) -> bool:
+    """Whether some rule derives ``row`` in ``state``; the rule that does is asked first next."""
+    candidates = dispatch(row)
+    for plan in candidates:
+        if plan.derives(row, state[id(plan)]):
+            dispatch.promote(candidates, plan)
+            return True
+    return False
 
 
 def _prepare(engine: Engine, plans: Iterable[RulePlan]) -> None:
