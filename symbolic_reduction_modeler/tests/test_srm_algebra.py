@@ -79,7 +79,7 @@ class TestPolynomials:
         assert ring.to_poly(fast) == poly
 
     @given(polys(), polys(), st.integers(1, 5))
-    @settings(max_examples=60, derandomize=True)
+    @settings(max_examples=30, derandomize=True)
     def test_sum_conversion_mixes_monomials_and_products(self, p: Expr, q: Expr, den: int) -> None:
         """A sum of monomials and unexpanded products converts to the polynomial of its expansion."""
         from symbolic_reduction_modeler._poly import PolyRing
@@ -102,7 +102,7 @@ class TestPolynomials:
 
         gc.collect()
         before = interned_count()
-        for k in range(4):
+        for k in range(2):
             big = expand((x + y + z + k + 2) ** 12)
             assert len(big.args) == 455
             del big
