@@ -144,6 +144,7 @@ class RulePlan:
         """Every head argument is bound by the row itself, so any body solution derives it."""
         self._firsts: dict[frozenset[str], list[tuple[_Step, list[_Step]]]] = {}
         self._patterns: set[tuple[str, tuple[int, ...]]] | None = None
+        self._head_bound = frozenset(name for _, name in self.head_vars)
         simple = all(isinstance(a, (Var, Const)) for a in rule.head.args) and not any(
             head_rel.decl.is_number(i) for i in range(head_rel.decl.arity)
         )
@@ -433,9 +434,10 @@ class RulePlan:
         under ``rdfs9`` it would enumerate every subclass of ``D`` (hundreds
         for a top class) where ``x``'s few types would do.  Asking each
         candidate's index for the size of its span costs two bisections;
-        an atom with no match at all ends the search (``None``).
+        an atom with no match at all ends the search (``None``), and one
+        with a single match is taken without asking the others.
         """
-        bound0 = frozenset(b)
+        bound0 = self._head_bound if len(b) == len(self._head_bound) else frozenset(b)
         firsts = self._first_steps(bound0)
         if not firsts:
             return self._order(None, bound0)
@@ -443,8 +445,8 @@ class RulePlan:
         smallest = -1
         for step, steps in firsts:
             size = view(step.lit.index).estimate(step.positions, step.key(b))
-            if size == 0:
-                return None
+            if size <= 1:
+                return steps if size else None
             if best is None or size < smallest:
                 best, smallest = steps, size
         return best
