@@ -46,18 +46,32 @@ class TestLaplaceLogistic:
         assert _acc(LaplaceLogisticRegression(max_levels=0), stream, 32) < 0.8
 
     def test_numeric_column_drops_its_indicators(self) -> None:
-        """A column showing more than max_levels values keeps only its standardised input."""
+        """Indicators appear at the third level; a column with more than max_levels is numeric."""
         rng = np.random.default_rng(3)
-        X = np.column_stack([rng.choice([0.0, 1.0], 200), rng.normal(size=200)])
-        y = (X[:, 0] > 0).astype(int)
+        X = np.column_stack([rng.choice([0.0, 0.5, 1.0], 200), rng.normal(size=200)])
+        X[:2, 0] = [0.0, 1.0]
+        y = (X[:, 0] == 0.5).astype(int)
         model = LaplaceLogisticRegression(max_levels=5)
         model.learn_many(X[:2], y[:2])
-        assert model.width == 1 + 2 + int(np.unique(X[:2, 0]).size) + 2
+        assert model.width == 1 + 2  # two levels each so far: no indicators
         model.learn_many(X[2:], y[2:])
-        assert model.width == 1 + 2 + 2  # bias, two inputs, the two levels of column 0
+        assert model.width == 1 + 2 + 3  # bias, two inputs, the three levels of column 0
         assert model.W.shape == (1, model.width)
-        assert model.H.shape == (1, 5, 5)
+        assert model.H.shape == (1, 6, 6)
         assert float((model.predict_many(X) == y).mean()) > 0.98
+
+    def test_width_and_window_bound_the_expansion(self) -> None:
+        """No indicators past max_width, and no new levels after level_window examples."""
+        X = np.tile(np.asarray([[0.0, 1.0, 2.0]]).T, (1, 40))
+        y = np.asarray([0, 1, 0])
+        narrow = LaplaceLogisticRegression(max_width=50)
+        narrow.learn_many(X, y)
+        assert narrow.width <= 50
+        late = LaplaceLogisticRegression(level_window=3)
+        late.learn_many(X[:, :2], y)
+        assert late.width == 1 + 2 + 6
+        late.learn_many(np.asarray([[3.0, 3.0]]), [1])
+        assert late.width == 1 + 2 + 6
 
     def test_multiclass_grows(self) -> None:
         """A third class appearing later is learned (binary model mirrored, then one-vs-rest)."""

@@ -12,9 +12,10 @@ shrinks by itself as evidence accumulates (the online Laplace approximation).
 the model becomes willing to move again.
 
 Features: the standardised inputs plus a one-hot indicator for every value of
-every *discrete* column.  A column counts as discrete while it has shown at
-most ``max_levels`` distinct values; when it shows more it is treated as
-numeric only and its indicators are dropped.  Streams of coded answers
+every *discrete* column.  A column counts as discrete while it has shown 3 to
+``max_levels`` distinct values (two-valued columns gain nothing from
+indicators); when it shows more it is treated as numeric only and its
+indicators are dropped.  Streams of coded answers
 (Phishing's 0 / 0.5 / 1 columns) thus get per-level weights, which a single
 slope per column cannot express, without any per-dataset setting.
 
@@ -46,17 +47,30 @@ class LaplaceLogisticRegression(Classifier):
         prior: precision of the Gaussian prior on every weight (an L2 penalty).
         forget: per-example decay of the accumulated precision towards the
             prior (1.0 never forgets; 0.999 keeps ~1,000 examples' worth).
-        max_levels: a column with at most this many distinct values also gets
-            one indicator per value; 0 disables the expansion.
+        max_levels: a column with 3 to ``max_levels`` distinct values also
+            gets one indicator per value; below 3 disables the expansion.
+        level_window: examples during which new levels are looked for.
+        max_width: no indicators are added beyond this expanded width (the
+            solve per batch costs ``width**3``).
     """
 
-    def __init__(self, prior: float = 1.0, forget: float = 0.999, max_levels: int = 10) -> None:
-        if prior <= 0 or not 0 < forget <= 1 or max_levels < 0:
+    def __init__(
+        self,
+        prior: float = 1.0,
+        forget: float = 0.999,
+        max_levels: int = 10,
+        level_window: int = 1000,
+        max_width: int = 128,
+    ) -> None:
+        if prior <= 0 or not 0 < forget <= 1 or max_levels < 0 or level_window < 0:
             raise LearnerInputError(
-                "LaplaceLogisticRegression needs prior > 0, 0 < forget <= 1, max_levels >= 0",
-                hint="defaults: prior=1.0, forget=0.999, max_levels=10",
+                "LaplaceLogisticRegression needs prior > 0, 0 < forget <= 1, "
+                "max_levels >= 0, level_window >= 0",
+                hint="defaults: prior=1.0, forget=0.999, max_levels=10, level_window=1000",
             )
         self.prior, self.forget, self.max_levels = prior, forget, max_levels
+        self.level_window, self.max_width = level_window, max_width
+        self.n_seen = 0
         self._scaler = OnlineScaler()
         # indicator features: (column, value) pairs in order of first sight
         self._ind_cols: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
@@ -68,7 +82,13 @@ class LaplaceLogisticRegression(Classifier):
         self.H: FloatArray = np.zeros((0, 0, 0))
 
     def params(self) -> dict[str, Any]:
-        return {"prior": self.prior, "forget": self.forget, "max_levels": self.max_levels}
+        return {
+            "prior": self.prior,
+            "forget": self.forget,
+            "max_levels": self.max_levels,
+            "level_window": self.level_window,
+            "max_width": self.max_width,
+        }
 
     @property
     def width(self) -> int:
@@ -82,10 +102,17 @@ class LaplaceLogisticRegression(Classifier):
         return np.hstack(parts)
 
     def _learn_levels(self, X: FloatArray) -> None:
-        """Add indicators for new values of discrete columns; drop columns that turn numeric."""
+        """Add indicators for new values of discrete columns; drop columns that turn numeric.
+
+        A column gets indicators once it has shown three levels (for two, the
+        indicators would only repeat the column and the bias).  Levels are
+        looked for during the first ``level_window`` examples only, so the
+        per-column scan costs nothing on long streams; a level first seen later
+        has no indicator and is scored through the column's slope alone.
+        """
         if not self._levels:
             self._levels = [set() for _ in range(self.n_features)]
-            self._numeric = [self.max_levels == 0] * self.n_features
+            self._numeric = [self.max_levels < 3] * self.n_features
         drop: list[int] = []
         for j in range(self.n_features):
             if self._numeric[j]:
@@ -94,15 +121,20 @@ class LaplaceLogisticRegression(Classifier):
             new = [v for v in np.unique(X[:, j]).tolist() if v not in seen]
             if not new:
                 continue
-            if len(seen) + len(new) > self.max_levels:
+            had = len(seen)
+            seen.update(new)
+            fresh = sorted(seen) if had < 3 <= len(seen) else new if had >= 3 else []
+            if len(seen) > self.max_levels or self.width + len(fresh) > self.max_width:
                 self._numeric[j] = True
                 seen.clear()
                 drop.append(j)
                 continue
-            seen.update(new)
-            self._grow(len(new))
-            self._ind_cols = np.concatenate([self._ind_cols, np.full(len(new), j, np.int64)])
-            self._ind_vals = np.concatenate([self._ind_vals, np.asarray(new, dtype=np.float64)])
+            if fresh:
+                self._grow(len(fresh))
+                self._ind_cols = np.concatenate([self._ind_cols, np.full(len(fresh), j, np.int64)])
+                self._ind_vals = np.concatenate(
+                    [self._ind_vals, np.asarray(fresh, dtype=np.float64)]
+                )
         if drop:
             gone = np.isin(self._ind_cols, drop)
             keep = np.concatenate([np.ones(1 + self.n_features, dtype=bool), ~gone])
@@ -150,7 +182,9 @@ class LaplaceLogisticRegression(Classifier):
             )
         self._grow_classes(yc)
         self._grow_models()
-        self._learn_levels(Xm)
+        if self.n_seen < self.level_window:
+            self._learn_levels(Xm)
+        self.n_seen += Xm.shape[0]
         self._scaler.learn_many(Xm)
         Z = self._expand(Xm)
         d = Z.shape[1]
