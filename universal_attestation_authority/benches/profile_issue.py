@@ -1,6 +1,6 @@
 """Where the CPU of one issued attestation goes: the batched issuing path, phase by phase.
 
-Run: ``uv run python universal_attestation_authority/benches/profile_issue.py [--batches 16]``
+Run: ``uv run python universal_attestation_authority/benches/profile_issue.py [--batches 16] [--prefill N]``
 
 Not a comparison (``bench_uaa.py`` is the headline bench against raw PyNaCl):
 a diagnostic that repeats, step by step, what ``Authority._sign_batch`` and
@@ -37,10 +37,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=16)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        help="attestations issued (untimed) before profiling: the index B-trees' size matters",
+    )
     args = parser.parse_args()
     n, batches = args.batch, args.batches
     authority = Authority.init(Path(tempfile.mkdtemp(prefix="uaa-profile-")) / "a", "p.example/log")
     authority.issue_many([sample_statement(content=b"warm-up")])
+    for start in range(0, args.prefill, 1000):
+        authority.issue_many(
+            [
+                sample_statement(content=b"prefill" + i.to_bytes(8, "big"))
+                for i in range(start, min(start + 1000, args.prefill))
+            ]
+        )
     statements = [sample_statement(content=i.to_bytes(8, "big")) for i in range(n * batches)]
     gc.collect()
     gc.freeze()
