@@ -39,7 +39,7 @@ from dynamic_semantic_lattice_engine._program import (
 )
 from dynamic_semantic_lattice_engine.errors import LatticeEvaluationError, LatticeProgramError
 
-__all__ = ["HeadDispatch", "RulePlan", "ViewFor", "supported"]
+__all__ = ["AtomDispatch", "HeadDispatch", "RulePlan", "ViewFor", "supported"]
 
 Binding = dict[str, Any]
 ViewFor = Callable[[int], View]
@@ -389,6 +389,9 @@ class RulePlan:
         lit = self.literals[index]
         heads: list[Row] = []
         seen_seeds: set[tuple[tuple[str, Any], ...]] = set()
+        steps = self._order(index, frozenset())
+        head = self.head
+        emit: Callable[[Binding], None] = lambda bb: heads.append(head(bb))  # noqa: E731
         for row in rows:
             b = self._seed(lit, row)
             if b is None:
@@ -399,8 +402,7 @@ class RulePlan:
                 if marker in seen_seeds:
                     continue
                 seen_seeds.add(marker)
-            steps = self._order(index, frozenset())
-            self._run(steps, 0, b, view, lambda bb: heads.append(self.head(bb)))
+            self._run(steps, 0, b, view, emit)
         return iter(heads)
 
     def derives(self, row: Row, view: ViewFor) -> bool:
@@ -557,6 +559,51 @@ class HeadDispatch:
         if candidates[0] is not plan:
             candidates.remove(plan)
             candidates.insert(0, plan)
+
+
+class AtomDispatch:
+    """The positive body atoms that a row of a relation can match, picked by its constants.
+
+    Semi-naive maintenance pushes every changed row through every body atom
+    of its relation; with OWL 2 RL's eighty-odd rules over one ``triple``
+    relation, almost every (row, atom) pair fails on a constant.  Atoms are
+    grouped by the positions of their constants, so a row meets only the
+    atoms whose constants it carries (one dict lookup per group).
+    """
+
+    def __init__(self, plans: Iterable[RulePlan]) -> None:
+        by_pred: dict[str, dict[tuple[int, ...], dict[Any, list[tuple[RulePlan, int]]]]] = {}
+        for plan in plans:
+            for lit in plan.atoms:
+                if lit.kind != _ATOM:
+                    continue
+                positions = tuple(pos for pos, _ in lit.consts)
+                values = tuple(value for _, value in lit.consts)
+                value: Any = values[0] if len(values) == 1 else values
+                table = by_pred.setdefault(lit.pred, {}).setdefault(positions, {})
+                table.setdefault(value, []).append((plan, lit.index))
+        self._by_pred = {
+            pred: [(key_of(pos) if pos else None, table) for pos, table in groups.items()]
+            for pred, groups in by_pred.items()
+        }
+
+    def route(self, pred: str, rows: Iterable[Row]) -> list[tuple[RulePlan, int, list[Row]]]:
+        """``(plan, atom index, rows)`` for every atom of ``pred`` some of ``rows`` may match."""
+        groups = self._by_pred.get(pred)
+        if not groups:
+            return []
+        buckets: dict[tuple[int, int], tuple[RulePlan, int, list[Row]]] = {}
+        for row in rows:
+            for key, table in groups:
+                found = table.get(key(row) if key is not None else ())
+                if found:
+                    for plan, index in found:
+                        bucket = buckets.get((id(plan), index))
+                        if bucket is None:
+                            buckets[(id(plan), index)] = (plan, index, [row])
+                        else:
+                            bucket[2].append(row)
+        return list(buckets.values())
 
 
 def _found(_b: Binding) -> None:

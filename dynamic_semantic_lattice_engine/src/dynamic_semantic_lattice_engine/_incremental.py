@@ -39,7 +39,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from dynamic_semantic_lattice_engine._delta import HeadDispatch, RulePlan, ViewFor, supported
+from dynamic_semantic_lattice_engine._delta import (
+    AtomDispatch,
+    HeadDispatch,
+    RulePlan,
+    ViewFor,
+    supported,
+)
 from dynamic_semantic_lattice_engine._engine import Engine, EvaluationStats
 from dynamic_semantic_lattice_engine._index import OldView, Row, TupleIndex, View, key_of
 from dynamic_semantic_lattice_engine._program import Aggregate, Atom, Rule
@@ -61,6 +67,10 @@ its rules (and the join orders each plan caches) once saves that work on every b
 
 _DISPATCH: weakref.WeakKeyDictionary[Engine, dict[str, HeadDispatch]] = weakref.WeakKeyDictionary()
 """Each engine's rule dispatch per recursive predicate, kept so its learnt order carries over."""
+_READING: weakref.WeakKeyDictionary[Engine, dict[tuple[int, ...], AtomDispatch]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Each engine's body-atom dispatch per stratum (its plans live as long as the engine)."""
 
 
 class _Change:
@@ -390,14 +400,14 @@ def _dred(
                     plan, lit.index, change.plus.get(lit.pred, _NONE).rows, old_views[lit.pred]
                 )
             doomed(plan.head_pred, plan.fire(lit.index, seeds, old_state[id(plan)]), frontier)
+    reading = _atom_dispatch(engine, plans)
     while any(frontier.values()):
         stats.iterations += 1
         following: dict[str, set[Row]] = {p: set() for p in preds}
-        for plan in plans:
-            for lit in plan.atoms:
-                if lit.kind == 0 and frontier.get(lit.pred):
-                    heads = plan.fire(lit.index, frontier[lit.pred], old_state[id(plan)])
-                    doomed(plan.head_pred, heads, following)
+        for pred, rows in frontier.items():
+            for plan, at, matching in reading.route(pred, rows):
+                heads = plan.fire(at, matching, old_state[id(plan)])
+                doomed(plan.head_pred, heads, following)
         frontier = following
 
     # 2. remove them
@@ -448,17 +458,26 @@ def _dred(
                 inserted[pred].update(batch)
         engine.round += 1
         following_rows: dict[str, dict[Row, int]] = {p: {} for p in preds}
-        for plan in plans:
-            for lit in plan.atoms:
-                if lit.kind == 0 and fresh.get(lit.pred):
-                    heads = plan.fire(lit.index, fresh[lit.pred], new_state[id(plan)])
-                    admit(plan.head_pred, heads, following_rows)
+        for pred, batch in fresh.items():
+            for plan, at, matching in reading.route(pred, batch):
+                heads = plan.fire(at, matching, new_state[id(plan)])
+                admit(plan.head_pred, heads, following_rows)
         fresh = following_rows
     for pred in preds:
         plus = inserted[pred] - over[pred]
         minus = [row for row in over[pred] if row not in index[pred].rows]
         stats.derived += len(plus)
         change.record(pred, plus, minus)
+
+
+def _atom_dispatch(engine: Engine, plans: list[RulePlan]) -> AtomDispatch:
+    """The engine's :class:`AtomDispatch` for one stratum's plans, built once."""
+    cache = _READING.setdefault(engine, {})
+    key = tuple(id(plan) for plan in plans)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = AtomDispatch(plans)
+    return found
 
 
 def _derived(row: Row, dispatch: HeadDispatch, state: dict[int, ViewFor]) -> bool:
