@@ -20,9 +20,9 @@ in a few microseconds, exactly, with two observations:
   against the remaining real rows only: on ``student_placements`` about a
   quarter of them, and under a tenth for the candidates that turn out far.
 
-The answer is the reference DCR wherever it is below ``threshold`` and a
-lower bound of it (at least ``threshold``) elsewhere, up to float32
-rounding.  Candidates are expected inside the real columns' ranges (copula
+The answer is the reference DCR wherever it is below ``threshold``; elsewhere
+it is some value at least ``threshold``, and so is the true DCR.  Both hold
+up to float32 rounding.  Candidates are expected inside the real columns' ranges (copula
 draws are); a value outside is clipped to the range first, which can only
 make its distance smaller, so a "far" verdict always holds.
 """
@@ -184,7 +184,11 @@ class NearestRecords:
 
     # ------------------------------------------------------------------ queries
     def distances(self, candidates: Candidates, threshold: float) -> np.ndarray:
-        """Each candidate's DCR where it is below ``threshold``; a bound >= it elsewhere."""
+        """Each candidate's DCR where it is below ``threshold``; elsewhere a value >= it.
+
+        (In the second case the true DCR is at least ``threshold`` too; the
+        value returned need not be the true one.)
+        """
         n = candidates.rows
         out = np.empty(n, dtype=np.float64)
         if n == 0:
@@ -195,7 +199,20 @@ class NearestRecords:
         pattern = np.zeros(n, dtype=np.int64)
         for i in grouped:
             pattern = pattern * self.keys[i].table.shape[0] + keys[i]
-        order = np.argsort(pattern, kind="stable")
+        # within a group, members with equal remaining key columns sit together,
+        # so a block of them rules out the same real rows (see _group)
+        fine = np.zeros(n, dtype=np.int64)
+        bound = 1
+        for i in range(len(keys)):
+            if i in grouped:
+                continue
+            width = self.keys[i].table.shape[0]
+            if bound * width >= 1 << 62:  # compact before the mixed-radix code overflows
+                _, fine = np.unique(fine, return_inverse=True)
+                bound = int(fine.max()) + 1
+            fine = fine * width + keys[i]
+            bound *= width
+        order = np.lexsort((fine, pattern))
         ordered = pattern[order]
         starts = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])
         ends = np.concatenate([starts[1:], [n]])
@@ -220,7 +237,9 @@ class NearestRecords:
                 for values, column, nulls in zip(dense_values, self.dense, dense_nulls, strict=True)
                 if nulls is None or not nulls[head]  # null flags are part of the pattern
             ]
-            out[members] = self._group(members, near, row[near], gathered, active) / self.parts
+            out[members] = (
+                self._group(members, near, row[near], gathered, active, limit=limit) / self.parts
+            )
         return out
 
     def _grouping(self, keys: list[np.ndarray]) -> list[int]:
@@ -262,8 +281,16 @@ class NearestRecords:
         base: np.ndarray,
         gathered: list[tuple[np.ndarray, np.ndarray]],
         active: list[tuple[np.ndarray, _DenseColumn]],
+        *,
+        limit: np.float32,
     ) -> np.ndarray:
-        """Smallest distance (sum over columns) of each member to the ``near`` real rows."""
+        """Smallest distance (sum over columns) of each member to the ``near`` real rows.
+
+        Exact where below ``limit``; elsewhere some value at least ``limit``
+        (and then so is the true distance).  Per block of members, real rows whose key-column part
+        alone reaches ``limit`` for every member are dropped before the
+        continuous columns are measured.
+        """
         lookups = [(table[:, near], key) for table, key in gathered]
         reals = [
             (
@@ -279,15 +306,34 @@ class NearestRecords:
         work = np.empty_like(total)
         for lo in range(0, members.size, step):
             chunk = members[lo : lo + step]
-            acc, tmp = total[: chunk.size], work[: chunk.size]
+            acc = total[: chunk.size]
             acc[:] = base
             for table, key in lookups:
                 acc += table[key[chunk]]
-            for values, real, present in reals:
+            if not reals:
+                out[lo : lo + chunk.size] = acc.min(axis=1)
+                continue
+            alive = np.flatnonzero((acc < limit).any(axis=0))
+            if alive.size == 0:  # the key columns alone keep every real row away
+                out[lo : lo + chunk.size] = acc.min(axis=1)
+                continue
+            columns = reals
+            if alive.size < 0.8 * near.size:
+                acc = acc[:, alive]
+                columns = [
+                    (values, real[alive], None if present is None else present[alive])
+                    for values, real, present in reals
+                ]
+                tmp = np.empty_like(acc)
+            else:
+                tmp = work[: chunk.size]
+            for values, real, present in columns:
                 np.subtract(values[chunk, None], real[None, :], out=tmp)
                 np.abs(tmp, out=tmp)
                 if present is not None:  # null real rows: their 1 is in the pattern part
                     tmp *= present
                 acc += tmp
+            # dropped real rows are at least ``limit`` away, so a minimum below it is
+            # exact, and one at or past it means the true distance is past it too
             out[lo : lo + chunk.size] = acc.min(axis=1)
         return out
