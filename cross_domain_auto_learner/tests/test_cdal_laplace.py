@@ -73,6 +73,17 @@ class TestLaplaceLogistic:
         late.learn_many(np.asarray([[3.0, 3.0]]), [1])
         assert late.width == 1 + 2 + 6
 
+    def test_wide_input_keeps_a_diagonal_precision(self) -> None:
+        """300 columns (wider than max_width): per-weight Newton steps, and it still learns."""
+        rng = np.random.default_rng(5)
+        X = rng.normal(size=(3000, 300))
+        y = (X[:, :5].sum(axis=1) > 0).astype(int)
+        model = LaplaceLogisticRegression()
+        acc = _acc(model, Stream(X, y, tuple(f"f{i}" for i in range(300))), 32)
+        assert model.diagonal
+        assert model.H.shape == (1, 301)
+        assert acc > 0.75  # 5 informative columns among 300, from scratch
+
     def test_multiclass_grows(self) -> None:
         """A third class appearing later is learned (binary model mirrored, then one-vs-rest)."""
         rng = np.random.default_rng(0)

@@ -19,9 +19,10 @@ indicators are dropped.  Streams of coded answers
 (Phishing's 0 / 0.5 / 1 columns) thus get per-level weights, which a single
 slope per column cannot express, without any per-dataset setting.
 
-Cost: one ``D x D`` solve per batch and class, ``D`` the expanded width; for
-binary tasks one model serves both classes.  Meant for up to a few hundred
-expanded features, not for wide hashed text (use :class:`LogisticRegression`).
+Cost: one ``D x D`` solve per batch and class, ``D`` the expanded width (at
+most ``max_width``); for binary tasks one model serves both classes.  Inputs
+wider than ``max_width`` (hashed text) keep only the diagonal of ``H``: a
+per-weight Newton step, O(D) per example.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class LaplaceLogisticRegression(Classifier):
             gets one indicator per value; below 3 disables the expansion.
         level_window: examples during which new levels are looked for.
         max_width: no indicators are added beyond this expanded width (the
-            solve per batch costs ``width**3``).
+            solve per batch costs ``width**3``); inputs wider than this from
+            the start (hashed text) keep only the diagonal of the precision.
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class LaplaceLogisticRegression(Classifier):
         self.prior, self.forget, self.max_levels = prior, forget, max_levels
         self.level_window, self.max_width = level_window, max_width
         self.n_seen = 0
+        self.diagonal = False
         self._scaler = OnlineScaler()
         # indicator features: (column, value) pairs in order of first sight
         self._ind_cols: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
@@ -139,13 +142,16 @@ class LaplaceLogisticRegression(Classifier):
             gone = np.isin(self._ind_cols, drop)
             keep = np.concatenate([np.ones(1 + self.n_features, dtype=bool), ~gone])
             self.W = self.W[:, keep]
-            self.H = self.H[:, keep][:, :, keep]
+            self.H = self.H[:, keep] if self.diagonal else self.H[:, keep][:, :, keep]
             self._ind_cols, self._ind_vals = self._ind_cols[~gone], self._ind_vals[~gone]
 
     def _grow(self, extra: int) -> None:
         """Append ``extra`` features: zero weights, prior precision."""
         k, d = self.W.shape
         self.W = np.hstack([self.W, np.zeros((k, extra))])
+        if self.diagonal:
+            self.H = np.hstack([self.H, np.full((k, extra), self.prior)])
+            return
         H = np.zeros((k, d + extra, d + extra))
         H[:, :d, :d] = self.H
         idx = np.arange(d, d + extra)
@@ -156,16 +162,24 @@ class LaplaceLogisticRegression(Classifier):
         """Weight vectors kept: one for a binary task (class 1), else one per class."""
         return 1 if self.n_classes <= 2 else self.n_classes
 
+    def _prior_precision(self, models: int, d: int) -> FloatArray:
+        if self.diagonal:
+            return np.full((models, d), self.prior)
+        return np.broadcast_to(self.prior * np.eye(d), (models, d, d)).copy()
+
     def _grow_models(self) -> None:
         want, have = self._models(), self.W.shape[0]
         d = self.width
         if have == 0:
+            # wide inputs (hashed text) keep only the diagonal of the precision:
+            # a full solve per batch would cost width**3
+            self.diagonal = d > self.max_width
             self.W = np.zeros((want, d))
-            self.H = np.broadcast_to(self.prior * np.eye(d), (want, d, d)).copy()
+            self.H = self._prior_precision(want, d)
         elif want > have:
             # binary -> multi-class: class 0's model is the mirror of class 1's
             W = np.zeros((want, d))
-            H = np.broadcast_to(self.prior * np.eye(d), (want, d, d)).copy()
+            H = self._prior_precision(want, d)
             W[0], W[1], H[0], H[1] = -self.W[0], self.W[0], self.H[0], self.H[0]
             self.W, self.H = W, H
 
@@ -189,13 +203,18 @@ class LaplaceLogisticRegression(Classifier):
         Z = self._expand(Xm)
         d = Z.shape[1]
         decay = self.forget ** float(Xm.shape[0])
-        eye = np.eye(d)
+        eye = np.eye(d) if not self.diagonal else np.ones(d)
         for m in range(self.W.shape[0]):
             target = (yc == (1 if self.W.shape[0] == 1 else m)).astype(np.float64)
             p = _sigmoid(Z @ self.W[m])
-            curvature = (Z * (wt * p * (1.0 - p))[:, None]).T @ Z
-            H = decay * self.H[m] + (1.0 - decay) * self.prior * eye + curvature
-            self.W[m] = self.W[m] - np.linalg.solve(H, Z.T @ (wt * (p - target)))
+            s = wt * p * (1.0 - p)
+            grad = Z.T @ (wt * (p - target))
+            if self.diagonal:
+                H = decay * self.H[m] + (1.0 - decay) * self.prior * eye + s @ (Z * Z)
+                self.W[m] = self.W[m] - grad / H
+            else:
+                H = decay * self.H[m] + (1.0 - decay) * self.prior * eye + (Z * s[:, None]).T @ Z
+                self.W[m] = self.W[m] - np.linalg.solve(H, grad)
             self.H[m] = H
 
     def predict_proba_many(self, X: ArrayLike) -> FloatArray:
