@@ -259,6 +259,7 @@ def groebner_rows() -> list[tuple[str, float, str, float, bool]]:
             print(f"# Singular not installed: no Singular row for {name}")
             continue
         ours_t, ours = timed(lambda s=system, g=gens: groebner(s, g, "grevlex", method="f4"), 1)
+        print(f"# {name} F4: ours {LAST_CPU[0]:.4f} s CPU")
         peer_t, lines = found
         theirs = {parse(line) for line in lines}
         env_gens = [sympy.Symbol(g.name) for g in gens]

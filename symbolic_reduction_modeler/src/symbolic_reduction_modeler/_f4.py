@@ -8,10 +8,14 @@ builds a Macaulay matrix: the two multiples ``lcm/LM(g) * g`` of every
 selected pair, then *symbolic preprocessing* adds a multiple of a basis
 element for every monomial of the matrix that some leading monomial
 divides, so that row reduction performs the whole polynomial reduction.
-Columns are the monomials in decreasing order; the matrix is an
-``nmod_mat`` (FLINT, dense, entries set one by one) and FLINT computes its
-reduced row echelon form.  The rows whose leading monomial is new are added
-to the basis; pairs are pruned with the Gebauer–Möller criteria.  A last
+Columns are the monomials in decreasing order.  The matrix is reduced
+Faugère–Lachartre style (:meth:`_F4._eliminate`): one row per leading
+monomial is a pivot row, the pivot rows form a block upper-triangular
+matrix that FLINT solves block by block (``nmod_mat.solve`` on the
+diagonal blocks, matrix products above them), and only the Schur
+complement of the other rows is row-reduced densely; its rows are the new
+basis elements, exactly the rows of the whole matrix's rref whose leading
+monomial is new.  Pairs are pruned with the Gebauer–Möller criteria.  A last
 matrix inter-reduces the minimal basis into the reduced Gröbner basis.
 
 **Over the rationals** (:func:`f4`).  The reduced basis is computed modulo
