@@ -8,6 +8,7 @@ only in a separate bench venv with pip, CPU build, one thread); otherwise its
 figures from SYSTEMS.md are printed for reference.
 
     uv run python synthetic_pipeline_engine/benches/bench_copula.py [--seeds 5]
+    uv run python synthetic_pipeline_engine/benches/bench_copula.py --rate-only --seeds 5
 """
 
 from __future__ import annotations
@@ -67,10 +68,43 @@ def _row(bench: str, unit: str, ours: float, peer: float, *, peer_name: str, bet
     )
 
 
+def _rates(real: Any, sdtypes: dict[str, str], repeats: int, rows: int) -> None:
+    """Sampling rate of both presets, measured alternately so they share the load."""
+    models = {
+        preset: GaussianCopula.fit(real, sdtypes=sdtypes, seed=0, **knobs)
+        for preset, knobs in PRESETS.items()
+    }
+    for model in models.values():  # warm up (imports, first allocations)
+        model.sample(1000, seed=0, real=real)
+    rates: dict[str, list[float]] = {preset: [] for preset in models}
+    for seed in range(repeats):
+        for preset, model in models.items():
+            start = time.perf_counter()
+            model.sample(rows, seed=seed, real=real)
+            rates[preset].append(rows / (time.perf_counter() - start))
+    medians = {preset: statistics.median(r) for preset, r in rates.items()}
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "repeats": repeats,
+                **{f"{p}_rows_per_s_median": round(m) for p, m in medians.items()},
+                **{f"{p}_rows_per_s_min": round(min(rates[p])) for p in rates},
+                "private_over_fidelity": round(medians["private"] / medians["fidelity"], 3),
+            }
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--sample-rows", type=int, default=200_000)
+    parser.add_argument(
+        "--rate-only",
+        action="store_true",
+        help="only the sampling rates: both presets, interleaved, --seeds repeats",
+    )
     args = parser.parse_args()
     import sdmetrics
 
@@ -85,6 +119,9 @@ def main() -> None:
     real = read_table(path)
     sdtypes = {"student_id": "id"}
     types = dict(infer_sdtypes(real, sdtypes))
+    if args.rate_only:
+        _rates(real, sdtypes, args.seeds, args.sample_rows)
+        return
     ours: dict[str, dict[str, float]] = {}
     for preset, knobs in PRESETS.items():
         fits, rates, rows = [], [], []
