@@ -5,26 +5,29 @@ synthetic row to its closest real row (DCR) by the same median for
 uniformly random rows, capped at 1.  Only the median has to move, not every
 row, and that is what this filter exploits:
 
-1. draw many candidate rows from the copula (sampling is cheap);
-2. measure each candidate's DCR to the real table with the metric's own
-   distance (:func:`~synthetic_pipeline_engine._quality._dcr`);
-3. keep ``share`` of the output from candidates at least ``target`` times
-   the random baseline away, the rest from the nearer candidates, each group
-   drawn uniformly.
+1. ``share`` of the output (more than half) are *far* rows: candidates at
+   least ``target`` times the random baseline away from every real row,
+   found by drawing candidates and measuring each exactly against the real
+   table (:class:`~synthetic_pipeline_engine._nearest.NearestRecords`, the
+   metric's own distance);
+2. the rest are ordinary draws (copies of real rows re-drawn).
 
 Rejecting every near candidate instead (the obvious filter) empties the
 dense regions the real rows sit in and costs several points of column
-shapes and pair trends; of all selections that lift the median over the
-threshold, the two-group draw re-weights the model's own distribution the
-least (one weight per group), so fidelity drops far less.  On
-``student_placements`` the trade-off curve moves from 75.9% quality at 0.73
-DCR protection (the previous ``private`` preset: heavy smoothing and
-correlation shrinkage) to about 83% at 0.77 (docs/BENCHMARKS.md).
+shapes and pair trends; keeping the near ones in proportion moves the
+median with the least re-weighting.
+
+Far rows are rare in the model itself (about 7% of draws on
+``student_placements``), so a model fitted with the ``private`` preset
+stores two *proposals* with the same marginals: a looser latent
+correlation and scale for the far rows (about 40% of its draws are far),
+and the unshrunk correlation for the near share, which gives back most of
+the pair-trend fidelity the looser far rows cost.  Models saved without
+proposals sample both shares from their own correlation.
 
 The filter needs the real table at sampling time (a fitted model never
-holds real rows).  Its cost is ``oversample × rows × real rows`` distance
-cells, fine for tables of thousands of rows; it raises instead of silently
-returning a less private sample when the target cannot be reached.
+holds real rows).  It raises instead of silently returning a less private
+sample when not enough far candidates turn up within the allowance.
 """
 
 from __future__ import annotations
