@@ -274,29 +274,40 @@ def _count(
     rules, base_add, base_del, stats = work.rules, work.base_add, work.base_del, work.stats
     counts = engine.counts[pred]
     delta: Counter[Row] = Counter()
-    _prepare(engine, [change.plan(rule) for rule in rules])
-    for rule in rules:
-        plan = change.plan(rule)
+    plans = [change.plan(rule) for rule in rules]
+    _prepare(engine, plans)
+
+    def telescoped(plan: RulePlan, i: int) -> ViewFor:
+        """Literals before ``i`` read the new state, those after it the old one."""
+        return tuple(
+            (change.new(lit.pred) if j < i else change.old(lit.pred))
+            if lit.kind in (0, 1)
+            else _NONE
+            for j, lit in enumerate(plan.literals)
+        ).__getitem__
+
+    reading = _atom_dispatch(engine, plans)
+    positive = sorted({lit.pred for plan in plans for lit in plan.atoms if lit.kind == 0})
+    for q in positive:  # positive atoms: added rows count up, removed rows down
+        if not change.changed(q):
+            continue
+        for plan, at, matching in reading.route(q, change.plus.get(q, _NONE).rows):
+            delta.update(plan.fire(at, matching, telescoped(plan, at)))
+        for plan, at, matching in reading.route(q, change.minus.get(q, _NONE).rows):
+            delta.subtract(plan.fire(at, matching, telescoped(plan, at)))
+    for plan in plans:  # negated atoms: the negation now holds (+) or no longer holds (-)
         for lit in plan.atoms:
             q = lit.pred
-            if not change.changed(q):
+            if lit.kind == 0 or not change.changed(q):
                 continue
             i = lit.index
-
-            def view(j: int, i: int = i, plan: RulePlan = plan) -> View:
-                other = plan.literals[j].pred
-                return change.new(other) if j < i else change.old(other)
-
+            view = telescoped(plan, i)
             plus = change.plus.get(q, _NONE).rows
             minus = change.minus.get(q, _NONE).rows
-            if lit.kind == 0:  # positive: added rows count up, removed rows down
-                delta.update(plan.fire(i, plus, view))
-                delta.subtract(plan.fire(i, minus, view))
-            else:  # negated: the negation now holds (+) or no longer holds (-)
-                now_true = change.flipped(plan, i, minus, change.new(q))
-                now_false = change.flipped(plan, i, plus, change.old(q))
-                delta.update(plan.fire(i, now_true, view))
-                delta.subtract(plan.fire(i, now_false, view))
+            now_true = change.flipped(plan, i, minus, change.new(q))
+            now_false = change.flipped(plan, i, plus, change.old(q))
+            delta.update(plan.fire(i, now_true, view))
+            delta.subtract(plan.fire(i, now_false, view))
     rel = engine.relation(pred)
     index = rel.tuples()
     touched = set(delta) | base_add.get(pred, set()) | base_del.get(pred, set())
