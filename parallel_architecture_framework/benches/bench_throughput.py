@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 import warnings
@@ -247,6 +248,9 @@ def ray_rows(
     record: Callable[[str, str, float, int], None],
 ) -> None:
     """Ray's own task API against paf on the same local Ray runtime."""
+    # Ray would otherwise rebuild this uv project's environment for its workers
+    # from a copy of the working tree; the workers should run this interpreter.
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     try:
         import ray
     except ImportError:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import operator
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -264,3 +265,61 @@ def _wait_for_cancel(limit: float) -> str:
             return "stopped"
         time.sleep(0.005)
     return "ran out"
+
+
+@pytest.fixture(params=["dask", "ray"])
+def early_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Client]]:
+    """Clients on Dask or Ray with early start on: tasks go out while their inputs still run."""
+    made: list[Client] = []
+
+    def factory(**options: Any) -> Client:
+        options.setdefault("cache_dir", tmp_path / "cache")
+        executor: Any
+        if request.param == "dask":
+            from parallel_architecture_framework import DaskExecutor
+
+            executor = DaskExecutor(request.getfixturevalue("dask_address"), early_start=True)
+        else:
+            from parallel_architecture_framework import RayExecutor
+
+            request.getfixturevalue("ray_runtime")
+            executor = RayExecutor(early_start=True)
+        client = Client(executor, **options)
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        client.close(cancel=True)
+
+
+class TestEarlyStart:
+    """The same results when Dask or Ray resolve dependencies themselves."""
+
+    def test_graph_results_identical(self, early_client: MakeClient) -> None:
+        graph = build_graph()
+        with early_client() as client:
+            results = client.run(graph, timeout=60)
+        assert results[-1] == EXPECTED_LAST
+
+    def test_dependants_of_a_retried_task(self, early_client: MakeClient, tmp_path: Path) -> None:
+        """Dependants started before their input's retry run once, on the final value."""
+        flaky = task(_flaky, retries=2, backoff=0.001)
+        with early_client(seed=1) as client:
+            upstream = client.submit(flaky, str(tmp_path / "attempts"), 2)
+            middle = client.submit(inc, upstream)
+            nested = client.submit(total, [upstream, middle], scale=middle)
+            assert nested.result(timeout=60) == (3 + 4) * 4
+            records = {r.key: r for r in client.summary().tasks}
+        assert records[upstream.key].attempts == 3
+        assert records[middle.key].attempts == 1
+        assert records[nested.key].attempts == 1
+
+    def test_failure_cancels_dependants_with_chain(self, early_client: MakeClient) -> None:
+        with early_client() as client:
+            root = client.submit(boom, 3)
+            leaf = client.submit(add, client.submit(inc, root), 1)
+            with pytest.raises(ParallelDependencyError) as caught:
+                leaf.result(timeout=60)
+        assert caught.value.context["chain"][0] == root.key
+        assert leaf.cancelled()

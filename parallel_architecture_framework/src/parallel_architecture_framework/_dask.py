@@ -9,6 +9,10 @@ on the local executors.  Dask's own fault tolerance re-runs a task whose worker
 died; if Dask gives up (``KilledWorker``), the attempt is reported lost and our
 scheduler re-submits it, up to the task's ``max_worker_losses``.
 
+With ``early_start=True`` a task whose inputs are still running on Dask is
+submitted with their Dask futures, so Dask resolves the dependency on its
+workers.  Results come back with one ``gather`` per batch of finished tasks.
+
 Cooperative cancellation reaches running attempts when the workers share this
 machine (a local cluster, or a scheduler on loopback) through cancellation
 files; on a remote cluster a cancelled attempt's Dask task is cancelled, and a
@@ -87,10 +91,13 @@ class DaskExecutor(Executor):
         processes: local cluster workers as processes (True) or threads in this process.
         threads_per_worker: threads of each local worker.
         client: an existing ``distributed.Client`` to use (not closed by us).
+        early_start: hand Dask a task as soon as its inputs are running there
+            (Dask passes the values between workers) instead of once they are
+            done.  Off by default: on a LocalCluster it measured slower
+            (docs/BENCHMARKS.md).
     """
 
     name = "dask"
-    carries_dependencies = True
 
     def __init__(
         self,
@@ -100,8 +107,10 @@ class DaskExecutor(Executor):
         processes: bool = True,
         threads_per_worker: int = 1,
         client: Any = None,
+        early_start: bool = False,
     ) -> None:
         super().__init__(workers)
+        self.carries_dependencies = early_start
         self.address = address
         self.processes = processes
         self.threads_per_worker = threads_per_worker

@@ -167,6 +167,10 @@ class SendableFunctions:
 
             cloudpickle.register_pickle_by_value(module)
 
+    def by_value(self, module_name: str) -> bool:
+        """Whether :meth:`prepare` registered ``module_name`` to travel by value."""
+        return self._checked.get(module_name, False)
+
 
 def importable_by_name(module: ModuleType) -> bool:
     """Whether a fresh interpreter with our ``sys.path`` finds ``module`` under its name."""

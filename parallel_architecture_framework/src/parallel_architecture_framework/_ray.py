@@ -9,8 +9,15 @@ behaves the same here as on every other executor).  A task whose worker died
 (``WorkerCrashedError``, ``NodeDiedError``, ``OwnerDiedError``) is reported
 lost and re-submitted by our scheduler up to its ``max_worker_losses``.
 
-Results are collected by one thread with ``ray.wait`` over everything in
-flight, so a slow task never holds up the report of a fast one.
+Each task function becomes one Ray remote function, exported to the workers
+once (as a Ray user's ``@ray.remote`` function is), instead of travelling
+pickled with every attempt.  With ``early_start=True`` a task whose inputs
+are still running on Ray is started with their references, so Ray hands the
+values from worker to worker.
+
+Ray calls back as each attempt finishes (``ObjectRef.future``); one thread
+reports those in batches, so a slow task never holds up the report of a fast
+one and nothing polls over everything in flight.
 
 Cooperative cancellation reaches running attempts through cancellation files
 when the workers share this machine (a local runtime); ``ray.cancel`` removes
@@ -20,8 +27,10 @@ an attempt that has not started.
 from __future__ import annotations
 
 import contextlib
-import pickle
+import queue
+import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from parallel_architecture_framework._executor import (
@@ -55,20 +64,24 @@ _LOST = frozenset(
 )
 
 
-def _run_on_ray(payload: bytes, *inputs: bytes) -> bytes:
-    """Worker side: the item travels pre-pickled by cloudpickle (functions of
-    scripts and test files by value), and the outcome comes back the same way,
-    so a task's own exception is data, never a Ray task error.  ``inputs`` are
-    the replies of the dependencies it was started before (Ray resolved them)."""
-    import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
+def _ray_task(func: Callable[..., Any]) -> Callable[..., Outcome]:
+    """The worker side of ``func``: run one attempt from its call tuple.
 
-    item: WorkItem = pickle.loads(payload)  # noqa: S301 - sent by our driver
-    if inputs:
-        replies = [pickle.loads(reply) for reply in inputs]  # noqa: S301 - our workers' replies
-        outcome = run_with_inputs(item, replies)
-    else:
-        outcome = run_item(item)
-    return bytes(cloudpickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+    ``inputs`` are the outcomes of the dependencies the attempt was started
+    before (Ray resolved their references).  A task's own exception is data
+    in the outcome, never a Ray task error.
+    """
+
+    def paf_task(call: tuple[Any, ...], *inputs: Outcome) -> Outcome:
+        key, attempt, args, kwargs, is_async, timeout, cancel_file = call
+        item = WorkItem(key, attempt, func, args, kwargs, is_async, timeout, 0.0)
+        item.cancel_path = cancel_file
+        if inputs:
+            return run_with_inputs(item, list(inputs))
+        return run_item(item)
+
+    paf_task.__name__ = paf_task.__qualname__ = getattr(func, "__name__", "paf_task")
+    return paf_task
 
 
 class RayExecutor(Executor):
@@ -79,16 +92,25 @@ class RayExecutor(Executor):
             ``host:port``); ``None`` uses the runtime this process already
             started, or starts a local one that this executor owns.
         workers: CPUs of a local runtime this executor starts (default: available cores).
+        early_start: hand Ray a task as soon as its inputs are running there
+            (Ray passes the values between workers) instead of once they are
+            done.  Off by default: on a local runtime it measured slower
+            (docs/BENCHMARKS.md).
     """
 
     name = "ray"
-    carries_dependencies = True
 
-    def __init__(self, address: str | None = None, *, workers: int | None = None) -> None:
+    def __init__(
+        self, address: str | None = None, *, workers: int | None = None, early_start: bool = False
+    ) -> None:
         super().__init__(workers)
         self.address = address
+        self.carries_dependencies = early_start
         self._ray: Any = None
-        self._remote: Any = None
+        self._running = False
+        # id(func) -> (func, its Ray remote function); func is kept so its id stays unique.
+        self._remotes: dict[int, tuple[Any, Any]] = {}
+        self._finished: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
         self._owns_runtime = False
         self._slots = 0
         self._lock = threading.Lock()
@@ -97,8 +119,6 @@ class RayExecutor(Executor):
         self._sendable = SendableFunctions()
         self._cancel_files: CancelFiles | None = None
         self._collector: threading.Thread | None = None
-        self._stopping = False
-        self._changed = threading.Condition(self._lock)
 
     def describe(self) -> str:
         return f"ray({self.address or 'local'}, {self._slots or self.workers} cpus)"
@@ -131,12 +151,11 @@ class RayExecutor(Executor):
                     hint="check the address, or call ray.init() yourself before creating the Client",
                 ) from exc
             self._owns_runtime = True
-        self._remote = ray.remote(max_retries=0)(_run_on_ray)
+        self._running = True
         resources = ray.cluster_resources()  # type: ignore[no-untyped-call,unused-ignore]
         self._slots = int(resources.get("CPU", self.workers))
         if self.address is None:
             self._cancel_files = CancelFiles()  # a local runtime shares our filesystem
-        self._stopping = False
         self._collector = threading.Thread(
             target=self._collect, name="paf-ray-collector", daemon=True
         )
@@ -151,72 +170,86 @@ class RayExecutor(Executor):
         return Resources(cpu=float(max(self._slots, 1)), memory=2**62, tags={})
 
     def submit(self, items: list[WorkItem]) -> None:
-        if self._remote is None:
+        if not self._running:
             raise ParallelExecutorError(
                 "the ray executor is not running", hint="submit through a Client"
             )
-        import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
-
         submitted = []
         unsent = []
         for item in items:
-            self._sendable.prepare(item.func)
             if self._cancel_files is not None:
                 self._cancel_files.assign(item)
             if any(dep.handle is None for dep in item.remote):
                 unsent.append(item)  # an input this executor never got: cannot be wired
                 continue
-            payload = cloudpickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-            # Ray resolves the inputs' references to their replies on the worker.
-            item.handle = self._remote.remote(payload, *[dep.handle for dep in item.remote])
-            submitted.append((item, item.handle))
+            call = (
+                item.key,
+                item.attempt,
+                item.args,
+                item.kwargs,
+                item.is_async,
+                item.timeout,
+                item.cancel_path,
+            )
+            # Ray resolves the inputs' references to their outcomes on the worker.
+            ref = self._remote_of(item.func).remote(call, *[dep.handle for dep in item.remote])
+            item.handle = ref
+            submitted.append((item, ref))
         if unsent and self._report is not None:
             self._report([requeued(item, None) for item in unsent])
         with self._lock:
             for item, ref in submitted:
                 self._refs[ref] = item
                 self._by_item[(item.key, item.attempt)] = ref
-            self._changed.notify()
+        finished = self._finished
+        for _, ref in submitted:
+            ref.future().add_done_callback(lambda done, ref=ref: finished.put((ref, done)))
+
+    def _remote_of(self, func: Callable[..., Any]) -> Any:
+        """The Ray remote function running ``func`` (made, and exported, once per function)."""
+        known = self._remotes.get(id(func))
+        if known is not None and known[0] is func:
+            return known[1]
+        self._sendable.prepare(func)
+        module = sys.modules.get(getattr(getattr(func, "func", func), "__module__", "") or "")
+        if module is not None and self._sendable.by_value(module.__name__):
+            # Ray pickles with its own copy of cloudpickle: tell it too.
+            self._ray.cloudpickle.register_pickle_by_value(module)
+        remote = self._ray.remote(max_retries=0)(_ray_task(func))
+        self._remotes[id(func)] = (func, remote)
+        return remote
 
     def _collect(self) -> None:
         """Collector thread: report attempts as Ray finishes them, in batches."""
-        ray = self._ray
+        finished = self._finished
         while True:
+            first = finished.get()
+            if first is None:
+                return
+            batch = [first]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 4096:
+                    entry = finished.get_nowait()
+                    if entry is None:
+                        finished.put(None)  # seen again once this batch is reported
+                        break
+                    batch.append(entry)
             with self._lock:
-                while not self._refs and not self._stopping:
-                    self._changed.wait()
-                if self._stopping:
-                    return
-                pending = list(self._refs)
-            done, rest = ray.wait(pending, num_returns=1, timeout=0.05)
-            if not done:
-                continue
-            if rest:  # and whatever else is ready now, without waiting
-                more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
-                done += more
-            with self._lock:
-                finished = [(ref, self._refs.pop(ref)) for ref in done if ref in self._refs]
-                for _, item in finished:
-                    self._by_item.pop((item.key, item.attempt), None)
-            outcomes = self._outcomes(finished)
-            if outcomes:
+                reported = []
+                for ref, done in batch:
+                    item = self._refs.pop(ref, None)
+                    if item is not None:
+                        self._by_item.pop((item.key, item.attempt), None)
+                        reported.append(self._outcome(item, done))
+            if reported:
                 assert self._report is not None  # noqa: S101 - started
-                self._report(outcomes)
+                self._report(reported)
 
-    def _outcomes(self, finished: list[tuple[Any, WorkItem]]) -> list[Outcome]:
-        """One ``ray.get`` for the whole batch; one per reference only if that fails."""
-        try:
-            results = self._ray.get([ref for ref, _ in finished])
-        except Exception:  # one of them is an error: sort them out one by one
-            return [self._outcome(item, ref) for ref, item in finished]
-        return [
-            self._decode(item, result) for (_, item), result in zip(finished, results, strict=True)
-        ]
-
-    def _outcome(self, item: WorkItem, ref: Any) -> Outcome:
+    def _outcome(self, item: WorkItem, done: Any) -> Outcome:
+        """The outcome of a finished attempt from Ray's future for it."""
         ray = self._ray
         try:
-            result = ray.get(ref)
+            result = done.result()
         except ray.exceptions.RayError as exc:
             if item.cancelled:
                 return skipped(item, "ray")
@@ -224,18 +257,21 @@ class RayExecutor(Executor):
                 return requeued(item, exc)
             if isinstance(exc, ray.exceptions.TaskCancelledError):
                 return skipped(item, "ray")
-            name = type(exc).__name__
-            if name in _LOST:
+            if type(exc).__name__ in _LOST:
                 return Outcome(item.key, item.attempt, False, lost=True, error=exc)
             return Outcome(item.key, item.attempt, False, error=exc)
-        return self._decode(item, result)
-
-    def _decode(self, item: WorkItem, result: Any) -> Outcome:
-        try:
-            outcome: Outcome = pickle.loads(result)  # noqa: S301 - our own workers' replies
-        except Exception as exc:
+        except Exception as exc:  # e.g. the result could not be deserialised here
             return Outcome(item.key, item.attempt, False, error=exc)
-        return outcome
+        if not isinstance(result, Outcome):
+            return Outcome(
+                item.key,
+                item.attempt,
+                False,
+                error=ParallelExecutorError(
+                    f"unexpected reply from Ray for {item.key}: {result!r}"
+                ),
+            )
+        return result
 
     def cancel(self, item: WorkItem) -> None:
         if self._cancel_files is not None:
@@ -248,16 +284,15 @@ class RayExecutor(Executor):
                 self._ray.cancel(ref, force=False)
 
     def shutdown(self) -> None:
+        self._running = False
         if self._collector is not None:
-            with self._lock:
-                self._stopping = True
-                self._changed.notify()
+            self._finished.put(None)
             self._collector.join()
             self._collector = None
+        self._remotes.clear()
         if self._ray is not None and self._owns_runtime:
             self._ray.shutdown()
             self._owns_runtime = False
-        self._remote = None
         if self._cancel_files is not None:
             self._cancel_files.close()
             self._cancel_files = None
