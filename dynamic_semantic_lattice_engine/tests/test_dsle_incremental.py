@@ -290,3 +290,37 @@ def test_base_fact_that_is_also_derived(limit: int) -> None:
         assert set(engine.rows("p0")) == {("a", "b")}
         maintenance.retract(engine, "e0", engine.encode_rows("e0", [("a", "b")]))
         assert set(engine.rows("p0")) == set()
+
+
+def test_remembered_proof_is_dropped_with_its_facts() -> None:
+    """A proof remembered in one batch does not keep its row once its base facts go.
+
+    Deleting ``x a A`` makes DRed prove ``A a rdfs:Class`` from
+    ``A rdfs:subClassOf B`` and the axiom ``rdfs:subClassOf rdfs:domain
+    rdfs:Class``, and remember that proof; a later batch deleting the
+    subclass triple must not trust it.
+    """
+    from dynamic_semantic_lattice_engine import KnowledgeBase
+
+    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    rdfs = "http://www.w3.org/2000/01/rdf-schema#"
+    typed = ("<http://ex/x>", f"<{rdf}type>", "<http://ex/A>")
+    sub = ("<http://ex/A>", f"<{rdfs}subClassOf>", "<http://ex/B>")
+    kb = KnowledgeBase()
+    kb.load_rdf(
+        data=f"<http://ex/A> <{rdfs}subClassOf> <http://ex/B> .\n"
+        f"<http://ex/x> <{rdf}type> <http://ex/A> .\n",
+        format="nt",
+    )
+    kb.reason("rdfs")
+    a_class = ("<http://ex/A>", f"<{rdf}type>", f"<{rdfs}Class>")
+    assert a_class in set(kb.inferred())
+    kb.remove_many("triple", [typed])
+    assert a_class in set(kb.inferred())  # still derived from the subclass triple
+    kb.add_many("triple", [typed])
+    kb.remove_many("triple", [sub, typed])
+    maintained = set(kb.inferred())
+    fresh = kb.copy()
+    fresh.reason("rdfs")
+    assert maintained == set(fresh.inferred())
+    assert a_class not in maintained

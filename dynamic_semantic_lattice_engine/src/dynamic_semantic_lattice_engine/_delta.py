@@ -145,6 +145,8 @@ class RulePlan:
         self._firsts: dict[frozenset[str], list[tuple[_Step, list[_Step]]]] = {}
         self._patterns: set[tuple[str, tuple[int, ...]]] | None = None
         self._head_bound = frozenset(name for _, name in self.head_vars)
+        self.traceable = self._fixed_head and all(lit.kind != _NEG for lit in self.literals)
+        """No negation and a head of variables and constants: :meth:`proof` applies."""
         simple = all(isinstance(a, (Var, Const)) for a in rule.head.args) and not any(
             head_rel.decl.is_number(i) for i in range(head_rel.decl.arity)
         )
@@ -358,6 +360,72 @@ class RulePlan:
             b[lit.target] = _checked(lit.compute, b)
             self._run(steps, k + 1, b, view, emit)
             del b[lit.target]
+
+    def proof(self, row: Row, view: ViewFor) -> list[tuple[str, Row]] | None:
+        """The body rows of one derivation of ``row`` in the given state, or ``None``.
+
+        Only for :attr:`traceable` plans (no negation, a head of variables and
+        constants), whose derivations are fully described by the rows they
+        read: maintenance remembers proofs made of base facts and, while
+        those facts stand, skips the search next time.
+        """
+        b: Binding = {}
+        for pos, value in self.head_consts:
+            if row[pos] != value:
+                return None
+        for pos, name in self.head_vars:
+            if name in b and b[name] != row[pos]:
+                return None
+            b[name] = row[pos]
+        steps = self._cheapest(b, view)
+        if steps is None:
+            return None
+        trail: list[tuple[str, Row]] = []
+        return trail if self._trace(steps, 0, b, view, trail) else None
+
+    def _trace(
+        self,
+        steps: list[_Step],
+        k: int,
+        b: Binding,
+        view: ViewFor,
+        trail: list[tuple[str, Row]],
+    ) -> bool:
+        """:meth:`_run` for a traceable plan: stops at the first solution, keeping its rows."""
+        if k == len(steps):
+            return True
+        step = steps[k]
+        lit = step.lit
+        if lit.kind == _ATOM:
+            if step.full:
+                key = step.key(b)
+                if view(lit.index).contains(key):
+                    trail.append((lit.pred, key))
+                    if self._trace(steps, k + 1, b, view, trail):
+                        return True
+                    trail.pop()
+                return False
+            for row in view(lit.index).lookup(step.positions, step.key(b)):
+                if step.equal and any(row[p] != row[q] for p, q in step.equal):
+                    continue
+                for pos, name in step.binds:
+                    b[name] = row[pos]
+                trail.append((lit.pred, row))
+                if self._trace(steps, k + 1, b, view, trail):
+                    return True
+                trail.pop()
+            for _, name in step.binds:
+                b.pop(name, None)
+            return False
+        if lit.kind == _TEST:
+            return lit.test(b) and self._trace(steps, k + 1, b, view, trail)
+        if lit.target in b:
+            return lit.test(b) and self._trace(steps, k + 1, b, view, trail)
+        b[lit.target] = _checked(lit.compute, b)
+        found = self._trace(steps, k + 1, b, view, trail)
+        if not found:
+            del b[lit.target]
+        return found
 
     def head(self, b: Binding) -> Row:
         simple = self._simple_head

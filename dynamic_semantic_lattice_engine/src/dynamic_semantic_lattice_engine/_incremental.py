@@ -67,6 +67,18 @@ its rules (and the join orders each plan caches) once saves that work on every b
 
 _DISPATCH: weakref.WeakKeyDictionary[Engine, dict[str, HeadDispatch]] = weakref.WeakKeyDictionary()
 """Each engine's rule dispatch per recursive predicate, kept so its learnt order carries over."""
+_PROOFS: weakref.WeakKeyDictionary[Engine, dict[str, dict[Row, tuple[tuple[str, Row], ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per engine and predicate, proofs made only of base facts, by the row they derive.
+
+The same schema-level rows (``C rdf:type rdfs:Class``, ``C rdf:type
+rdfs:Resource``) come up for a survival check in batch after batch; while
+every fact of a remembered proof is still given and not being deleted, the
+row survives without a search.  Sound for any state, since the proof is a
+rule instance over facts that hold."""
+_PROOF_LIMIT = 1 << 18
+"""Remembered proofs per predicate before the memo starts over."""
 _READING: weakref.WeakKeyDictionary[Engine, dict[tuple[int, ...], AtomDispatch]] = (
     weakref.WeakKeyDictionary()
 )
@@ -385,17 +397,36 @@ def _dred(
                 over[pred].add(row)
                 frontier[pred].add(row)
 
+    proofs = _PROOFS.setdefault(engine, {})
+    bases = {p: engine.relation(p).tuples().base for p in new_views}
+    drops = {p: base_del.get(p, set()) for p in new_views}
+
+    def still_given(support: tuple[tuple[str, Row], ...]) -> bool:
+        """Whether every row of a remembered proof is a base fact that is not being deleted."""
+        return all(r in bases[p] and r not in drops[p] for p, r in support)
+
     def doomed(pred: str, heads: Iterable[Row], into: dict[str, set[Row]]) -> None:
         idx, gone, dropping, kept = index[pred], over[pred], base_del.get(pred, ()), proven[pred]
         candidates = deriving[pred]
+        remembered = proofs.setdefault(pred, {})
         for row in heads:
             if row not in idx.rows or row in gone or row in kept:
                 continue
             if row in idx.base and row not in dropping:
                 continue
-            if row not in dropping and _derived(row, candidates, safe_state):
-                kept.add(row)  # a derivation from surviving facts: it stays, nothing to propagate
-                continue
+            if row not in dropping:
+                support = remembered.get(row)
+                if support is not None and still_given(support):
+                    kept.add(row)  # its remembered proof from base facts still stands
+                    continue
+                found, support = _proved(row, candidates, safe_state)
+                if found:
+                    kept.add(row)  # a derivation from surviving facts: it stays
+                    if support is not None and still_given(support):
+                        if len(remembered) >= _PROOF_LIMIT:
+                            remembered.clear()
+                        remembered[row] = support
+                    continue
             gone.add(row)
             into[pred].add(row)
 
@@ -489,6 +520,24 @@ def _atom_dispatch(engine: Engine, plans: list[RulePlan]) -> AtomDispatch:
     if found is None:
         found = cache[key] = AtomDispatch(plans)
     return found
+
+
+def _proved(
+    row: Row, dispatch: HeadDispatch, state: dict[int, ViewFor]
+) -> tuple[bool, tuple[tuple[str, Row], ...] | None]:
+    """Whether some rule derives ``row`` in ``state``, with the derivation's rows when known."""
+    candidates = dispatch(row)
+    for plan in candidates:
+        view = state[id(plan)]
+        if plan.traceable:
+            trail = plan.proof(row, view)
+            if trail is not None:
+                dispatch.promote(candidates, plan)
+                return True, tuple(trail)
+        elif plan.derives(row, view):
+            dispatch.promote(candidates, plan)
+            return True, None
+    return False, None
 
 
 def _derived(row: Row, dispatch: HeadDispatch, state: dict[int, ViewFor]) -> bool:
