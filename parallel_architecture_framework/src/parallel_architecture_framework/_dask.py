@@ -267,7 +267,9 @@ class DaskExecutor(Executor):
                 with condition:
                     condition.wait(timeout=0.05)
                 continue
-            if len(batch) < _BATCH:
+            if len(batch) < _BATCH and len(self._items) > len(batch):
+                # Others are still running: let a few more finish.  When these
+                # are the last (a graph's layer waiting on them), report now.
                 time.sleep(_WINDOW)
                 batch += completed.next_batch(block=False)
             self._report_batch(batch)
