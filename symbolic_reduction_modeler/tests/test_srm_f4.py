@@ -11,9 +11,13 @@ from hypothesis import strategies as st
 from shared_core.testing import run_cli
 from symbolic_reduction_modeler import Expr, Number, SymbolicInputError, groebner, parse, symbols
 from symbolic_reduction_modeler._f4 import (
+    _F4,
     Packing,
+    TraceMismatchError,
+    _f4_run,
     _rational_reconstruction,
     critical_pairs,
+    f4,
     f4_mod_p,
     monomial_key,
 )
@@ -281,3 +285,86 @@ def test_identical_to_singular(name: str, system: tuple[list[Expr], list]) -> No
         lead = groebner([p], gens, "grevlex", method="buchberger").exprs[0]  # p made monic
         monic.add(lead)
     assert set(ours.exprs) == monic, name
+
+
+def _katsura_dicts(n: int) -> list[dict[tuple[int, ...], int]]:
+    """katsura-n with integer coefficients, as exponent-tuple dicts (F4's modular input)."""
+    nvars = n + 1
+
+    def var(i: int) -> tuple[int, ...]:
+        return tuple(1 if j == i else 0 for j in range(nvars))
+
+    out = []
+    for m in range(n):
+        poly: dict[tuple[int, ...], int] = {}
+        for k in range(-n, n + 1):
+            a, b = abs(k), abs(m - k)
+            if a <= n and b <= n:
+                mono = tuple(p + q for p, q in zip(var(a), var(b), strict=True))
+                poly[mono] = poly.get(mono, 0) + 1
+        poly[var(m)] = poly.get(var(m), 0) - 1
+        out.append({k: c for k, c in poly.items() if c})
+    last = {var(0): 1, **{var(i): 2 for i in range(1, nvars)}, (0,) * nvars: -1}
+    out.append(last)
+    return out
+
+
+class TestTrace:
+    """The first prime's learned rows, replayed modulo later primes."""
+
+    P2 = (1 << 61) - 31  # another prime
+
+    def _mod(
+        self, polys: list[dict[tuple[int, ...], int]], p: int
+    ) -> list[dict[tuple[int, ...], int]]:
+        return [{m: c % p for m, c in poly.items()} for poly in polys]
+
+    def test_replay_equals_full_run(self) -> None:
+        polys = _katsura_dicts(5)
+        _, trace = _f4_run(self._mod(polys, M61), M61, "grevlex", None, learn=True)
+        assert trace is not None
+        assert trace.rounds
+        images = self._mod(polys, self.P2)
+        replayed = _F4(images, self.P2, "grevlex", 6).replay(trace)
+        assert replayed == f4_mod_p(images, self.P2, "grevlex")
+        assert len(replayed) == 22  # katsura-5 has 22 elements (FLINT's Buchberger over Q agrees)
+
+    def test_replay_keeps_fewer_rows(self) -> None:
+        polys = _katsura_dicts(5)
+        run = _F4(self._mod(polys, M61), M61, "grevlex", 6, learn=True)
+        run.run()
+        assert run.trace is not None
+        kept = sum(len(rows) for rows, _ in run.trace.rounds)
+        built = sum(rows for rows, _ in run.matrices[1:-1])  # the pair matrices
+        assert 0 < kept < built
+
+    def test_foreign_trace_is_refused_and_the_prime_computed_in_full(self) -> None:
+        _, trace = _f4_run(self._mod(_katsura_dicts(4), M61), M61, "grevlex", None, learn=True)
+        assert trace is not None
+        other = self._mod(_katsura_dicts(5), self.P2)
+        with pytest.raises(TraceMismatchError):
+            _F4(other, self.P2, "grevlex", 6).replay(trace)
+        basis, learned = _f4_run(other, self.P2, "grevlex", trace)
+        assert learned is None
+        assert basis == f4_mod_p(other, self.P2, "grevlex")
+
+    def test_failed_check_restarts_without_the_trace(self) -> None:
+        """A rejected candidate drops the trace and every image it produced; the result is still exact."""
+        polys = [{m: Fraction(c) for m, c in poly.items()} for poly in _katsura_dicts(3)]
+        calls: list[int] = []
+
+        def check(candidate: list[dict[tuple[int, ...], Fraction]]) -> bool:
+            calls.append(len(candidate))
+            return len(calls) > 1
+
+        basis = f4(polys, "grevlex", check)
+        assert len(calls) == 2
+        expected = groebner(*katsura(3), order="grevlex", method="buchberger")
+        as_sets = {
+            frozenset(
+                (tuple(int(e) for e in m), Fraction(int(c.p), int(c.q)))
+                for m, c in poly.to_dict().items()
+            )
+            for poly in expected.polys
+        }
+        assert {frozenset(poly.items()) for poly in basis} == as_sets

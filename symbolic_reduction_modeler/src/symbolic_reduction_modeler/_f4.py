@@ -19,8 +19,13 @@ monomial is new.  Pairs are pruned with the Gebauer–Möller criteria.  A last
 matrix inter-reduces the minimal basis into the reduced Gröbner basis.
 
 **Over the rationals** (:func:`f4`).  The reduced basis is computed modulo
-61-bit primes (skipping primes that divide a denominator of the
-input), primes whose leading-monomial pattern disagrees with the majority
+61-bit primes (skipping primes that divide a denominator of the input).
+The first run learns a :class:`Trace` (the rows each matrix
+really needed; on katsura-7 the pair matrices' 276 non-pivot rows of the
+last four rounds have rank 22) and later primes replay it with no pair
+handling or preprocessing, the Schur complement then solved from the
+left, ``(C A^-1) B``, since ``C`` keeps only a few rows (a replay that
+disagrees is redone in full).  Primes whose leading-monomial pattern disagrees with the majority
 are dropped as unlucky, the images are combined by the Chinese remainder
 theorem and every coefficient is recovered by rational reconstruction.
 As soon as every coefficient reconstructs, the candidate is checked over
@@ -204,11 +209,100 @@ class Packing:
         return out
 
 
+class TraceMismatchError(Exception):
+    """A replayed matrix did not give the learned leading monomials."""
+
+
+class Trace:
+    """What a learning F4 run modulo one prime needed, to replay modulo the others.
+
+    The idea of Traverso's Gröbner trace, in F4 form (as msolve does): the
+    first prime's run records, per matrix, the rows ``(multiplier,
+    element)`` that contributed (non-pivot rows with independent
+    reductions and the pivot rows these reach) and the leading monomials
+    it produced.  Later primes rebuild only those rows: no critical pairs,
+    no symbolic preprocessing, no rows reducing to zero.  A replay whose
+    leading monomials differ raises :class:`TraceMismatchError` and the prime
+    is computed in full; every lifted basis is still proved over Z.
+    """
+
+    def __init__(self) -> None:
+        self.initial: list[int] = []
+        self.rounds: list[tuple[list[tuple[int, int]], list[int]]] = []
+        self.active: list[int] = []
+
+
+def _needed_rows(
+    *,
+    schur: Any,
+    rank: int,
+    pivot_rows: dict[int, dict[int, int]],
+    pivot_index: dict[int, int],
+    others: list[dict[int, int]],
+    other_index: list[int],
+) -> list[int]:
+    """The rows of a matrix its new rows depend on: pivot rows first, then the others."""
+    transposed, _ = schur.transpose().rref()
+    chosen: list[int] = []
+    column = -1
+    for i in range(rank):
+        column += 1
+        while int(transposed[i, column]) == 0:
+            column += 1
+        chosen.append(column)
+    reached: set[int] = set()
+    todo = [m for t in chosen for m in others[t]]
+    while todo:
+        m = todo.pop()
+        if m in reached or m not in pivot_rows:
+            continue
+        reached.add(m)
+        todo.extend(pivot_rows[m])
+    pivots = sorted(pivot_index[m] for m in reached)
+    return pivots + [other_index[t] for t in chosen]
+
+
+def _schur_left(
+    *,
+    d: Any,
+    a_blocks: dict[tuple[int, int], Any],
+    b_blocks: list[Any],
+    c_blocks: dict[int, Any],
+    height: int,
+    block_rows: Callable[[int], int],
+    p: int,
+) -> Any:
+    """``D - (C A^-1) B`` with ``C A^-1`` by block forward substitution.
+
+    The cheaper side when ``C`` has fewer rows than ``B`` has columns (a
+    replayed matrix keeps only the few rows that do not reduce to zero):
+    the triangular solves then cost in proportion to ``C``'s rows.  Block
+    columns of ``C A^-1`` that stay zero are skipped.
+    """
+    solved: list[Any] = [None] * len(b_blocks)
+    for b in range(len(b_blocks)):
+        rhs = c_blocks.get(b)
+        for a in range(b):
+            block = a_blocks.get((a, b))
+            if block is not None and solved[a] is not None:
+                if rhs is None:
+                    rhs = flint.nmod_mat(height, block_rows(b), p)
+                rhs = rhs - solved[a] * block
+        if rhs is not None:
+            solved[b] = a_blocks[b, b].transpose().solve(rhs.transpose()).transpose()
+            d = d - solved[b] * b_blocks[b]
+    return d
+
+
 class _F4:
     """One F4 run modulo ``p``, on packed monomials (see :class:`Packing`)."""
 
-    def __init__(self, polys: Sequence[ModPoly], p: int, order: str, nvars: int) -> None:
+    def __init__(
+        self, polys: Sequence[ModPoly], p: int, order: str, nvars: int, learn: bool = False
+    ) -> None:
         self.p = p
+        # learning run: the rows each matrix needed, for replay modulo other primes
+        self.trace: Trace | None = Trace() if learn else None
         self.pack = Packing(nvars, order)
         self.polys: list[dict[int, int]] = []
         self.sugar: list[int] = []  # Giovini et al.'s sugar degree, the selection key
@@ -227,8 +321,14 @@ class _F4:
         # start from the input reduced against itself: one matrix, no pairs yet
         for row in self._reduce_rows([(0, q) for q in initial], keep_all=True):
             self._add(row, max(sum(self.pack.decode(m)) for m in row))
+        if self.trace is not None:
+            self.trace.initial = list(self.lead_keys)
 
     def _add(self, poly: dict[int, int], sugar: int) -> None:
+        index = self._append(poly, sugar)
+        self.pairs, self.active = gebauer_moller(self.leads, self.pairs, self.active, index)
+
+    def _append(self, poly: dict[int, int], sugar: int) -> int:
         index = len(self.polys)
         self.polys.append(poly)
         self.sugar.append(sugar)
@@ -237,7 +337,7 @@ class _F4:
         self.leads.append(lead)
         self.lead_keys.append(key)
         self.lead_masks.append(self.pack.divmask(lead))
-        self.pairs, self.active = gebauer_moller(self.leads, self.pairs, self.active, index)
+        return index
 
     def _find_reducer(self, m: int) -> int | None:
         found = self.reducer.get(m)
@@ -253,13 +353,18 @@ class _F4:
         return None
 
     def _reduce_rows(
-        self, seeds: list[tuple[int, dict[int, int]]], keep_all: bool = False
+        self,
+        seeds: list[tuple[int, dict[int, int]]],
+        keep_all: bool = False,
+        origins: list[tuple[int, int]] | None = None,
     ) -> list[dict[int, int]]:
         """Symbolic preprocessing, then the Macaulay matrix's reduction modulo ``p``.
 
         ``keep_all``: every row of the rref (the input's and the final
         inter-reduction, one dense FLINT rref); otherwise only the rows with
         new leading monomials, by the block elimination of :meth:`_eliminate`.
+        ``origins`` (a learning run): the seeds' ``(multiplier, element)``,
+        extended with the reducers', so the trace can name the rows it keeps.
         """
         rows = [{m + mult: c for m, c in poly.items()} if mult else poly for mult, poly in seeds]
         heads = {max(r) for r in rows}
@@ -279,6 +384,8 @@ class _F4:
             mult = m - self.lead_keys[g]
             row = {k + mult: c for k, c in self.polys[g].items()}
             rows.append(row)
+            if origins is not None:
+                origins.append((mult, g))
             heads.add(m)
             for k in row:
                 if k not in monos:
@@ -292,7 +399,10 @@ class _F4:
             )
         self.matrices.append((len(rows), len(cols)))
         if not keep_all:
-            return self._eliminate(rows, cols)
+            new, needed = self._eliminate(rows, cols, learn=origins is not None)
+            if origins is not None and self.trace is not None:
+                self.trace.rounds.append(([origins[i] for i in needed], [max(r) for r in new]))
+            return new
         index = {m: i for i, m in enumerate(cols)}
         matrix = flint.nmod_mat(len(rows), len(cols), self.p)
         for i, row in enumerate(rows):
@@ -309,7 +419,9 @@ class _F4:
             out.append({cols[k]: v for k in range(column, width) if (v := int(reduced[i, k])) != 0})
         return out
 
-    def _eliminate(self, rows: list[dict[int, int]], cols: list[int]) -> list[dict[int, int]]:
+    def _eliminate(
+        self, rows: list[dict[int, int]], cols: list[int], learn: bool = False
+    ) -> tuple[list[dict[int, int]], list[int]]:
         """The rows of the rref whose leading monomial is new, by block elimination.
 
         The Faugère–Lachartre split: one row per leading monomial is a
@@ -324,20 +436,32 @@ class _F4:
         blocks above the diagonal (most of which are zero and skipped), so
         the dense work is the small Schur complement instead of the rref of
         the whole matrix (measured 3x less time on katsura-7's matrices).
+
+        Also returns, when ``learn``, the indices (into ``rows``) of the rows
+        that matter: the non-pivot rows whose reductions are linearly
+        independent (the first such set, from the rref of the transposed
+        Schur complement) and the pivot rows their reduction reaches.  The
+        same rows modulo another prime give the same new rows (most rows
+        of F4's matrices reduce to zero: katsura-7's last four matrices
+        have 276 non-pivot rows and rank 22).
         """
         p = self.p
         pivot_rows: dict[int, dict[int, int]] = {}
+        pivot_index: dict[int, int] = {}
         others: list[dict[int, int]] = []
-        for row in rows:
+        other_index: list[int] = []
+        for n, row in enumerate(rows):
             head = max(row)
             if head in pivot_rows:
                 others.append(row)
+                other_index.append(n)
             else:
                 pivot_rows[head] = row
+                pivot_index[head] = n
         pivot_cols = [m for m in cols if m in pivot_rows]
         free_cols = [m for m in cols if m not in pivot_rows]
         if not others or not free_cols:
-            return []
+            return [], []
         size = BLOCK
         nblocks = (len(pivot_cols) + size - 1) // size
         where = {m: divmod(i, size) for i, m in enumerate(pivot_cols)}
@@ -374,16 +498,27 @@ class _F4:
                 if block is None:
                     block = c_blocks[bj] = flint.nmod_mat(len(others), block_rows(bj), p)
                 block[t, j] = c
-        solved: list[Any] = [None] * nblocks
-        for b in range(nblocks - 1, -1, -1):
-            rhs = b_blocks[b]
-            for c in range(b + 1, nblocks):
-                block = a_blocks.get((b, c))
-                if block is not None:
-                    rhs = rhs - block * solved[c]
-            solved[b] = a_blocks[b, b].solve(rhs)
-        for b, block in c_blocks.items():
-            d = d - block * solved[b]
+        if len(others) < width:
+            d = _schur_left(
+                d=d,
+                a_blocks=a_blocks,
+                b_blocks=b_blocks,
+                c_blocks=c_blocks,
+                height=len(others),
+                block_rows=block_rows,
+                p=p,
+            )
+        else:
+            solved: list[Any] = [None] * nblocks
+            for b in range(nblocks - 1, -1, -1):
+                rhs = b_blocks[b]
+                for c in range(b + 1, nblocks):
+                    block = a_blocks.get((b, c))
+                    if block is not None:
+                        rhs = rhs - block * solved[c]
+                solved[b] = a_blocks[b, b].solve(rhs)
+            for b, block in c_blocks.items():
+                d = d - block * solved[b]
         reduced, rank = d.rref()
         out: list[dict[int, int]] = []
         column = -1
@@ -394,21 +529,61 @@ class _F4:
             out.append(
                 {free_cols[k]: v for k in range(column, width) if (v := int(reduced[i, k])) != 0}
             )
-        return out
+        if not learn or not out:
+            return out, []
+        return out, _needed_rows(
+            schur=d,
+            rank=rank,
+            pivot_rows=pivot_rows,
+            pivot_index=pivot_index,
+            others=others,
+            other_index=other_index,
+        )
 
     def run(self) -> list[ModPoly]:
+        trace = self.trace
         while self.pairs:
             sugars = [self._pair_sugar(pair) for pair in self.pairs]
             degree = min(sugars)
             chosen = [pair for pair, s in zip(self.pairs, sugars, strict=True) if s == degree]
             self.pairs = [pair for pair, s in zip(self.pairs, sugars, strict=True) if s != degree]
-            seeds: dict[tuple[Monomial, int], tuple[int, dict[int, int]]] = {}
+            seeds: dict[tuple[Monomial, int], tuple[int, int]] = {}
             for a, b, lcm in chosen:
                 lcm_key = self.pack.encode(lcm)
                 for g in (a, b):
-                    seeds.setdefault((lcm, g), (lcm_key - self.lead_keys[g], self.polys[g]))
-            for row in self._reduce_rows(list(seeds.values())):
+                    seeds.setdefault((lcm, g), (lcm_key - self.lead_keys[g], g))
+            origins = list(seeds.values()) if trace is not None else None
+            rows = [(mult, self.polys[g]) for mult, g in seeds.values()]
+            for row in self._reduce_rows(rows, origins=origins):
                 self._add(row, degree)
+        if trace is not None:
+            trace.active = list(self.active)
+        return self._reduced_basis()
+
+    def replay(self, trace: Trace) -> list[ModPoly]:
+        """The run of a learning prime, matrix by matrix, with only the rows it needed.
+
+        No critical pairs and no symbolic preprocessing: each matrix is the
+        trace's rows (multiplier, element) and must give the trace's new
+        leading monomials, else :class:`TraceMismatchError` (an unlucky prime,
+        or one on which the learned rows do not suffice).
+        """
+        if self.lead_keys != trace.initial:
+            raise TraceMismatchError
+        for needed, leads in trace.rounds:
+            if not leads:
+                continue
+            polys = self.polys
+            rows = [{k + mult: c for k, c in polys[g].items()} for mult, g in needed]
+            monos: set[int] = set()
+            for r in rows:
+                monos.update(r)
+            out, _ = self._eliminate(rows, sorted(monos, reverse=True))
+            if [max(r) for r in out] != leads:
+                raise TraceMismatchError
+            for row in out:
+                self._append(row, 0)
+        self.active = list(trace.active)
         return self._reduced_basis()
 
     def _pair_sugar(self, pair: Pair) -> int:
@@ -441,8 +616,21 @@ class _F4:
 
 def f4_mod_p(polys: Sequence[ModPoly], p: int, order: str) -> list[ModPoly]:
     """The reduced Gröbner basis modulo the prime ``p`` (monic, largest leading monomial first)."""
+    return _f4_run(polys, p, order, None)[0]
+
+
+def _f4_run(
+    polys: Sequence[ModPoly], p: int, order: str, trace: Trace | None, learn: bool = False
+) -> tuple[list[ModPoly], Trace | None]:
+    """One prime: replayed from ``trace`` if given and it fits, else in full (learning if asked)."""
     nvars = len(next(iter(polys[0]))) if polys and polys[0] else 0
-    return _F4(polys, p, order, nvars).run()
+    if trace is not None:
+        try:
+            return _F4(polys, p, order, nvars).replay(trace), None
+        except TraceMismatchError:
+            pass
+    run = _F4(polys, p, order, nvars, learn=learn)
+    return run.run(), run.trace
 
 
 # -- lifting to the rationals --------------------------------------------------
@@ -531,13 +719,17 @@ def f4(
     """
     lifts: dict[tuple[Monomial, ...], _Lift] = {}
     failed_checks = 0
+    trace: Trace | None = None
+    tracing = True  # the first prime learns a trace, later ones replay it
     for count, p in enumerate(_primes()):
         if count >= MAX_PRIMES:
             break
         images = _to_mod_p(polys, p)
         if images is None:
             continue  # p divides a denominator of the input
-        basis = f4_mod_p(images, p, order)
+        basis, learned = _f4_run(images, p, order, trace, learn=tracing and trace is None)
+        if learned is not None:
+            trace = learned
         key = monomial_key(order)
         pattern = tuple(max(poly, key=key) for poly in basis)
         lift = lifts.get(pattern)
@@ -556,6 +748,11 @@ def f4(
         # failed check only once a further prime leaves the candidate unchanged.
         if (not failed_checks or candidate == lift.last) and is_groebner(candidate):
             return candidate
+        if tracing:
+            # A replay can only pass for a right image if the learning prime
+            # was sound; rather than trust it, start again with full runs.
+            tracing, trace, lifts, failed_checks = False, None, {}, 0
+            continue
         if not failed_checks or candidate == lift.last:
             failed_checks += 1
         lift.last = candidate
