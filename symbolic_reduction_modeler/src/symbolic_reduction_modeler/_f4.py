@@ -658,12 +658,6 @@ def _rational_reconstruction(a: int, m: int) -> Fraction | None:
     return Fraction(r1, s1)
 
 
-def _crt(a: int, m: int, b: int, p: int) -> int:
-    """The residue modulo ``m*p`` that is ``a`` mod ``m`` and ``b`` mod ``p``."""
-    t = ((b - a) * pow(m, -1, p)) % p
-    return a + m * t
-
-
 class _Lift:
     """Residues of one leading-monomial pattern, combined prime by prime."""
 
@@ -674,9 +668,14 @@ class _Lift:
         self.last: list[dict[Monomial, Fraction]] | None = None
 
     def add(self, basis: list[ModPoly], p: int) -> None:
+        # Chinese remaindering: the residue mod modulus*p that is a mod modulus
+        # and b mod p, with the modulus's inverse mod p computed once per prime
+        modulus = self.modulus
+        inverse = pow(modulus, -1, p)
         for acc, poly in zip(self.residues, basis, strict=True):
             for m in set(acc) | set(poly):
-                acc[m] = _crt(acc.get(m, 0), self.modulus, poly.get(m, 0), p)
+                a = acc.get(m, 0)
+                acc[m] = a + modulus * ((poly.get(m, 0) - a) * inverse % p)
         self.modulus *= p
         self.primes += 1
 
