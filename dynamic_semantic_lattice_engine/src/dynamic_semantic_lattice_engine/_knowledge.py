@@ -39,7 +39,9 @@ from dynamic_semantic_lattice_engine._lattice import (
     check_lattice_laws,
 )
 from dynamic_semantic_lattice_engine._maintenance import insert as _insert
+from dynamic_semantic_lattice_engine._maintenance import insert_rows as _insert_rows
 from dynamic_semantic_lattice_engine._maintenance import retract as _retract
+from dynamic_semantic_lattice_engine._maintenance import retract_rows as _retract_rows
 from dynamic_semantic_lattice_engine._parser import parse_atom, parse_program, parse_query
 from dynamic_semantic_lattice_engine._program import Atom, Const, Decl, Program, Term, Var
 from dynamic_semantic_lattice_engine._rdf import (
@@ -49,7 +51,7 @@ from dynamic_semantic_lattice_engine._rdf import (
     encode_term,
     literal_facts,
 )
-from dynamic_semantic_lattice_engine._relation import Relation
+from dynamic_semantic_lattice_engine._relation import SMALL_BATCH, Relation
 from dynamic_semantic_lattice_engine._rulesets import RULESETS, ruleset
 from dynamic_semantic_lattice_engine._sparql import looks_like_sparql, parse_sparql
 from dynamic_semantic_lattice_engine._terms import TermDictionary
@@ -358,24 +360,52 @@ class KnowledgeBase:
             raise LatticeInputError(
                 f"{relation} carries values", hint="use add(..., value=...) per fact"
             )
-        frame = self._batch(rel, rows, intern=True)
-        return self._add_frame(relation, frame) if frame is not None else 0
+        encoded = self._encode_rows(rel, rows, intern=True)
+        if not encoded:
+            return 0
+        if self._tuple_sized(rel, encoded):
+            fresh = rel.add_rows(encoded, 0)
+            if fresh is not None:
+                if fresh and self.closure is not None:
+                    _insert_rows(self.closure, relation, encoded)
+                return len(fresh)
+        return self._add_frame(relation, _frame_of(rel, encoded))
 
     def remove_many(self, relation: str, rows: Sequence[Sequence[Any]]) -> int:
         """Delete many facts as one batch: one DRed pass for the whole batch."""
         rel = self.relation(relation)
-        frame = self._batch(rel, rows, intern=False)
-        if frame is None:
+        encoded = self._encode_rows(rel, rows, intern=False)
+        if not encoded:
             return 0
+        if self._tuple_sized(rel, encoded):
+            gone_rows = rel.discard_rows(encoded)
+            if gone_rows and self.closure is not None:
+                _retract_rows(self.closure, relation, encoded)
+            return len(gone_rows)
+        frame = _frame_of(rel, encoded)
         gone = rel.remove(frame)
         if gone.height and self.closure is not None:
             _retract(self.closure, relation, frame)
         return gone.height
 
-    def _batch(
+    @staticmethod
+    def _tuple_sized(rel: Relation, encoded: list[tuple[int, ...]]) -> bool:
+        """Whether a batch goes tuple at a time: a small one, to a plain relation of term ids.
+
+        Data frames cost a few hundred microseconds per batch of ten facts,
+        more than the maintenance of most such batches.
+        """
+        return (
+            rel.lattice is None
+            and len(encoded) <= SMALL_BATCH
+            and not any(rel.decl.is_number(i) for i in range(len(rel.key_columns)))
+        )
+
+    def _encode_rows(
         self, rel: Relation, rows: Sequence[Sequence[Any]], *, intern: bool
-    ) -> pl.DataFrame | None:
-        columns: list[list[Any]] = [[] for _ in rel.key_columns]
+    ) -> list[tuple[int, ...]]:
+        """The rows as tuples of term ids; rows naming an unknown term are left out unless ``intern``."""
+        out: list[tuple[int, ...]] = []
         for row in rows:
             if len(row) != len(rel.key_columns):
                 raise LatticeInputError(
@@ -392,16 +422,8 @@ class KnowledgeBase:
                         break
                     encoded.append(ident)
             else:
-                for i, value in enumerate(encoded):
-                    columns[i].append(value)
-        if not columns or not columns[0]:
-            return None
-        return pl.DataFrame(
-            {
-                c: pl.Series(c, col, dtype=pl.Int64)
-                for c, col in zip(rel.key_columns, columns, strict=True)
-            }
-        )
+                out.append(tuple(encoded))
+        return out
 
     def insert(self, key: str, value: Any) -> None:
         """The architecture's register map: set ``key`` to ``value`` (last writer wins)."""
@@ -974,3 +996,14 @@ class KnowledgeBase:
 
 
 _ = (Iterable, _FORMATS)
+
+
+def _frame_of(rel: Relation, encoded: list[tuple[int, ...]]) -> pl.DataFrame:
+    """Encoded rows as a frame of ``rel``'s key columns (the columnar path's input)."""
+    columns = list(zip(*encoded, strict=True))
+    return pl.DataFrame(
+        {
+            c: pl.Series(c, list(col), dtype=pl.Int64)
+            for c, col in zip(rel.key_columns, columns, strict=True)
+        }
+    )
