@@ -267,18 +267,22 @@ def _wait_for_cancel(limit: float) -> str:
     return "ran out"
 
 
-@pytest.fixture(params=["dask", "ray"])
+@pytest.fixture(params=["dask", "dask-waiting", "ray"])
 def early_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Client]]:
-    """Clients on Dask or Ray with early start on: tasks go out while their inputs still run."""
+    """Clients on Dask or Ray with early start on (tasks go out while their inputs
+    still run; on Dask each batch as one task graph), and on Dask with it off
+    (``dask-waiting``: inputs done on the driver first, one ``client.map`` per layer)."""
     made: list[Client] = []
 
     def factory(**options: Any) -> Client:
         options.setdefault("cache_dir", tmp_path / "cache")
         executor: Any
-        if request.param == "dask":
+        if request.param.startswith("dask"):
             from parallel_architecture_framework import DaskExecutor
 
-            executor = DaskExecutor(request.getfixturevalue("dask_address"), early_start=True)
+            executor = DaskExecutor(
+                request.getfixturevalue("dask_address"), early_start=request.param == "dask"
+            )
         else:
             from parallel_architecture_framework import RayExecutor
 

@@ -9,9 +9,12 @@ on the local executors.  Dask's own fault tolerance re-runs a task whose worker
 died; if Dask gives up (``KilledWorker``), the attempt is reported lost and our
 scheduler re-submits it, up to the task's ``max_worker_losses``.
 
-With ``early_start=True`` a task whose inputs are still running on Dask is
-submitted with their Dask futures, so Dask resolves the dependency on its
-workers.  Results come back with one ``gather`` per batch of finished tasks.
+By default (``early_start=True``) a task whose inputs are still running on
+Dask is handed over at once, and each batch the scheduler hands over goes to
+Dask as one low-level task graph (``client.get(graph, keys, sync=False)``)
+whose tasks name their inputs' Dask keys: Dask resolves the dependencies on
+its workers and orders the graph itself, as for a graph a Dask user submits.
+Results come back with one ``gather`` per batch of finished tasks.
 
 Cooperative cancellation reaches running attempts when the workers share this
 machine (a local cluster, or a scheduler on loopback) through cancellation
@@ -65,7 +68,7 @@ _BATCH = 64
 _RESULT_TIMEOUT = 60.0
 
 
-def _run_on_dask(payload: bytes, inputs: list[bytes]) -> bytes:
+def _run_on_dask(payload: bytes, *inputs: bytes) -> bytes:
     """Worker side: the item travels pre-pickled by cloudpickle, because Dask's
     own serialiser pickles nested functions by reference and a worker cannot
     import functions of scripts or test files by name.  ``inputs`` are the
@@ -92,9 +95,10 @@ class DaskExecutor(Executor):
         threads_per_worker: threads of each local worker.
         client: an existing ``distributed.Client`` to use (not closed by us).
         early_start: hand Dask a task as soon as its inputs are running there
-            (Dask passes the values between workers) instead of once they are
-            done.  Off by default: on a LocalCluster it measured slower
-            (docs/BENCHMARKS.md).
+            (Dask passes the values between workers), each batch as one task
+            graph, instead of once they are done (one ``client.map`` per
+            layer).  On by default: it cost the driver about a quarter less
+            CPU per task on a LocalCluster (docs/BENCHMARKS.md).
     """
 
     name = "dask"
@@ -107,7 +111,7 @@ class DaskExecutor(Executor):
         processes: bool = True,
         threads_per_worker: int = 1,
         client: Any = None,
-        early_start: bool = False,
+        early_start: bool = True,
     ) -> None:
         super().__init__(workers)
         self.carries_dependencies = early_start
@@ -200,32 +204,46 @@ class DaskExecutor(Executor):
             raise ParallelExecutorError(
                 "the dask executor is not running", hint="submit through a Client"
             )
-        # One client.map per run of items of equal priority (a graph's layer):
-        # Dask then gets one graph update for many tasks instead of one message
-        # per task.  Items started early name the Dask futures of their inputs,
-        # so a run is cut before an item whose input is in the same run.
-        batch: list[WorkItem] = []
-        in_batch: set[int] = set()
-        priority = 0
         unsent: list[WorkItem] = []
-        for item in items:
-            self._sendable.prepare(item.func)
-            if self._cancel_files is not None:
-                self._cancel_files.assign(item)
-            level = round(item.priority)
-            if batch and (level != priority or any(id(dep) in in_batch for dep in item.remote)):
+        if self.carries_dependencies:
+            # Early start: every item handed over now goes to Dask as one
+            # low-level graph, dependencies included, the way a Dask user
+            # submits a graph; Dask orders it and moves the values between
+            # workers.
+            wired: list[WorkItem] = []
+            in_graph: set[int] = set()
+            for item in items:
+                self._prepare(item)
+                if any(dep.handle is None and id(dep) not in in_graph for dep in item.remote):
+                    unsent.append(item)  # an input this executor never got: cannot be wired
+                    continue
+                wired.append(item)
+                in_graph.add(id(item))
+            if wired:
+                self._send_graph(wired)
+        else:
+            # One client.map per run of items of equal priority (a graph's
+            # layer): Dask then gets one graph update for many tasks instead
+            # of one message per task.
+            batch: list[WorkItem] = []
+            priority = 0
+            for item in items:
+                self._prepare(item)
+                level = round(item.priority)
+                if batch and level != priority:
+                    self._send(batch, priority)
+                    batch = []
+                batch.append(item)
+                priority = level
+            if batch:
                 self._send(batch, priority)
-                batch, in_batch = [], set()
-            if any(dep.handle is None and id(dep) not in in_batch for dep in item.remote):
-                unsent.append(item)  # an input this executor never got: cannot be wired
-                continue
-            batch.append(item)
-            in_batch.add(id(item))
-            priority = level
-        if batch:
-            self._send(batch, priority)
         if unsent and self._report is not None:
             self._report([requeued(item, None) for item in unsent])
+
+    def _prepare(self, item: WorkItem) -> None:
+        self._sendable.prepare(item.func)
+        if self._cancel_files is not None:
+            self._cancel_files.assign(item)
 
     def _send(self, batch: list[WorkItem], priority: int) -> None:
         import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
@@ -233,13 +251,40 @@ class DaskExecutor(Executor):
         futures = self.client.map(
             _run_on_dask,
             [cloudpickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in batch],
-            [[dep.handle for dep in item.remote] for item in batch],
             key=[
                 f"{item.key}-a{item.attempt}-{self._token}-{next(self._serial)}" for item in batch
             ],
             pure=False,
             priority=priority,
         )
+        self._track(batch, futures)
+
+    def _send_graph(self, batch: list[WorkItem]) -> None:
+        """Hand Dask a whole subgraph in one low-level graph, as ``client.get`` of
+        a task dict does: one graph update for every task, and Dask resolves the
+        dependencies (an input sent earlier is named by its Dask key, which our
+        future keeps alive on the scheduler)."""
+        import cloudpickle  # type: ignore[import-untyped,unused-ignore]  # ships no type hints
+        from dask._task_spec import Task, TaskRef  # type: ignore[import-not-found,unused-ignore]
+
+        graph: dict[str, Any] = {}
+        keys: list[str] = []
+        dask_key: dict[int, str] = {}
+        for item in batch:
+            key = f"{item.key}-a{item.attempt}-{self._token}-{next(self._serial)}"
+            dask_key[id(item)] = key
+            refs = [TaskRef(dask_key.get(id(dep)) or dep.handle.key) for dep in item.remote]
+            graph[key] = Task(
+                key,
+                _run_on_dask,
+                cloudpickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL),
+                *refs,
+            )
+            keys.append(key)
+        futures = self.client.get(graph, keys, sync=False)
+        self._track(batch, futures)
+
+    def _track(self, batch: list[WorkItem], futures: list[Any]) -> None:
         for item, future in zip(batch, futures, strict=True):
             item.handle = future
             self._futures[(item.key, item.attempt)] = future
