@@ -281,7 +281,10 @@ class DaskExecutor(Executor):
                 *refs,
             )
             keys.append(key)
-        futures = self.client.get(graph, keys, sync=False)
+        # fifo_timeout as client.map's: a graph sent later than 100 ms after
+        # the previous one runs after it (client.get's default, 60 s, would
+        # mix the orders Dask gave each graph on its own).
+        futures = self.client.get(graph, keys, sync=False, fifo_timeout="100ms")
         self._track(batch, futures)
 
     def _track(self, batch: list[WorkItem], futures: list[Any]) -> None:
