@@ -161,6 +161,21 @@ FIELD = 32  # bits per packed exponent field
 MAX_DEGREE = 1 << (FIELD - 2)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _decode(key: int, nvars: int, order: str) -> Monomial:
+    """The exponents of a packed monomial; cached, since every prime's run
+    decodes the same monomials (the packing does not depend on the prime)."""
+    count = nvars + (order != "lex")
+    mask = (1 << FIELD) - 1
+    fields = [(key >> (FIELD * (count - 1 - i))) & mask for i in range(count)]
+    if order == "lex":
+        return tuple(fields)
+    if order == "grlex":
+        return tuple(fields[1:])
+    d = fields[0]
+    return tuple(d - f for f in reversed(fields[1:]))
+
+
 class Packing:
     """Monomials as integers: multiplication is ``+`` and the monomial order is ``<``.
 
@@ -194,15 +209,7 @@ class Packing:
         return out
 
     def decode(self, key: int) -> Monomial:
-        count = self.nvars + (self.order != "lex")
-        mask = (1 << FIELD) - 1
-        fields = [(key >> (FIELD * (count - 1 - i))) & mask for i in range(count)]
-        if self.order == "lex":
-            return tuple(fields)
-        if self.order == "grlex":
-            return tuple(fields[1:])
-        d = fields[0]
-        return tuple(d - f for f in reversed(fields[1:]))
+        return _decode(key, self.nvars, self.order)
 
     def divmask(self, m: Monomial) -> int:
         out = 0
