@@ -29,7 +29,6 @@ import sympy
 from symbolic_reduction_modeler import (
     Expr,
     Limits,
-    Number,
     expand,
     gcd,
     groebner,
@@ -38,6 +37,7 @@ from symbolic_reduction_modeler import (
     simplify,
     symbols,
 )
+from symbolic_reduction_modeler.systems import cyclic, katsura
 
 
 def timed(func: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
@@ -148,44 +148,6 @@ def _print_rows(rows: list[tuple[str, float, str, float, bool]]) -> None:
         print(
             f"| {name} | {o:.4f} | {peer_name} | {pt:.4f} | {pt / o:.1f}x | {'yes' if agree else 'NO'} |"
         )
-
-
-def katsura(n: int) -> tuple[list[Expr], list[Any]]:
-    us = symbols(" ".join(f"u{i}" for i in range(n + 1)))
-
-    def u(i: int) -> Expr:
-        i = abs(i)
-        return us[i] if i <= n else Number.of(0)
-
-    polys: list[Expr] = []
-    for m in range(n):
-        total: Expr = Number.of(0)
-        for k in range(-n, n + 1):
-            total = total + u(k) * u(m - k)
-        polys.append(total - u(m))
-    total = Number.of(0)
-    for k in range(-n, n + 1):
-        total = total + u(k)
-    polys.append(total - 1)
-    return polys, list(us)
-
-
-def cyclic(n: int) -> tuple[list[Expr], list[Any]]:
-    xs = symbols(" ".join(f"x{i}" for i in range(n)))
-    polys: list[Expr] = []
-    for d in range(1, n):
-        total: Expr = Number.of(0)
-        for i in range(n):
-            term: Expr = Number.of(1)
-            for k in range(d):
-                term = term * xs[(i + k) % n]
-            total = total + term
-        polys.append(total)
-    prod: Expr = Number.of(1)
-    for v in xs:
-        prod = prod * v
-    polys.append(prod - 1)
-    return polys, list(xs)
 
 
 def _monic_set(polys: list[Any], gens: list[Any]) -> set[Any]:

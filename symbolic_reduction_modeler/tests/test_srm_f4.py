@@ -23,47 +23,10 @@ from symbolic_reduction_modeler._f4 import (
     monomial_key,
 )
 from symbolic_reduction_modeler.cli import main
+from symbolic_reduction_modeler.systems import cyclic, katsura
 
 x, y, z = symbols("x y z")
 M61 = (1 << 61) - 1  # the first prime the lifting uses
-
-
-def katsura(n: int) -> tuple[list[Expr], list]:  # type: ignore[type-arg]
-    us = symbols(" ".join(f"u{i}" for i in range(n + 1)))
-
-    def u(i: int) -> Expr:
-        i = abs(i)
-        return us[i] if i <= n else Number.of(0)
-
-    polys: list[Expr] = []
-    for m in range(n):
-        total: Expr = Number.of(0)
-        for k in range(-n, n + 1):
-            total = total + u(k) * u(m - k)
-        polys.append(total - u(m))
-    total = Number.of(0)
-    for k in range(-n, n + 1):
-        total = total + u(k)
-    polys.append(total - 1)
-    return polys, list(us)
-
-
-def cyclic(n: int) -> tuple[list[Expr], list]:  # type: ignore[type-arg]
-    xs = symbols(" ".join(f"x{i}" for i in range(n)))
-    polys: list[Expr] = []
-    for d in range(1, n):
-        total: Expr = Number.of(0)
-        for i in range(n):
-            term: Expr = Number.of(1)
-            for k in range(d):
-                term = term * xs[(i + k) % n]
-            total = total + term
-        polys.append(total)
-    prod: Expr = Number.of(1)
-    for v in xs:
-        prod = prod * v
-    polys.append(prod - 1)
-    return polys, list(xs)
 
 
 def standard_monomials(leads: list[tuple[int, ...]], nvars: int) -> int:
